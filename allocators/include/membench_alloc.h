@@ -1,0 +1,71 @@
+/*
+ * membench allocator plug-in ABI. See ../../README.md (Allocators) for an overview.
+ *
+ * An allocator plug-in is a shared object that exports one symbol,
+ *
+ *     const mb_alloc_ops_t membench_allocator;
+ *
+ * filled with designated initialisers. The trial child is exec'd with the plug-in
+ * in LD_PRELOAD, so the allocator's TLS and malloc interposition are set up as in a
+ * real program; the child then finds the symbol with dlsym(RTLD_DEFAULT, ...).
+ * A wrong abi_version or a missing required entry is refused at load.
+ *
+ * Threading contract: every entry may be called from any thread, concurrently,
+ * except init (called once, before any other entry, on the main thread).
+ * thread_enter / thread_exit, when present, bracket each worker thread's use.
+ */
+#ifndef MEMBENCH_ALLOC_H
+#define MEMBENCH_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bump on every incompatible change of mb_alloc_ops_t or mb_alloc_stats_t. */
+#define MB_ALLOC_ABI_VERSION 1
+#define MB_ALLOC_SYMBOL "membench_allocator"
+
+/* Allocation flags: the facts Go's compiler knows about an object. */
+enum {
+	MB_NOSCAN = 1u << 0, /* holds no pointers (Go: noscan span class) */
+	MB_LOCAL  = 1u << 1, /* does not escape: lives in the current stack frame
+	                        and dies at return; without it the object escapes */
+};
+
+/* The allocator's own view of its memory, in bytes. A field it cannot tell is
+ * UINT64_MAX ("unknown"), never 0. Invariant where all are known:
+ * allocated <= active <= resident <= mapped. */
+typedef struct mb_alloc_stats {
+	uint64_t allocated; /* bytes handed out to the program (usable sizes) */
+	uint64_t active;    /* bytes in pages/spans that hold at least one object */
+	uint64_t resident;  /* bytes the allocator has touched and not returned */
+	uint64_t mapped;    /* bytes of address space mapped */
+	uint64_t metadata;  /* bytes of the allocator's own bookkeeping */
+	uint64_t retained;  /* bytes free, kept mapped but returned to the OS */
+} mb_alloc_stats_t;
+
+#define MB_STAT_UNKNOWN UINT64_MAX
+
+typedef struct mb_alloc_ops {
+	uint32_t abi_version; /* == MB_ALLOC_ABI_VERSION */
+	const char *name;     /* short name, as in configs ("jemalloc") */
+
+	/* Required. init returns 0 or a negative errno. */
+	int (*init)(void);
+	void *(*malloc)(size_t size, unsigned flags);
+	void (*free)(void *ptr, size_t size); /* size: as requested, or 0 if unknown */
+	void *(*realloc)(void *ptr, size_t old_size, size_t new_size);
+	size_t (*usable_size)(void *ptr);
+
+	/* Optional (NULL when absent). */
+	const char *(*version)(void);                /* library version string */
+	void *(*stack_alloc)(size_t size);           /* goroutine stack of size bytes */
+	void (*stack_free)(void *stack, size_t size);
+	int (*stats)(mb_alloc_stats_t *out);         /* 0 or a negative errno */
+	void (*thread_enter)(void);
+	void (*thread_exit)(void);
+	/* Frees everything cached and returns free memory to the OS, as far as the
+	 * allocator can (jemalloc arena purge, mi_collect, malloc_trim). */
+	void (*release)(void);
+} mb_alloc_ops_t;
+
+#endif
