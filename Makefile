@@ -14,7 +14,7 @@ OPT := -O1 -fno-omit-frame-pointer -fsanitize=$(SANITIZER)
 endif
 
 CC ?= cc
-WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wundef -Wno-unused-parameter -Werror
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wundef -Wno-unused-parameter -Wno-format-truncation -Werror
 CFLAGS ?= $(OPT) -g
 # MB_OPTIMISED is what the harness checks before it writes any result.
 MB_BUILD_DEFS := -DMB_BUILD_FLAGS='"$(strip $(OPT))"' \
@@ -51,8 +51,8 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/obj/harness/version.o: ALL_CFLAGS += -DMB_GIT_REV='"$(GIT_REV)"' -DMB_CC='"$(shell $(CC) --version | head -1)"'
-$(B)/obj/harness/version.o: .FORCE
+$(B)/obj/harness/result.o: ALL_CFLAGS += -DMB_GIT_REV='"$(GIT_REV)"' -DMB_CC='"$(shell $(CC) --version | head -1)"'
+$(B)/obj/harness/result.o: .FORCE
 .PHONY: .FORCE
 
 $(B)/membench: $(B)/obj/harness/main.o $(B)/libmembench.a

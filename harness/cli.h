@@ -1,0 +1,24 @@
+/* The subcommands of membench; each is `int mb_cmd_X(argc, argv)` returning the
+ * exit status, with argv[0] the subcommand's name. */
+#ifndef MB_CLI_H
+#define MB_CLI_H
+
+#include <stdio.h>
+
+typedef struct mb_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+	int internal;
+} mb_cmd_t;
+
+int mb_cmd_run(int argc, char **argv);      /* runner.c */
+int mb_cmd_trial(int argc, char **argv);    /* trial.c */
+int mb_cmd_validate(int argc, char **argv); /* inspect.c */
+int mb_cmd_list(int argc, char **argv);     /* inspect.c */
+int mb_cmd_docs(int argc, char **argv);     /* inspect.c */
+
+/* True when argv has -h or --help (for commands without other options). */
+int mb_wants_help(int argc, char **argv);
+
+#endif

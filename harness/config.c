@@ -1,0 +1,163 @@
+/*
+ * Suite configs: loading, checking, resolving references. See config.h and
+ * configs/README.md.
+ */
+#include "config.h"
+
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const pin_names[] = {"none", "compact", "scatter", NULL};
+
+#define S(nm, ty, f, dflt, hlp) MB_OPT(nm, ty, mb_suite_t, f, dflt, hlp)
+const mb_option_t mb_suite_options[] = {
+	S("name", MB_OPT_STR, name, NULL, "suite name (default: the file name)"),
+	S("description", MB_OPT_STR, description, NULL, "one line for reports"),
+	{ .name = "workloads", .type = MB_OPT_STRLIST, .off = offsetof(mb_suite_t, workloads),
+	  .required = true, .example = "[churn, escape-heavy, my/own.yaml]",
+	  .help = "workload names (workloads/NAME.yaml) or paths to .yaml files" },
+	{ .name = "allocators", .type = MB_OPT_STRLIST, .off = offsetof(mb_suite_t, allocators),
+	  .required = true, .example = "[system, jemalloc, span, ./libmy.so]",
+	  .help = "allocator names (`membench list allocators`) or malloc-replacement .so paths" },
+	{ .name = "threads", .type = MB_OPT_UINTLIST, .off = offsetof(mb_suite_t, threads),
+	  .ranged = true, .min = 1, .max = 1024, .example = "[1, 2]",
+	  .help = "thread counts to run every workload with (default: each workload's own)" },
+	MB_OPT_RANGE("repetitions", MB_OPT_UINT, mb_suite_t, repetitions, "3", 1, 1000,
+		     "trials per workload x allocator x threads, interleaved A B C A B C"),
+	S("seed", MB_OPT_UINT, seed, "42", "seed of every operation stream"),
+	MB_OPT_RANGE("ops_scale", MB_OPT_DOUBLE, mb_suite_t, ops_scale, "1.0", 1e-6, 1e6,
+		     "multiplies each workload's ops and warmup (quick runs use < 1)"),
+	MB_OPT_RANGE("timeout", MB_OPT_DURATION, mb_suite_t, timeout_ns, "120s", 1e8, 864e11,
+		     "a trial still running after this is killed and recorded as timeout"),
+	MB_OPT_RANGE("memory_limit", MB_OPT_SIZE, mb_suite_t, memory_limit, "8GiB", 16777216,
+		     1.8e19, "a trial whose RSS passes this is killed and recorded as oom"),
+	MB_OPT_RANGE("sample_points", MB_OPT_UINT, mb_suite_t, sample_points, "200", 0, 100000,
+		     "memory samples per trial, at fixed operation counts"),
+	{ .name = "pin", .type = MB_OPT_ENUM, .off = offsetof(mb_suite_t, pin), .def = "none",
+	  .values = pin_names, .help = "worker thread placement (hwloc)" },
+	{ .name = "counters", .type = MB_OPT_STRLIST, .off = offsetof(mb_suite_t, counters),
+	  .example = "[PAPI_L1_DCM, PAPI_TOT_INS]", .help = "PAPI events to count" },
+	S("output", MB_OPT_STR, output, "results", "folder that gets results/<run-id>/"),
+	MB_OPT_END,
+};
+#undef S
+
+static char *basename_noext(const char *path)
+{
+	char *copy = strdup(path), *b = basename(copy), *dot = strrchr(b, '.');
+	if (dot)
+		*dot = 0;
+	char *r = strdup(b);
+	free(copy);
+	return r;
+}
+
+/* The node of item i of a list key (or the key's scalar), for error positions. */
+static yaml_node_t *item_node(yaml_document_t *doc, yaml_node_t *root, const char *key,
+			      size_t i)
+{
+	yaml_node_t *n = mb_yaml_get(doc, root, key);
+	if (n && n->type == YAML_SEQUENCE_NODE &&
+	    n->data.sequence.items.start + i < n->data.sequence.items.top)
+		return yaml_document_get_node(doc, n->data.sequence.items.start[i]);
+	return n;
+}
+
+static void resolve_workloads(mb_yctx_t *y, mb_suite_t *s, yaml_node_t *root,
+			      const char *wl_dir)
+{
+	yaml_document_t *doc = y->doc;
+	s->wl = calloc(s->workloads.n ? s->workloads.n : 1, sizeof(*s->wl));
+	for (size_t i = 0; i < s->workloads.n; i++) {
+		const char *ref = s->workloads.v[i];
+		char *path = mb_workload_resolve(ref, s->path, wl_dir);
+		if (!path) {
+			mb_yerr(y, item_node(doc, root, "workloads", i),
+				"workloads: no workload '%s' (looked for %s/%s.yaml; "
+				"`membench list workloads` shows them)", ref, wl_dir, ref);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(ref, s->workloads.v[j]))
+				mb_yerr(y, item_node(doc, root, "workloads", i),
+					"workloads: '%s' is listed twice", ref);
+		/* errors inside the workload file are reported against that file */
+		mb_yctx_t wy = {.err = y->err};
+		mb_workload_t *w = mb_workload_load(&wy, path);
+		if (!w)
+			y->errors += wy.errors;
+		else
+			s->wl[s->nwl++] = w;
+		free(path);
+	}
+}
+
+static void resolve_allocators(mb_yctx_t *y, mb_suite_t *s, yaml_node_t *root)
+{
+	s->al = calloc(s->allocators.n ? s->allocators.n : 1, sizeof(*s->al));
+	for (size_t i = 0; i < s->allocators.n; i++) {
+		const char *ref = s->allocators.v[i], *why;
+		yaml_node_t *n = item_node(y->doc, root, "allocators", i);
+		int rc = mb_allocator_resolve(ref, &s->al[s->nal], &why);
+		if (rc == 0) {
+			for (size_t j = 0; j < s->nal; j++)
+				if (!strcmp(s->al[j].name, s->al[s->nal].name))
+					mb_yerr(y, n, "allocators: '%s' is listed twice", ref);
+			s->nal++;
+			continue;
+		}
+		if (why) {
+			mb_yerr(y, n, "allocators: '%s' is not available: %s (Debian package: %s)",
+				ref, why, s->al[s->nal].reg ? s->al[s->nal].reg->package : "-");
+			continue;
+		}
+		char known[512] = "";
+		for (const mb_allocator_t *a = mb_allocators; a->name; a++)
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+				 a == mb_allocators ? "" : ", ", a->name);
+		mb_yerr(y, n, "allocators: no allocator named '%s' (known: %s; or a path to a .so)",
+			ref, known);
+	}
+}
+
+mb_suite_t *mb_suite_load(mb_yctx_t *y, const char *path, const char *wl_dir)
+{
+	yaml_document_t doc;
+	int before = y->errors;
+	if (mb_yaml_load_file(y, path, &doc))
+		return NULL;
+	mb_suite_t *s = calloc(1, sizeof(*s));
+	s->path = strdup(path);
+	mb_opt_defaults(mb_suite_options, s);
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	mb_opt_apply(y, mb_suite_options, NULL, root, s, true);
+	if (!s->name)
+		s->name = basename_noext(path);
+	if (root->type == YAML_MAPPING_NODE) {
+		resolve_allocators(y, s, root);
+		/* workload files are parsed after this document's errors are out */
+		y->file = path;
+		resolve_workloads(y, s, root, wl_dir);
+	}
+	yaml_document_delete(&doc);
+	y->doc = NULL;
+	if (y->errors != before) {
+		mb_suite_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void mb_suite_free(mb_suite_t *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nwl; i++)
+		mb_workload_free(s->wl[i]);
+	free(s->wl);
+	free(s->al);
+	free(s->path);
+	mb_opt_free(mb_suite_options, s);
+	free(s);
+}

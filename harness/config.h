@@ -1,0 +1,46 @@
+/*
+ * Suite configs (configs/NAME.yaml): which workloads on which allocators, how often,
+ * with which limits. The schema is mb_suite_options in config.c.
+ */
+#ifndef MB_CONFIG_H
+#define MB_CONFIG_H
+
+#include "allocators.h"
+#include "options.h"
+#include "workload.h"
+
+enum { MB_PIN_NONE, MB_PIN_COMPACT, MB_PIN_SCATTER };
+
+typedef struct mb_suite {
+	char *name;
+	char *description;
+	mb_strlist_t workloads;    /* names or paths */
+	mb_strlist_t allocators;   /* registry names or .so paths */
+	mb_u64list_t threads;      /* empty: each workload's own */
+	uint64_t repetitions;
+	uint64_t seed;
+	double ops_scale;          /* multiplies every workload's ops and warmup */
+	uint64_t timeout_ns;       /* per trial */
+	uint64_t memory_limit;     /* bytes of RSS per trial */
+	uint64_t sample_points;    /* memory samples per trial */
+	int pin;                   /* MB_PIN_* */
+	mb_strlist_t counters;     /* PAPI event names */
+	char *output;              /* results folder */
+
+	/* resolved by mb_suite_load */
+	char *path;
+	mb_workload_t **wl;
+	size_t nwl;
+	mb_alloc_ref_t *al;
+	size_t nal;
+} mb_suite_t;
+
+extern const mb_option_t mb_suite_options[];
+
+/* Loads a suite and every workload and allocator it names; workload names are
+ * looked up in wl_dir. Errors are printed `file:line:col: ...` and counted in
+ * y->errors; returns NULL when there was any. */
+mb_suite_t *mb_suite_load(mb_yctx_t *y, const char *path, const char *wl_dir);
+void mb_suite_free(mb_suite_t *s);
+
+#endif

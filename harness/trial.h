@@ -1,0 +1,28 @@
+/*
+ * The trial child: `membench trial ...` runs one workload on one allocator in a
+ * fresh process (exec'd by the runner with the plug-in preloaded) and writes its
+ * measurements as one JSON object to --result-fd.
+ *
+ * Exit status: 0 measured; 2 bad arguments or workload; 3 plug-in refused or its
+ * init failed; 4 an allocation failed (out of memory). A crash is a signal.
+ */
+#ifndef MB_TRIAL_H
+#define MB_TRIAL_H
+
+#include <stdint.h>
+
+typedef struct mb_trial_args {
+	const char *workload;   /* path of the workload file */
+	const char *plugin;     /* plug-in path, used when none is preloaded */
+	unsigned threads;
+	uint64_t seed, ops, warmup, samples;
+	int result_fd;
+	int pin;
+} mb_trial_args_t;
+
+/* Runs the trial; returns the process exit status described above. */
+int mb_trial_run(const mb_trial_args_t *a);
+
+int mb_cmd_trial(int argc, char **argv);
+
+#endif

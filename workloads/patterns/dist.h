@@ -1,0 +1,66 @@
+/*
+ * Distributions for sizes, lifetimes and counts, as written in workload YAML:
+ *
+ *   size: 64                                   # fixed (units allowed: 4KiB)
+ *   size: {dist: uniform, min: 16, max: 512}
+ *   size: {dist: exponential, mean: 128, min: 8, max: 4096}
+ *   size: {dist: lognormal, median: 48, sigma: 0.8, max: 32768}
+ *   size: {dist: table, values: [16, 32, 48, 64], weights: [40, 30, 20, 10]}
+ *
+ * Sampling is O(1) (the table uses Walker's alias method) and draws only from
+ * the worker's rng, so it is deterministic per (seed, thread).
+ */
+#ifndef MB_DIST_H
+#define MB_DIST_H
+
+#include <stdint.h>
+
+#include "options.h"
+#include "rng.h"
+
+typedef enum mb_dist_kind {
+	MB_DIST_FIXED,
+	MB_DIST_UNIFORM,
+	MB_DIST_EXPONENTIAL,
+	MB_DIST_LOGNORMAL,
+	MB_DIST_TABLE,
+} mb_dist_kind_t;
+
+typedef struct mb_dist {
+	mb_dist_kind_t kind;
+	double value;          /* fixed */
+	double min, max;       /* uniform bounds; clamp for the others */
+	double mean;           /* exponential */
+	double mu, sigma;      /* lognormal, of the underlying normal */
+	uint32_t n;            /* table: entries */
+	double *values;        /* table: the values */
+	double *prob;          /* table: alias probabilities, n entries */
+	uint32_t *alias;       /* table: alias indices, n entries */
+} mb_dist_t;
+
+/* MB_OPT_CUSTOM parser for a field of type mb_dist_t. */
+int mb_dist_parse(mb_yctx_t *y, yaml_node_t *node, void *field, const mb_option_t *opt);
+
+/* A draw, as a double; callers round what they need as integers. */
+double mb_dist_sample(const mb_dist_t *d, mb_rng_t *r);
+
+static inline uint64_t mb_dist_sample_u64(const mb_dist_t *d, mb_rng_t *r)
+{
+	double v = mb_dist_sample(d, r);
+	return v <= 0 ? 0 : (uint64_t)(v + 0.5);
+}
+
+/* The largest value the distribution can produce (its max clamp, or the
+ * fixed/table maximum); +inf when unbounded. */
+double mb_dist_max(const mb_dist_t *d);
+/* The mean, exact where the distribution has a closed form (unclamped). */
+double mb_dist_mean(const mb_dist_t *d);
+
+void mb_dist_free(mb_dist_t *d);
+
+/* Declares an option table entry for a distribution field. */
+#define MB_OPT_DIST(nm, st, field, dflt, hlp, ex)                                      \
+	{ .name = nm, .type = MB_OPT_CUSTOM, .off = offsetof(st, field), .def = dflt,      \
+	  .help = hlp, .example = ex, .parse = mb_dist_parse, .type_doc = "distribution" }
+
+#endif

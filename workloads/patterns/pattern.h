@@ -1,0 +1,187 @@
+/*
+ * Workload patterns: the kernels that make allocation streams. See
+ * workloads/README.md for what each pattern models.
+ *
+ * A pattern is one file in workloads/patterns/ that fills an mb_pattern_t and is
+ * listed in registry.c. The harness owns threads, timing, sampling and results;
+ * a pattern owns its live objects and never knows which allocator it runs on.
+ *
+ * Life of a trial, as the harness drives it (per worker thread w, tid 0..n-1):
+ *   setup(run) once → thread_init(w) → step(w, k) ... (warm-up, then measured
+ *   chunks; between chunks all workers are stopped at a barrier while memory is
+ *   sampled) → drain(w) (free everything still live) → thread_fini(w) →
+ *   teardown(run) once.
+ * run->params may change between two steps (a new phase): step re-reads it.
+ *
+ * Every allocation and free goes through mb_alloc / mb_free below, which keep the
+ * accounting (counts, live requested bytes, stream checksum, sampled latency).
+ */
+#ifndef MB_PATTERN_H
+#define MB_PATTERN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "dist.h"
+#include "membench_alloc.h"
+#include "options.h"
+#include "rng.h"
+
+/* Size buckets for the per-size counts: bucket b holds sizes in (2^(b-1), 2^b],
+ * bucket 0 sizes 0 and 1; the last one everything above 2^(MB_NBUCKET-2). */
+#define MB_NBUCKET 40
+
+/* Latency histogram: log-linear, 8 sub-buckets per power of two of nanoseconds,
+ * so a percentile is exact to within 12.5%. */
+#define MB_LAT_SUB 8
+#define MB_LAT_BUCKETS (64 * MB_LAT_SUB)
+/* One operation in MB_LAT_PERIOD is timed (a prime, so no pattern period aliases). */
+#define MB_LAT_PERIOD 997
+
+typedef struct mb_opstats {
+	uint64_t allocs, frees;           /* calls */
+	uint64_t alloc_bytes, free_bytes; /* requested bytes */
+	int64_t live_bytes;               /* alloc_bytes - free_bytes of this thread;
+	                                     summed over threads it is the live set */
+	int64_t live_objects;
+	uint64_t checksum;                /* of the op stream: (kind, size) in order */
+	uint64_t failed;                  /* allocations that returned NULL */
+	uint64_t bucket_allocs[MB_NBUCKET], bucket_bytes[MB_NBUCKET];
+	uint64_t bucket_frees[MB_NBUCKET];
+} mb_opstats_t;
+
+typedef struct mb_lathist {
+	uint64_t count[MB_LAT_BUCKETS];
+	uint64_t max_ns;
+} mb_lathist_t;
+
+typedef struct mb_run mb_run_t;
+typedef struct mb_worker mb_worker_t;
+
+struct mb_run {
+	const struct mb_pattern *pattern;
+	const mb_alloc_ops_t *alloc;
+	const void *params;     /* the pattern's params struct, current phase */
+	unsigned nthreads;
+	uint64_t seed;
+	bool escape_analysis;   /* false: every allocation escapes (goes to the heap) */
+	void *shared;           /* the pattern's shared state (setup/teardown) */
+	mb_worker_t **workers;  /* nthreads entries */
+};
+
+struct mb_worker {
+	mb_run_t *run;
+	const mb_alloc_ops_t *alloc;
+	unsigned tid;
+	mb_rng_t rng;           /* seeded from (run->seed, tid) */
+	void *state;            /* the pattern's per-thread state */
+	mb_opstats_t st;
+	uint32_t lat_countdown;
+	bool lat_on;            /* latency sampling in the measured phase only */
+	mb_lathist_t lat_alloc, lat_free;
+	uint64_t local_bytes;   /* bytes that stayed in stack frames (no escape) */
+	uint64_t kernel_counter[8]; /* pattern-specific counts, named by the pattern */
+};
+
+typedef struct mb_pattern {
+	const char *name;
+	const char *help;            /* one line for `membench list workloads` */
+	const mb_option_t *options;  /* the `params:` schema */
+	size_t params_size;          /* sizeof the params struct */
+	const char *const *counter_names; /* names of kernel_counter[], NULL-terminated */
+	/* Cross-field checks after parsing; report with mb_yerr, return errors. */
+	int (*validate)(mb_yctx_t *y, yaml_node_t *node, const void *params);
+	int (*setup)(mb_run_t *run);          /* optional; 0 or -errno */
+	int (*thread_init)(mb_worker_t *w);   /* 0 or -errno */
+	void (*step)(mb_worker_t *w, uint64_t nops);
+	void (*drain)(mb_worker_t *w);        /* free everything this thread holds */
+	void (*thread_fini)(mb_worker_t *w);  /* optional */
+	void (*teardown)(mb_run_t *run);      /* optional */
+} mb_pattern_t;
+
+/* The registry (registry.c). */
+extern const mb_pattern_t *const mb_patterns[];
+const mb_pattern_t *mb_pattern_find(const char *name);
+
+static inline unsigned mb_bucket(size_t size)
+{
+	unsigned b = size <= 1 ? 0 : 64 - (unsigned)__builtin_clzll((unsigned long long)size - 1);
+	return b < MB_NBUCKET ? b : MB_NBUCKET - 1;
+}
+
+static inline uint64_t mb_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void mb_lat_record(mb_lathist_t *h, uint64_t ns);
+
+static inline void mb_stream_mix(mb_opstats_t *st, uint64_t v)
+{
+	st->checksum = (st->checksum ^ v) * 0x100000001b3ull; /* FNV-1a step */
+}
+
+/* Allocates size bytes with flags (MB_NOSCAN, MB_LOCAL). NULL only when the
+ * allocator is out of memory; the caller must cope (skip the object). */
+static inline void *mb_alloc(mb_worker_t *w, size_t size, unsigned flags)
+{
+	void *p;
+	if (__builtin_expect(--w->lat_countdown == 0, 0)) {
+		w->lat_countdown = MB_LAT_PERIOD;
+		uint64_t t0 = mb_now_ns();
+		p = w->alloc->malloc(size, flags);
+		if (w->lat_on)
+			mb_lat_record(&w->lat_alloc, mb_now_ns() - t0);
+	} else {
+		p = w->alloc->malloc(size, flags);
+	}
+	mb_opstats_t *st = &w->st;
+	if (__builtin_expect(p == NULL, 0)) {
+		st->failed++;
+		return NULL;
+	}
+	unsigned b = mb_bucket(size);
+	st->allocs++;
+	st->alloc_bytes += size;
+	st->live_bytes += (int64_t)size;
+	st->live_objects++;
+	st->bucket_allocs[b]++;
+	st->bucket_bytes[b] += size;
+	mb_stream_mix(st, size << 1);
+	return p;
+}
+
+/* Frees p, which was allocated with size bytes (by any worker of the run). */
+static inline void mb_free(mb_worker_t *w, void *p, size_t size)
+{
+	if (__builtin_expect(--w->lat_countdown == 0, 0)) {
+		w->lat_countdown = MB_LAT_PERIOD;
+		uint64_t t0 = mb_now_ns();
+		w->alloc->free(p, size);
+		if (w->lat_on)
+			mb_lat_record(&w->lat_free, mb_now_ns() - t0);
+	} else {
+		w->alloc->free(p, size);
+	}
+	mb_opstats_t *st = &w->st;
+	st->frees++;
+	st->free_bytes += size;
+	st->live_bytes -= (int64_t)size;
+	st->live_objects--;
+	st->bucket_frees[mb_bucket(size)]++;
+	mb_stream_mix(st, (size << 1) | 1);
+}
+
+/* Declares an option table entry: MB_OPT(name, type, struct, field, default, help). */
+#define MB_OPT(nm, ty, st, f, dflt, hlp) \
+	{ .name = nm, .type = ty, .off = offsetof(st, f), .def = dflt, .help = hlp }
+#define MB_OPT_RANGE(nm, ty, st, f, dflt, lo, hi, hlp)                               \
+	{ .name = nm, .type = ty, .off = offsetof(st, f), .def = dflt, .ranged = true, \
+	  .min = lo, .max = hi, .help = hlp }
+
+#endif

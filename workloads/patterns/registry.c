@@ -1,0 +1,24 @@
+/*
+ * The pattern registry: every pattern the harness can run, in one table.
+ * A new pattern is one file in this folder and one line here.
+ */
+#include <string.h>
+
+#include "pattern.h"
+
+extern const mb_pattern_t mb_pattern_churn;
+extern const mb_pattern_t mb_pattern_fault;
+
+const mb_pattern_t *const mb_patterns[] = {
+	&mb_pattern_churn,
+	&mb_pattern_fault,
+	NULL,
+};
+
+const mb_pattern_t *mb_pattern_find(const char *name)
+{
+	for (const mb_pattern_t *const *p = mb_patterns; *p; p++)
+		if (strcmp((*p)->name, name) == 0)
+			return *p;
+	return NULL;
+}
