@@ -284,7 +284,8 @@ static const char run_usage[] =
 	"  --output DIR      results folder (default: the config's `output`, results)\n"
 	"  --workloads DIR   where workload names are looked up (default: workloads)\n"
 	"  --debug-results   allow a sanitizer or unoptimised build to write results\n"
-	"                    (marked as such; their numbers mislead)\n"
+	"                    (marked as such; their numbers mislead); also\n"
+	"                    MEMBENCH_DEBUG_RESULTS=1\n"
 	"  --quiet           no progress output\n"
 	"Exit: 0 every trial ok, 1 some trial failed, 2 usage or config error.\n";
 
@@ -303,6 +304,9 @@ int mb_cmd_run(int argc, char **argv)
 		default: fputs(run_usage, stderr); return 2;
 		}
 	}
+	const char *dbg = getenv("MEMBENCH_DEBUG_RESULTS");
+	if (dbg && *dbg && strcmp(dbg, "0"))
+		o.debug_results = 1;
 	if (o.resume ? optind != argc : optind != argc - 1) {
 		fputs(run_usage, stderr);
 		return 2;
