@@ -136,8 +136,10 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 	}
 	setenv("LD_PRELOAD", preload, 1);
 #ifdef MB_SANITIZER
-	/* the plug-in is preloaded ahead of the sanitizer runtime; that is fine here */
-	setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);
+	/* the plug-in is preloaded ahead of the sanitizer runtime, which is fine
+	 * here; and a crash must stay a crash (a signal), not an ASan exit code */
+	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:handle_segv=0:handle_sigbus=0:"
+			       "handle_sigfpe=0", 0);
 #endif
 	execv(argv[0], (char *const *)argv);
 	fprintf(stderr, "membench: cannot exec %s: %s\n", argv[0], strerror(errno));

@@ -267,8 +267,10 @@ int mb_suiterun(const mb_suiterun_opts_t *o, volatile sig_atomic_t *interrupted)
 	json_t *manifest = NULL;
 	char dir[4096], path[4400];
 	int rc = open_run(o, &y, &s, dir, sizeof(dir), &manifest);
-	if (rc)
+	if (rc) {
+		json_decref(manifest);
 		return rc;
+	}
 	if (!mb_build_is_optimised() && !o->debug_results) {
 		fprintf(stderr, "membench: this is a sanitizer or unoptimised build; its numbers "
 			"mislead, so it writes no results (rebuild with `make`, or pass "
