@@ -48,7 +48,7 @@ find_lib() {
 }
 
 # --- which allocators can run: lib[name] (empty for glibc), want[name] -------------
-declare -A lib want
+declare -A lib want stack
 ran=() skipped=()
 for a in "${allocs[@]}"; do
 	case $a in
@@ -76,7 +76,9 @@ for a in "${allocs[@]}"; do
 	fi
 	[ "$a" = glibc ] || want[$a]=$(basename "${lib[$a]}")
 	# The preload must be what provides malloc; otherwise we would measure glibc.
-	got=$(LD_PRELOAD=${lib[$a]} "$BIN" loop 1 2>&1 | sed -n 's/.*malloc_lib=\([^ ]*\).*/\1/p')
+	LD_PRELOAD=${lib[$a]} "$BIN" stacks 10 >"$tmp/line" 2>&1
+	got=$(sed -n 's/.*malloc_lib=\([^ ]*\).*/\1/p' "$tmp/line")
+	stack[$a]=$(sed -n 's/.* stack=\([^ ]*\).*/\1/p' "$tmp/line")
 	if [ "$got" != "${want[$a]}" ]; then
 		skipped+=("$a: preloading ${want[$a]} did not take (malloc comes from '${got:-nothing: it crashed}')")
 		continue
@@ -120,22 +122,29 @@ counts=$OUT/counts.tsv
 printf 'alloc\tmetric\tvalue\n' >"$counts"
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$2"; }
 
-# instructions per 64 B pair: callgrind's "Collected" total, (I(2N) - I(N)) / N
+# Instructions per 64 B pair: callgrind's "Collected" total, (I(2N) - I(N)) / N;
+# and the same less spanbench's own loop (case_pairs' self cost, by
+# callgrind_annotate), which leaves what the allocator itself executes.
 CG_N=100000
-callgrind_ir() { # alloc case n -> "instructions iters" or nothing
-	local l=$1
-	LD_PRELOAD=$l valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" \
-		"$BIN" "$2" "$3" >"$tmp/cgline" 2>"$tmp/cgerr" || return 1
-	echo "$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$tmp/cgerr") $(field iters "$tmp/cgline")"
+callgrind_ir() { # lib n -> "instructions loop_instructions iters" or nothing
+	LD_PRELOAD=$1 valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" \
+		"$BIN" pairs64 "$2" >"$tmp/cgline" 2>"$tmp/cgerr" || return 1
+	local loop
+	loop=$(callgrind_annotate --threshold=100 "$tmp/cg.out" 2>/dev/null |
+		awk '/spanbench\.c:case_pairs / { gsub(",", "", $1); print $1; exit }')
+	echo "$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$tmp/cgerr") ${loop:-0} $(field iters "$tmp/cgline")"
 }
 if command -v valgrind >/dev/null; then
-	for a in loop "${ran[@]}"; do
-		if [ "$a" = loop ]; then l= c=loop; else l=${lib[$a]} c=pairs64; fi
-		read -r i1 n1 <<<"$(callgrind_ir "$l" $c $CG_N)"
-		read -r i2 n2 <<<"$(callgrind_ir "$l" $c $((2 * CG_N)))"
-		[ "$a" = loop ] || cp "$tmp/cg.out" "$OUT/callgrind.$a.out"
+	for a in "${ran[@]}"; do
+		read -r i1 l1 n1 <<<"$(callgrind_ir "${lib[$a]}" $CG_N)"
+		read -r i2 l2 n2 <<<"$(callgrind_ir "${lib[$a]}" $((2 * CG_N)))"
+		cp "$tmp/cg.out" "$OUT/callgrind.$a.out" 2>/dev/null
 		if [ -n "${i1:-}" ] && [ -n "${i2:-}" ] && [ -n "${n2:-}" ]; then
-			printf '%s\tinstr_pair64\t%s\n' "$a" "$(awk -v a="$i1" -v b="$i2" -v m="$n1" -v n="$n2" 'BEGIN { printf "%.1f", (b - a) / (n - m) }')" >>"$counts"
+			awk -v a="$a" -v i1="$i1" -v i2="$i2" -v l1="$l1" -v l2="$l2" -v n1="$n1" -v n2="$n2" 'BEGIN {
+				printf "%s\tinstr_pair64\t%.1f\n", a, (i2 - i1) / (n2 - n1)
+				if (l2 > 0)
+					printf "%s\tinstr_pair64_alloc\t%.1f\n", a, (i2 - i1 - (l2 - l1)) / (n2 - n1)
+			}' >>"$counts"
 		else
 			say "callgrind failed for $a: $(tail -c 300 "$tmp/cgerr")"
 			printf '%s\tinstr_pair64\tfailed\n' "$a" >>"$counts"
@@ -180,7 +189,7 @@ fi
 {
 	echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) CPUs, Linux $(uname -r)"
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); git: $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- allocators/span 2>/dev/null || echo -dirty)"
-	echo "libraries: $(for a in "${ran[@]}"; do printf '%s=%s ' "$a" "${want[$a]}"; done)"
+	echo "libraries: $(for a in "${ran[@]}"; do printf '%s=%s (stacks: %s); ' "$a" "${want[$a]}" "${stack[$a]}"; done)"
 	for s in "${skipped[@]}"; do echo "SKIPPED $s"; done
 } >"$tmp/meta"
 awk -v allocs="${ran[*]}" -v reps="$REPS" -v cases="${cases[*]}" -v meta="$tmp/meta" \
