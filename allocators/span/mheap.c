@@ -27,7 +27,7 @@
 #define SCAV_MIN_PAGES 8         /* background scavenging in >= 64 KiB runs */
 #define SCAV_KEEP_MIN (512u)     /* always keep 4 MiB of free pages resident */
 
-arena_leaf_t **mheap_map;
+arena_leaf_t *mheap_map[(size_t)1 << ARENA_L1_BITS];
 mheap_counts_t mheap_counts;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -66,11 +66,7 @@ void span_list_remove(span_list_t *l, span_t *s)
 
 int mheap_init(void)
 {
-	if (mheap_map)
-		return 0;
-	size_t bytes = sizeof(arena_leaf_t *) << ARENA_L1_BITS;
-	mheap_map = sys_reserve(bytes, 4096); /* 32 MiB of address space, sparse */
-	return mheap_map ? 0 : -1;
+	return 0;
 }
 
 /* A zeroed span struct, or NULL. Heap lock held. */

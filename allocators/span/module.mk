@@ -79,3 +79,6 @@ span-stress: $(B)/tests/stress/span_stress
 
 -include $(SPAN_OBJ:.o=.d) $(SPAN_FACE_OBJ:.o=.d) \
 	$(patsubst $(SPAN_TEST_DIR)/%.c,$(B)/obj/$(SPAN_TEST_DIR)/%.d,$(wildcard $(SPAN_TEST_DIR)/*.c))
+
+# `make bench-span` (the benchmark beside the drop-in), when present.
+include $(wildcard $(SPAN_DIR)/bench/bench.mk)

@@ -96,7 +96,9 @@ typedef struct arena_leaf {
 	                                            or never touched (reads as zero) */
 } arena_leaf_t;
 
-extern arena_leaf_t **mheap_map; /* [1 << ARENA_L1_BITS], sparse reservation */
+/* Arena index -> leaf. 32 MiB of zero-initialised .bss: untouched pages cost
+ * no memory, and a lookup works before initialisation (free(NULL) first). */
+extern arena_leaf_t *mheap_map[(size_t)1 << ARENA_L1_BITS];
 
 /* The span holding address a, or NULL if a is in no arena. O(1), no lock. */
 static inline span_t *mheap_span_of(uintptr_t a)
