@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tsan_options.h"
 #include "span_internal.h"
 
 #define N 3000

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "tsan_options.h"
 #include "span_internal.h"
 
 static void check_counts(void)

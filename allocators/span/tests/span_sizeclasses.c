@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "tsan_options.h"
 #include "span_internal.h"
 
 /* Go's runtime/sizeclasses.go (Go 1.21..1.23): bytes/obj and pages/span. */

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "tsan_options.h"
 #include "span_internal.h"
 
 static void fill(unsigned char *p, size_t n, unsigned seed)

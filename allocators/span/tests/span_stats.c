@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tsan_options.h"
 #include "span_internal.h"
 
 static void assert_same(const span_stats_t *a, const span_stats_t *b)

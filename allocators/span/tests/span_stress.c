@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tsan_options.h"
 #include "span.h"
 
 #define SLOTS 8192
