@@ -11,7 +11,7 @@ SPAN_OBJ := $(SPAN_SRC:%.c=$(B)/obj/%.o)
 SPAN_FACE_OBJ := $(B)/obj/$(SPAN_DIR)/plugin.o $(B)/obj/$(SPAN_DIR)/dropin.o
 SPAN_TEST_DIR := $(SPAN_DIR)/tests
 SPAN_UNIT := $(patsubst $(SPAN_TEST_DIR)/%.c,%,$(wildcard $(SPAN_TEST_DIR)/span_*.c))
-SPAN_UNIT := $(filter-out span_stress span_dropin,$(SPAN_UNIT))
+SPAN_UNIT := $(filter-out span_stress span_dropin span_plugin,$(SPAN_UNIT))
 SPAN_UNIT_BINS := $(SPAN_UNIT:%=$(B)/tests/unit/%)
 SPAN_GEN := $(B)/span/mksizeclasses
 
@@ -39,6 +39,11 @@ $(SPAN_UNIT_BINS): $(B)/tests/unit/%: $(B)/obj/$(SPAN_TEST_DIR)/%.o $(B)/libspan
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ -lcmocka -pthread
 
+# The plug-in test loads the real mb-span.so with dlopen, as a trial does.
+$(B)/tests/unit/span_plugin: $(B)/obj/$(SPAN_TEST_DIR)/span_plugin.o | $(B)/plugins/mb-span.so
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_SAN) -o $@ $< -lcmocka -ldl -pthread
+
 $(B)/tests/stress/span_stress: $(B)/obj/$(SPAN_TEST_DIR)/span_stress.o $(B)/libspan.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_SAN) -o $@ $^ -lcmocka -pthread
@@ -54,7 +59,8 @@ $(SPAN_GEN): $(SPAN_DIR)/mksizeclasses.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_SAN) -o $@ $<
 
 PLUGINS += $(B)/libspan.a $(B)/plugins/mb-span.so
-TEST_BINS += $(SPAN_GEN) $(SPAN_UNIT_BINS) $(B)/tests/stress/span_stress
+TEST_BINS += $(SPAN_GEN) $(SPAN_UNIT_BINS) $(B)/tests/unit/span_plugin \
+	$(B)/tests/stress/span_stress
 ifeq ($(SANITIZER),)
 PLUGINS += $(B)/lib/libspan-malloc.so
 TEST_BINS += $(B)/tests/unit/span_dropin
