@@ -49,7 +49,7 @@ find_lib() {
 
 # --- which allocators can run: lib[name] (empty for glibc), want[name] -------------
 declare -A lib want stack
-ran=() skipped=()
+ran=() skipped=() span_sum=
 for a in "${allocs[@]}"; do
 	case $a in
 	glibc) lib[$a]= want[$a]=libc.so.6 ;;
@@ -63,7 +63,10 @@ for a in "${allocs[@]}"; do
 		if [ -n "${MB_BENCH_SKIP_SPAN:-}" ]; then
 			skipped+=("span: $MB_BENCH_SKIP_SPAN"); continue
 		elif [ -f "$B/lib/libspan-malloc.so" ]; then
-			lib[$a]=$(cd "$B/lib" && pwd)/libspan-malloc.so
+			# A private copy: a rebuild during the run must not mix two versions.
+			mkdir -p "$tmp/lib" && cp "$B/lib/libspan-malloc.so" "$tmp/lib/" &&
+				lib[$a]=$tmp/lib/libspan-malloc.so
+			span_sum=$(sha256sum "$tmp/lib/libspan-malloc.so" | cut -c1-12)
 		fi ;;
 	*) say "unknown allocator '$a'"; exit 1 ;;
 	esac
@@ -189,6 +192,7 @@ fi
 {
 	echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) CPUs, Linux $(uname -r)"
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); git: $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- allocators/span 2>/dev/null || echo -dirty)"
+	[ -n "${span_sum:-}" ] && echo "span drop-in: $B/lib/libspan-malloc.so, sha256 $span_sum (copied at the start of the run)"
 	echo "libraries: $(for a in "${ran[@]}"; do printf '%s=%s (stacks: %s); ' "$a" "${want[$a]}" "${stack[$a]}"; done)"
 	for s in "${skipped[@]}"; do echo "SKIPPED $s"; done
 } >"$tmp/meta"
