@@ -16,14 +16,20 @@ function median(a, n,    i, j, t) { # of a[1..n]; sorts a
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 
-# median over reps of ns(c, x) / ns(c, y) in the same rep; "" if no rep has both
-function ratio(c, x, y,    r, n, v) {
+# median over reps of ns(c, x) / ns(c, y) in the same rep; "" if no rep has both.
+# Sets rmin, rmax: the smallest and largest of those ratios.
+function ratio(c, x, y,    r, n, v, m) {
 	n = 0
 	for (r = 1; r <= reps; r++)
 		if ((c, x, r) in ns && (c, y, r) in ns && ns[c, y, r] > 0)
 			v[++n] = ns[c, x, r] / ns[c, y, r]
-	return median(v, n)
+	m = median(v, n) # sorts v
+	rmin = v[1]; rmax = v[n]
+	return m
 }
+
+# a ratio with its range over reps: "0.85 (0.71-1.10)"
+function rrange(v) { return v == "" ? "n/a" : rfmt(v) " (" rfmt(rmin) "-" rfmt(rmax) ")" }
 
 function med(arr, c, x,    r, n, v) { # median over reps of arr[c, x, rep]
 	n = 0
@@ -47,6 +53,8 @@ function why(c, x,    r) {
 }
 
 function cnt(x, m) { return (x SUBSEP m) in count ? count[x, m] : "" }
+
+function xof(v, who) { return v == "" ? "n/a" : sprintf("%.2f x %s", v, who) }
 
 function verdict(ok) { return ok == "" ? "n/a" : ok ? "**pass**" : "**FAIL**" }
 
@@ -111,7 +119,7 @@ END {
 	}
 	print ""
 	if ("span" in have) {
-		print "### span / other (median over reps of the same-rep ratio; < 1: span is faster)\n"
+		print "### span / other (median over reps of the same-rep ratio, and its range; < 1: span is faster)\n"
 		h2 = "| case |"; s2 = "| --- |"
 		for (i = 1; i <= na; i++)
 			if (A[i] != "span") { h2 = h2 " span/" A[i] " |"; s2 = s2 " ---: |" }
@@ -120,7 +128,7 @@ END {
 			c = C[k]; row = "| " c " |"
 			for (i = 1; i <= na; i++)
 				if (A[i] != "span")
-					row = row " " rfmt(ratio(c, "span", A[i])) " |"
+					row = row " " rrange(ratio(c, "span", A[i])) " |"
 			print row
 		}
 		print ""
@@ -175,21 +183,21 @@ END {
 	ok = v == "" ? "" : v + 0 <= 45
 	printf "| <= 45 instructions per 64 B pair (inside the allocator) | %s | %s |\n", v == "" ? "n/a" : v, verdict(ok)
 	v = ratio("batch", "span", "mimalloc"); ok = v == "" ? "" : v <= 1
-	printf "| batch ns/object <= mimalloc's | %s x mimalloc | %s |\n", fmt(v, "%.2f"), verdict(ok)
+	printf "| batch ns/object <= mimalloc's | %s | %s |\n", xof(v, "mimalloc"), verdict(ok)
 	v = ratio("batch", "span", "jemalloc"); ok = v == "" ? "" : v <= 0.65
-	printf "| batch ns/object <= 0.65 x jemalloc's | %s x jemalloc | %s |\n", fmt(v, "%.2f"), verdict(ok)
+	printf "| batch ns/object <= 0.65 x jemalloc's | %s | %s |\n", xof(v, "jemalloc"), verdict(ok)
 	p = med(peak, "batch", "span"); q = med(peak, "batch", "jemalloc")
 	ok = (p == "" || q == "") ? "" : p <= 0.97 * q
-	printf "| batch peak RSS (VmHWM) <= 0.97 x jemalloc's | %s x jemalloc (%.1f vs %.1f MiB) | %s |\n", \
-		(p == "" || q == "") ? "n/a" : sprintf("%.3f", p / q), p / 1024, q / 1024, verdict(ok)
+	printf "| batch peak RSS (VmHWM) <= 0.97 x jemalloc's | %s | %s |\n", (p == "" || q == "") ? "n/a" : \
+		sprintf("%.3f x jemalloc (%.1f vs %.1f MiB)", p / q, p / 1024, q / 1024), verdict(ok)
 	p = med(growth, "batch", "span"); q = med(growth, "batch", "jemalloc")
 	ok = (p == "" || q == "" || q <= 0) ? "" : p <= 0.97 * q
-	printf "| same, growth over the phase's start RSS | %s x jemalloc | %s |\n", \
-		(p == "" || q == "" || q <= 0) ? "n/a" : sprintf("%.3f", p / q), verdict(ok)
+	printf "| same, growth over the phase's start RSS | %s | %s |\n", \
+		(p == "" || q == "" || q <= 0) ? "n/a" : sprintf("%.3f x jemalloc", p / q), verdict(ok)
 	v = ratio("xthread", "span", "jemalloc"); ok = v == "" ? "" : v <= 1.1
-	printf "| cross-thread free <= 1.1 x jemalloc's | %s x jemalloc | %s |\n", fmt(v, "%.2f"), verdict(ok)
+	printf "| cross-thread free <= 1.1 x jemalloc's | %s | %s |\n", xof(v, "jemalloc"), verdict(ok)
 	v = ratio("stacks", "span", "mimalloc"); ok = v == "" ? "" : v <= 1
-	printf "| stack lifecycle <= mimalloc's | %s x mimalloc | %s |\n", fmt(v, "%.2f"), verdict(ok)
+	printf "| stack lifecycle <= mimalloc's | %s | %s |\n", xof(v, "mimalloc"), verdict(ok)
 	m = cnt("span", "large64k_mmap"); n = cnt("span", "large64k_pairs")
 	# "never an mmap per call": at most one stray mmap over the N extra pairs
 	ok = (m == "" || m == "failed" || n == "") ? "" : m + 0 <= 1

@@ -29,6 +29,11 @@ CASE_TIMEOUT=120 # s; a hung case is recorded and the run goes on
 
 [ -x "$BIN" ] || { echo "run.sh: $BIN not built (make $BIN)" >&2; exit 1; }
 mkdir -p "$OUT"
+# One run at a time: two would share the two cores and each other's output files.
+if command -v flock >/dev/null; then
+	exec 9>"$OUT/.bench-span.lock"
+	flock -n 9 || { echo "bench-span: waiting for another run to finish ($OUT/.bench-span.lock)" >&2; flock 9; }
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 say() { echo "bench-span: $*" >&2; }
@@ -93,7 +98,7 @@ say "allocators: ${ran[*]}; reps: $REPS; cases: ${cases[*]}"
 for s in "${skipped[@]}"; do say "SKIPPED $s"; done
 
 # --- timed cases: rep-major, allocator order rotated each rep (A B C, B C A, ...) ---
-samples=$OUT/samples.tsv
+samples=$tmp/samples.tsv
 printf 'rep\tcase\talloc\tns_per_op\tbase_kb\tpeak_kb\tstatus\n' >"$samples"
 t_start=$SECONDS
 n=${#ran[@]}
@@ -121,7 +126,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
 done
 
 # --- deterministic counts: differences of an N and a 2N run, so start-up cancels ---
-counts=$OUT/counts.tsv
+counts=$tmp/counts.tsv
 printf 'alloc\tmetric\tvalue\n' >"$counts"
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$2"; }
 
@@ -197,6 +202,7 @@ fi
 	for s in "${skipped[@]}"; do echo "SKIPPED $s"; done
 } >"$tmp/meta"
 awk -v allocs="${ran[*]}" -v reps="$REPS" -v cases="${cases[*]}" -v meta="$tmp/meta" \
-	-f "$here/report.awk" "$samples" "$counts" >"$OUT/span-bench.md" || exit 1
+	-f "$here/report.awk" "$samples" "$counts" >"$tmp/span-bench.md" || exit 1
+mv -f "$samples" "$counts" "$tmp/span-bench.md" "$OUT/"
 cat "$OUT/span-bench.md"
-say "report: $OUT/span-bench.md (samples: $samples; $((SECONDS - t_start)) s in all)"
+say "report: $OUT/span-bench.md (samples: $OUT/samples.tsv; $((SECONDS - t_start)) s in all)"
