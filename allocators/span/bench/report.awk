@@ -1,0 +1,206 @@
+# The Markdown report of `make bench-span`, from run.sh's samples.tsv and counts.tsv.
+#   awk -v allocs="glibc jemalloc ..." -v reps=5 -v cases="pairs16 ..." -v meta=FILE \
+#       -f report.awk samples.tsv counts.tsv
+# Times are given as ratios: for each rep, allocator / reference in that same rep
+# (the runs were adjacent in time), then the median over reps. Portable awk (mawk).
+
+function median(a, n,    i, j, t) { # of a[1..n]; sorts a
+	if (n == 0)
+		return ""
+	for (i = 2; i <= n; i++) {
+		t = a[i]
+		for (j = i - 1; j >= 1 && a[j] > t; j--)
+			a[j + 1] = a[j]
+		a[j + 1] = t
+	}
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+
+# median over reps of ns(c, x) / ns(c, y) in the same rep; "" if no rep has both.
+# Sets rmin, rmax: the smallest and largest of those ratios.
+function ratio(c, x, y,    r, n, v, m) {
+	n = 0
+	for (r = 1; r <= reps; r++)
+		if ((c, x, r) in ns && (c, y, r) in ns && ns[c, y, r] > 0)
+			v[++n] = ns[c, x, r] / ns[c, y, r]
+	m = median(v, n) # sorts v
+	rmin = v[1]; rmax = v[n]
+	return m
+}
+
+# a ratio with its range over reps: "0.85 (0.71-1.10)"
+function rrange(v) { return v == "" ? "n/a" : rfmt(v) " (" rfmt(rmin) "-" rfmt(rmax) ")" }
+
+function med(arr, c, x,    r, n, v) { # median over reps of arr[c, x, rep]
+	n = 0
+	for (r = 1; r <= reps; r++)
+		if ((c, x, r) in arr)
+			v[++n] = arr[c, x, r]
+	return median(v, n)
+}
+
+function fmt(v, f) { return v == "" ? "n/a" : sprintf(f, v) }
+
+# A ratio with three significant digits at most, never rounded to 0.00.
+function rfmt(v) { return v == "" ? "n/a" : v >= 100 ? sprintf("%.0f", v) : v >= 0.1 ? sprintf("%.2f", v) : sprintf("%.2g", v) }
+
+# The cell for a case that produced no number: why not.
+function why(c, x,    r) {
+	for (r = 1; r <= reps; r++)
+		if ((c, x, r) in bad)
+			return bad[c, x, r]
+	return "n/a"
+}
+
+function cnt(x, m) { return (x SUBSEP m) in count ? count[x, m] : "" }
+
+function xof(v, who) { return v == "" ? "n/a" : sprintf("%.2f x %s", v, who) }
+
+function verdict(ok) { return ok == "" ? "n/a" : ok ? "**pass**" : "**FAIL**" }
+
+BEGIN {
+	FS = "\t"
+	na = split(allocs, A, " ")
+	nc = split(cases, C, " ")
+	ref = "jemalloc"
+	for (i = 1; i <= na; i++)
+		have[A[i]] = 1
+	if (!("jemalloc" in have))
+		ref = A[1]
+	desc["pairs16"] = "16 B malloc+free pair (another 16 B object alive)"
+	desc["pairs64"] = "64 B malloc+free pair (another alive)"
+	desc["pairs256"] = "256 B malloc+free pair (another alive)"
+	desc["batch"] = "1M objects 8-512 B, all allocated, freed in random order (per object)"
+	desc["xthread"] = "2 threads: malloc on one, free on the other (per object)"
+	desc["large64k"] = "64 KiB malloc+free pair (another alive)"
+	desc["large1m"] = "1 MiB malloc+free pair (another alive)"
+	desc["realloc"] = "realloc doubling 8 B -> 64 MiB (per realloc call)"
+	desc["stacks"] = "100k 2 KiB stacks, a tenth grown to 8 KiB, all freed (per stack)"
+}
+
+FNR == 1 { file++; next }
+file == 1 {
+	if ($7 == "ok") {
+		ns[$2, $3, $1] = $4
+		base[$2, $3, $1] = $5
+		peak[$2, $3, $1] = $6
+		growth[$2, $3, $1] = $6 - $5
+	} else
+		bad[$2, $3, $1] = $7
+}
+file == 2 { count[$1, $2] = $3 }
+
+END {
+	while ((getline line < meta) > 0)
+		print line == "" ? "" : "- " line
+	print ""
+	printf "### Time as a ratio to %s (median over %d reps of the same-rep ratio; < 1 is faster)\n\n", ref, reps
+	hdr = "| case |"; sep = "| --- |"
+	for (i = 1; i <= na; i++) { hdr = hdr " " A[i] " |"; sep = sep " ---: |" }
+	print hdr; print sep
+	for (k = 1; k <= nc; k++) {
+		c = C[k]; row = "| " c " |"
+		for (i = 1; i <= na; i++) {
+			v = ratio(c, A[i], ref)
+			row = row " " (v == "" ? why(c, A[i]) : rfmt(v)) " |"
+		}
+		print row
+	}
+	print ""
+	print "### Median ns/op (absolute, for scale only: a noisy shared VM; compare the ratios)\n"
+	print hdr; print sep
+	for (k = 1; k <= nc; k++) {
+		c = C[k]; row = "| " c " |"
+		for (i = 1; i <= na; i++) {
+			v = med(ns, c, A[i])
+			row = row " " (v == "" ? why(c, A[i]) : sprintf(v < 100 ? "%.1f" : "%.0f", v)) " |"
+		}
+		print row
+	}
+	print ""
+	if ("span" in have) {
+		print "### span / other (median over reps of the same-rep ratio, and its range; < 1: span is faster)\n"
+		h2 = "| case |"; s2 = "| --- |"
+		for (i = 1; i <= na; i++)
+			if (A[i] != "span") { h2 = h2 " span/" A[i] " |"; s2 = s2 " ---: |" }
+		print h2; print s2
+		for (k = 1; k <= nc; k++) {
+			c = C[k]; row = "| " c " |"
+			for (i = 1; i <= na; i++)
+				if (A[i] != "span")
+					row = row " " rrange(ratio(c, "span", A[i])) " |"
+			print row
+		}
+		print ""
+	}
+	print "### Peak RSS of the measured phase, MiB: VmHWM (growth over the RSS at its start)\n"
+	print "Read from /proc/self/status inside the benchmark process; medians over reps.\n"
+	print hdr; print sep
+	for (k = 1; k <= nc; k++) {
+		c = C[k]; row = "| " c " |"
+		for (i = 1; i <= na; i++) {
+			p = med(peak, c, A[i]); g = med(growth, c, A[i])
+			row = row " " (p == "" ? why(c, A[i]) : sprintf("%.1f (%.1f)", p / 1024, g / 1024)) " |"
+		}
+		print row
+	}
+	print ""
+	print "### Deterministic counts (differences of an N and a 2N run: start-up cancels)\n"
+	h3 = hdr; sub(/^\| case \|/, "| count |", h3)
+	print h3; print sep
+	row = "| instructions per 64 B malloc+free pair (callgrind) |"
+	for (i = 1; i <= na; i++) row = row " " (cnt(A[i], "instr_pair64") == "" ? "n/a" : cnt(A[i], "instr_pair64")) " |"
+	print row
+	row = "| the same, less spanbench's own loop: inside the allocator |"
+	for (i = 1; i <= na; i++) row = row " " (cnt(A[i], "instr_pair64_alloc") == "" ? "n/a" : cnt(A[i], "instr_pair64_alloc")) " |"
+	print row
+	split("large64k large1m", L, " ")
+	for (j = 1; j <= 2; j++) {
+		row = "| mmap / munmap / madvise calls per " (L[j] == "large64k" ? "64 KiB" : "1 MiB") " pair (strace) |"
+		for (i = 1; i <= na; i++) {
+			m = cnt(A[i], L[j] "_mmap"); n = cnt(A[i], L[j] "_pairs")
+			if (m == "" || m == "failed" || n == "")
+				row = row " " (m == "" ? "n/a" : m) " |"
+			else
+				row = row sprintf(" %.3f / %.3f / %.3f |", m / n,
+					cnt(A[i], L[j] "_munmap") / n, cnt(A[i], L[j] "_madvise") / n)
+		}
+		print row
+	}
+	print ""
+
+	print "### Targets for span\n"
+	print "| target | measured | result |"
+	print "| --- | --- | --- |"
+	if (!("span" in have)) {
+		print "| all | span did not run (see SKIPPED above) | n/a |"
+		exit 0
+	}
+	v = cnt("span", "instr_pair64")
+	ok = (v == "" || v == "failed") ? "" : v + 0 <= 45
+	printf "| <= 45 instructions per 64 B pair (whole loop) | %s | %s |\n", v == "" ? "n/a" : v, verdict(ok)
+	v = cnt("span", "instr_pair64_alloc")
+	ok = v == "" ? "" : v + 0 <= 45
+	printf "| <= 45 instructions per 64 B pair (inside the allocator) | %s | %s |\n", v == "" ? "n/a" : v, verdict(ok)
+	v = ratio("batch", "span", "mimalloc"); ok = v == "" ? "" : v <= 1
+	printf "| batch ns/object <= mimalloc's | %s | %s |\n", xof(v, "mimalloc"), verdict(ok)
+	v = ratio("batch", "span", "jemalloc"); ok = v == "" ? "" : v <= 0.65
+	printf "| batch ns/object <= 0.65 x jemalloc's | %s | %s |\n", xof(v, "jemalloc"), verdict(ok)
+	p = med(peak, "batch", "span"); q = med(peak, "batch", "jemalloc")
+	ok = (p == "" || q == "") ? "" : p <= 0.97 * q
+	printf "| batch peak RSS (VmHWM) <= 0.97 x jemalloc's | %s | %s |\n", (p == "" || q == "") ? "n/a" : \
+		sprintf("%.3f x jemalloc (%.1f vs %.1f MiB)", p / q, p / 1024, q / 1024), verdict(ok)
+	p = med(growth, "batch", "span"); q = med(growth, "batch", "jemalloc")
+	ok = (p == "" || q == "" || q <= 0) ? "" : p <= 0.97 * q
+	printf "| same, growth over the phase's start RSS | %s | %s |\n", \
+		(p == "" || q == "" || q <= 0) ? "n/a" : sprintf("%.3f x jemalloc", p / q), verdict(ok)
+	v = ratio("xthread", "span", "jemalloc"); ok = v == "" ? "" : v <= 1.1
+	printf "| cross-thread free <= 1.1 x jemalloc's | %s | %s |\n", xof(v, "jemalloc"), verdict(ok)
+	v = ratio("stacks", "span", "mimalloc"); ok = v == "" ? "" : v <= 1
+	printf "| stack lifecycle <= mimalloc's | %s | %s |\n", xof(v, "mimalloc"), verdict(ok)
+	m = cnt("span", "large64k_mmap"); n = cnt("span", "large64k_pairs")
+	# "never an mmap per call": at most one stray mmap over the N extra pairs
+	ok = (m == "" || m == "failed" || n == "") ? "" : m + 0 <= 1
+	printf "| 64 KiB pairs never an mmap per call | %s mmap calls over %s extra pairs | %s |\n", \
+		m == "" ? "n/a" : m, n == "" ? "n/a" : n, verdict(ok)
+}

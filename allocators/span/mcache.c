@@ -1,0 +1,266 @@
+/*
+ * Per-thread caches. See malloc.c for an overview.
+ *
+ * A thread's mcache owns at most one span per span class (Go's mcache.alloc);
+ * the fast path pops that span's free list and the owner's frees push onto it,
+ * with no lock and no atomic. Frees into spans the thread does not own are
+ * batched per span in a small direct-mapped table (pending) and handed over a
+ * whole chain at a time: one CAS onto the span's xfree list while another
+ * cache owns it, or one central lock while it sits in its mcentral.
+ *
+ * Lifecycle: TLS starts at mcache_empty (whose spans have no free object, so
+ * the first call falls into the slow path, which creates the cache); a thread
+ * key destructor flushes the cache at thread exit and leaves mcache_dead,
+ * which routes later calls of that thread through one shared, locked cache.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "span_internal.h"
+
+#define CACHE_CHUNK (64 << 10) /* mcache structs are carved 64 KiB at a time */
+
+span_t span_empty = { .order = 0xff };
+mcache_t mcache_empty = { .alloc = { [0 ... SPAN_NUM_SPAN_CLASSES - 1] = &span_empty } };
+mcache_t mcache_dead = { .alloc = { [0 ... SPAN_NUM_SPAN_CLASSES - 1] = &span_empty } };
+__thread mcache_t *mcache_tls __attribute__((tls_model("initial-exec"))) = &mcache_empty;
+_Atomic int64_t mcache_stacks_exited[SPAN_STACK_ORDERS]; /* inuse folded at exit */
+
+static mcache_t shared = { .alloc = { [0 ... SPAN_NUM_SPAN_CLASSES - 1] = &span_empty } };
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
+static mcache_t *caches;      /* every live cache, the shared one included */
+static mcache_t *cache_free;  /* recycled structs */
+static pthread_key_t cache_key;
+static bool shared_linked;
+
+static void thread_destructor(void *arg);
+
+/* Once, from span_init: the key whose destructor flushes a thread's cache. */
+int mcache_init(void)
+{
+	return pthread_key_create(&cache_key, thread_destructor) == 0 ? 0 : -1;
+}
+
+static void link_cache(mcache_t *c)
+{
+	c->prev = NULL;
+	c->next = caches;
+	if (caches)
+		caches->prev = c;
+	caches = c;
+}
+
+static void unlink_cache(mcache_t *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		caches = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+}
+
+static mcache_t *cache_create(void)
+{
+	if (span_init() != 0)
+		return NULL;
+	if (mcache_tls != &mcache_empty) /* span_init's first call allocated */
+		return mcache_tls == &mcache_dead ? NULL : mcache_tls;
+	pthread_mutex_lock(&list_lock);
+	if (!shared_linked) {
+		link_cache(&shared);
+		shared_linked = true;
+	}
+	if (!cache_free) {
+		char *chunk = sys_alloc_meta(CACHE_CHUNK);
+		for (size_t i = 0; chunk && i + sizeof(mcache_t) <= CACHE_CHUNK; i += sizeof(mcache_t)) {
+			mcache_t *c = (mcache_t *)(chunk + i);
+			c->next = cache_free;
+			cache_free = c;
+		}
+	}
+	mcache_t *c = cache_free;
+	if (c) {
+		cache_free = c->next;
+		memset(c, 0, sizeof *c);
+		for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++)
+			c->alloc[i] = &span_empty;
+		link_cache(c);
+	}
+	pthread_mutex_unlock(&list_lock);
+	if (c) {
+		mcache_tls = c;
+		pthread_setspecific(cache_key, c);
+	}
+	return c;
+}
+
+mcache_t *mcache_get(bool *locked)
+{
+	mcache_t *c = mcache_tls;
+	*locked = false;
+	if (SPAN_LIKELY(c != &mcache_empty && c != &mcache_dead))
+		return c;
+	if (c == &mcache_empty && (c = cache_create()) != NULL)
+		return c;
+	pthread_mutex_lock(&shared_lock);
+	*locked = true;
+	return &shared;
+}
+
+void mcache_put(bool locked)
+{
+	if (locked)
+		pthread_mutex_unlock(&shared_lock);
+}
+
+void *mcache_refill(mcache_t *c, int spc)
+{
+	bool locked;
+	c = mcache_get(&locked);
+	span_t *s = c->alloc[spc];
+	if (!s->freelist && s != &span_empty) {
+		/* Cross-thread frees first: they keep the span we already own. */
+		s->freelist = atomic_exchange_explicit(&s->xfree, NULL, memory_order_acquire);
+		if (!s->freelist) {
+			c->alloc[spc] = &span_empty;
+			mcentral_uncache_span(s);
+			s = &span_empty;
+		}
+	}
+	if (!s->freelist) {
+		mcache_flush_pending(c);
+		s = mcentral_cache_span(spc, c);
+		if (!s) {
+			mcache_put(locked);
+			errno = ENOMEM;
+			return NULL;
+		}
+		c->alloc[spc] = s;
+	}
+	void *p = s->freelist;
+	s->freelist = *(void **)p;
+	mcache_put(locked);
+	return p;
+}
+
+static void flush_slot(pending_t *slot)
+{
+	mcentral_free_chain(slot->span, slot->head, slot->tail, slot->n);
+	slot->span = NULL;
+}
+
+void mcache_free_remote(mcache_t *c, span_t *s, void *p)
+{
+	bool locked;
+	c = mcache_get(&locked);
+	if (atomic_load_explicit(&s->owner, memory_order_relaxed) == c) {
+		*(void **)p = s->freelist; /* the shared cache's own span */
+		s->freelist = p;
+		mcache_put(locked);
+		return;
+	}
+	pending_t *slot = &c->pending[((uintptr_t)s >> 6) % MCACHE_PENDING];
+	if (slot->span == s) {
+		*(void **)p = slot->head;
+		slot->head = p;
+		slot->n++;
+	} else {
+		if (slot->span)
+			flush_slot(slot);
+		*(void **)p = NULL;
+		slot->span = s;
+		slot->head = slot->tail = p;
+		slot->n = 1;
+	}
+	if (slot->n >= MCACHE_PENDING_MAX || slot->n >= s->nelems)
+		flush_slot(slot);
+	mcache_put(locked);
+}
+
+void mcache_flush_pending(mcache_t *c)
+{
+	for (int i = 0; i < MCACHE_PENDING; i++)
+		if (c->pending[i].span)
+			flush_slot(&c->pending[i]);
+}
+
+void mcache_flush(mcache_t *c)
+{
+	mcache_flush_pending(c);
+	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++) {
+		span_t *s = c->alloc[i];
+		if (s != &span_empty) {
+			c->alloc[i] = &span_empty;
+			mcentral_uncache_span(s);
+		}
+	}
+	stack_cache_flush(c);
+}
+
+/* Flushes c, folds its stack counters and recycles the struct. */
+static void destroy(mcache_t *c)
+{
+	stack_frame_flush(c);
+	mcache_flush(c);
+	for (int o = 0; o < SPAN_STACK_ORDERS; o++)
+		atomic_fetch_add(&mcache_stacks_exited[o],
+				 atomic_load_explicit(&c->stacks_inuse[o], memory_order_relaxed));
+	pthread_mutex_lock(&list_lock);
+	unlink_cache(c);
+	c->next = cache_free;
+	cache_free = c;
+	pthread_mutex_unlock(&list_lock);
+}
+
+static void thread_destructor(void *arg)
+{
+	mcache_tls = &mcache_dead;
+	destroy(arg);
+}
+
+void mcache_thread_exit(void)
+{
+	mcache_t *c = mcache_tls;
+	if (c == &mcache_empty || c == &mcache_dead)
+		return;
+	pthread_setspecific(cache_key, NULL);
+	mcache_tls = &mcache_empty;
+	destroy(c);
+}
+
+void mcache_each(void (*fn)(mcache_t *c, void *arg), void *arg)
+{
+	pthread_mutex_lock(&list_lock);
+	for (mcache_t *c = caches; c; c = c->next)
+		fn(c, arg);
+	pthread_mutex_unlock(&list_lock);
+}
+
+void mcache_lock_all(void)
+{
+	pthread_mutex_lock(&shared_lock);
+	pthread_mutex_lock(&list_lock);
+}
+
+void mcache_unlock_all(void)
+{
+	pthread_mutex_unlock(&list_lock);
+	pthread_mutex_unlock(&shared_lock);
+}
+
+/* In the child of fork only this thread survives: the caches of the others
+ * are flushed so their spans and stacks are not lost. */
+void mcache_fork_child(void)
+{
+	pthread_mutex_init(&shared_lock, NULL);
+	pthread_mutex_init(&list_lock, NULL);
+	mcache_t *c = caches;
+	while (c) {
+		mcache_t *next = c->next;
+		if (c != mcache_tls && c != &shared)
+			destroy(c);
+		c = next;
+	}
+}

@@ -1,0 +1,226 @@
+/*
+ * Central free lists: one mcentral per span class. See malloc.c for an overview.
+ *
+ * An mcentral holds the spans of its class that no thread cache owns, filed by
+ * occupancy (partial, full, empty), and the class's counters. Everything here
+ * is under the mcentral's lock; lock order: mcentral -> heap.
+ *
+ * Ownership protocol of a small span s (Go's mcache/mcentral handoff):
+ *   owned by cache c:  s->owner == c, s->xfree open (NULL or a chain); only c
+ *                      touches s->freelist; other threads push onto s->xfree.
+ *   in the mcentral:   s->owner == NULL, s->xfree == SPAN_XFREE_CLOSED; the
+ *                      lock guards s->freelist and s->used.
+ * Both transitions happen under the lock, so holding it, owner != NULL implies
+ * xfree is open. Counters: objects == sum(central used) + sum(owned nelems).
+ */
+#include "span_internal.h"
+
+enum { LIST_NONE, LIST_PARTIAL, LIST_FULL, LIST_EMPTY };
+
+mcentral_t mcentral[SPAN_NUM_SPAN_CLASSES] = {
+	[0 ... SPAN_NUM_SPAN_CLASSES - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
+};
+
+void mcentral_init(void) {}
+
+/* Occupancy bucket: 0 empty, k in 1..8 for used/nelems in ((k-1)/8, k/8]. */
+int mcentral_bucket(const span_t *s)
+{
+	if (s->used == 0)
+		return 0;
+	return 1 + (int)(((uint32_t)s->used * 8 - 1) / s->nelems);
+}
+
+static void file(mcentral_t *m, span_t *s)
+{
+	span_list_t *l;
+	if (s->used == 0) {
+		l = &m->empty;
+		s->list = LIST_EMPTY;
+	} else if (s->used == s->nelems) {
+		l = &m->full;
+		s->list = LIST_FULL;
+	} else {
+		l = &m->partial;
+		s->list = LIST_PARTIAL;
+	}
+	span_list_push(l, s);
+	m->occupancy[mcentral_bucket(s)]++;
+}
+
+static void unfile(mcentral_t *m, span_t *s)
+{
+	span_list_t *l = s->list == LIST_EMPTY ? &m->empty
+	               : s->list == LIST_FULL  ? &m->full
+	               : &m->partial;
+	if (s->list == LIST_NONE)
+		sys_throw("mcentral: span %p is on no list", (void *)s->base);
+	span_list_remove(l, s);
+	s->list = LIST_NONE;
+	m->occupancy[mcentral_bucket(s)]--;
+}
+
+static void release_span(mcentral_t *m, span_t *s)
+{
+	unfile(m, s);
+	m->nspans--;
+	mheap_free(s);
+}
+
+/* Hysteresis: the span a free just emptied stays; older spare empty spans go
+ * back to the page heap beyond 1 + nspans / 16 of them. */
+static void trim_empty(mcentral_t *m, span_t *just_emptied)
+{
+	while (m->empty.n > 1 + m->nspans / 16) {
+		span_t *victim = m->empty.first;
+		if (victim == just_emptied)
+			victim = victim->next;
+		if (!victim)
+			return;
+		release_span(m, victim);
+	}
+}
+
+/* Carves a fresh span into objects: freelist in address order. */
+static void init_span(span_t *s, int spc)
+{
+	int cls = spc >> 1;
+	s->spc = (uint8_t)spc;
+	s->elemsize = sizeclasses_size[cls];
+	s->nelems = sizeclasses_nelems[cls];
+	s->used = 0;
+	s->list = LIST_NONE;
+	char *p = (char *)s->base;
+	for (uint32_t i = 0; i + 1 < s->nelems; i++, p += s->elemsize)
+		*(void **)p = p + s->elemsize;
+	*(void **)p = NULL;
+	s->freelist = (void *)s->base;
+}
+
+span_t *mcentral_cache_span(int spc, mcache_t *c)
+{
+	mcentral_t *m = &mcentral[spc];
+	pthread_mutex_lock(&m->lock);
+	span_t *s = m->partial.first ? m->partial.first : m->empty.first;
+	if (s) {
+		unfile(m, s);
+		m->objects += (uint64_t)(s->nelems - s->used);
+	} else {
+		pthread_mutex_unlock(&m->lock);
+		s = mheap_alloc(sizeclasses_npages[spc >> 1], 1, SPAN_SMALL, NULL);
+		if (!s)
+			return NULL;
+		init_span(s, spc);
+		pthread_mutex_lock(&m->lock);
+		m->nspans++;
+		m->objects += s->nelems;
+	}
+	m->cached++;
+	atomic_store_explicit(&s->xfree, NULL, memory_order_relaxed);
+	atomic_store_explicit(&s->owner, c, memory_order_release);
+	pthread_mutex_unlock(&m->lock);
+	return s;
+}
+
+/* Appends chain to s->freelist; returns its length. Lock or ownership held. */
+static uint32_t splice(span_t *s, void *chain)
+{
+	uint32_t n = 0;
+	void *tail = NULL;
+	for (void *p = chain; p; p = *(void **)p, n++)
+		tail = p;
+	if (tail) {
+		*(void **)tail = s->freelist;
+		s->freelist = chain;
+	}
+	return n;
+}
+
+void mcentral_uncache_span(span_t *s)
+{
+	mcentral_t *m = &mcentral[s->spc];
+	pthread_mutex_lock(&m->lock);
+	atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+	void *chain = atomic_exchange_explicit(&s->xfree, SPAN_XFREE_CLOSED, memory_order_acq_rel);
+	splice(s, chain);
+	uint32_t nfree = 0;
+	for (void *p = s->freelist; p; p = *(void **)p)
+		if (++nfree > s->nelems)
+			sys_throw("mcentral: free list of span %p longer than %u (double free?)",
+				  (void *)s->base, s->nelems);
+	s->used = (uint16_t)(s->nelems - nfree);
+	m->objects -= nfree;
+	m->cached--;
+	file(m, s);
+	if (s->used == 0)
+		trim_empty(m, s);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static bool push_xfree(span_t *s, void *head, void *tail)
+{
+	void *old = atomic_load_explicit(&s->xfree, memory_order_relaxed);
+	while (old != SPAN_XFREE_CLOSED) {
+		*(void **)tail = old;
+		if (atomic_compare_exchange_weak_explicit(&s->xfree, &old, head,
+							  memory_order_release,
+							  memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+void mcentral_free_chain(span_t *s, void *head, void *tail, uint32_t n)
+{
+	if (push_xfree(s, head, tail))
+		return; /* the owner collects it: no lock, one CAS per batch */
+	mcentral_t *m = &mcentral[s->spc];
+	pthread_mutex_lock(&m->lock);
+	if (atomic_load_explicit(&s->owner, memory_order_relaxed) != NULL) {
+		if (!push_xfree(s, head, tail)) /* open while owned and locked */
+			sys_throw("mcentral: owned span %p has closed xfree", (void *)s->base);
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	if (n > s->used)
+		sys_throw("mcentral: %u frees into span %p with %u in use (double free?)", n,
+			  (void *)s->base, s->used);
+	unfile(m, s);
+	*(void **)tail = s->freelist;
+	s->freelist = head;
+	s->used = (uint16_t)(s->used - n);
+	m->objects -= n;
+	file(m, s);
+	if (s->used == 0)
+		trim_empty(m, s);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mcentral_release_empty(void)
+{
+	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++) {
+		mcentral_t *m = &mcentral[i];
+		pthread_mutex_lock(&m->lock);
+		while (m->empty.first)
+			release_span(m, m->empty.first);
+		pthread_mutex_unlock(&m->lock);
+	}
+}
+
+void mcentral_lock_all(void)
+{
+	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++)
+		pthread_mutex_lock(&mcentral[i].lock);
+}
+
+void mcentral_unlock_all(void)
+{
+	for (int i = SPAN_NUM_SPAN_CLASSES - 1; i >= 0; i--)
+		pthread_mutex_unlock(&mcentral[i].lock);
+}
+
+void mcentral_fork_child(void)
+{
+	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++)
+		pthread_mutex_init(&mcentral[i].lock, NULL);
+}

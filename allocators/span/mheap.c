@@ -1,0 +1,454 @@
+/*
+ * Page heap: arenas, the page map and runs of free pages. See malloc.c for an
+ * overview.
+ *
+ * Memory comes from the OS in arenas of 64 MiB (or multiples, for one huge
+ * object), aligned to 64 MiB. Each 64 MiB has a leaf of the page map: the span
+ * of every page, and a bit per page telling whether the page is released
+ * (returned to the OS, or never touched: both read as zero).
+ *
+ * Every page of an arena belongs to exactly one span: free spans sit in the
+ * free lists, all others are in use (small, large, stack). Invariants, under
+ * the heap lock:
+ *   - no two free spans are adjacent (a free span always coalesces);
+ *   - an in-use span maps all of its pages, a free span its first and last;
+ *   - counts.free == sum of free span pages, counts.released == set bits, and
+ *     arena_pages == heap_inuse + stack_inuse + free.
+ * Free spans of 1..FREE_EXACT-1 pages sit in exact-size lists (a bitmap says
+ * which are non-empty); bigger ones in one list searched best-fit.
+ */
+#include <string.h>
+
+#include "span_internal.h"
+
+#define FREE_EXACT 128           /* exact-size free lists for 1..127 pages */
+#define SPAN_CHUNK (64 << 10)    /* span structs are carved 64 KiB at a time */
+#define MAX_REGIONS 16384        /* arena regions: 16384 * 64 MiB = 1 TiB */
+#define SCAV_MIN_PAGES 8         /* background scavenging in >= 64 KiB runs */
+#define SCAV_KEEP_MIN (512u)     /* always keep 4 MiB of free pages resident */
+
+arena_leaf_t *mheap_map[(size_t)1 << ARENA_L1_BITS];
+mheap_counts_t mheap_counts;
+
+static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+static span_list_t free_exact[FREE_EXACT];
+static uint64_t free_nonempty[FREE_EXACT / 64];
+static span_list_t free_large;
+static span_t *span_structs;     /* recycled span structs */
+static struct { uintptr_t base; size_t npages; } regions[MAX_REGIONS];
+static int nregions;
+
+void mheap_lock(void) { pthread_mutex_lock(&heap_lock); }
+void mheap_unlock(void) { pthread_mutex_unlock(&heap_lock); }
+void mheap_fork_child(void) { pthread_mutex_init(&heap_lock, NULL); }
+
+void span_list_push(span_list_t *l, span_t *s)
+{
+	s->prev = NULL;
+	s->next = l->first;
+	if (l->first)
+		l->first->prev = s;
+	l->first = s;
+	l->n++;
+}
+
+void span_list_remove(span_list_t *l, span_t *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->first = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	l->n--;
+}
+
+int mheap_init(void)
+{
+	return 0;
+}
+
+/* A zeroed span struct, or NULL. Heap lock held. */
+static span_t *span_struct_alloc(void)
+{
+	if (!span_structs) {
+		span_t *chunk = sys_alloc_meta(SPAN_CHUNK);
+		if (!chunk)
+			return NULL;
+		for (size_t i = 0; i < SPAN_CHUNK / sizeof(span_t); i++) {
+			chunk[i].next = span_structs;
+			span_structs = &chunk[i];
+		}
+	}
+	span_t *s = span_structs;
+	span_structs = s->next;
+	memset(s, 0, sizeof *s);
+	s->order = 0xff;
+	return s;
+}
+
+static void span_struct_free(span_t *s)
+{
+	s->state = 0;
+	s->next = span_structs;
+	span_structs = s;
+}
+
+static inline arena_leaf_t *leaf_of(uintptr_t page_addr)
+{
+	return mheap_map[page_addr >> ARENA_SHIFT];
+}
+
+static inline void map_set(uintptr_t a, span_t *s)
+{
+	leaf_of(a)->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)] = s;
+}
+
+static void map_all(span_t *s)
+{
+	for (size_t i = 0; i < s->npages; i++)
+		map_set(s->base + (i << PAGE_SHIFT), s);
+}
+
+static void map_ends(span_t *s)
+{
+	map_set(s->base, s);
+	map_set(s->base + ((uintptr_t)(s->npages - 1) << PAGE_SHIFT), s);
+}
+
+/* Released bits over [base, base + npages): count, set or clear (op 0, 1, 2).
+ * Returns the number of bits that were set before. */
+static uint64_t released_op(uintptr_t base, size_t npages, int op)
+{
+	uint64_t was = 0;
+	for (size_t i = 0; i < npages;) {
+		uintptr_t a = base + (i << PAGE_SHIFT);
+		uint64_t *w = &leaf_of(a)->released[((a >> PAGE_SHIFT) & (ARENA_PAGES - 1)) >> 6];
+		unsigned bit = (a >> PAGE_SHIFT) & 63;
+		size_t n = 64 - bit < npages - i ? 64 - bit : npages - i;
+		uint64_t mask = (n == 64 ? ~0ull : ((1ull << n) - 1)) << bit;
+		was += (uint64_t)__builtin_popcountll(*w & mask);
+		if (op == 1)
+			*w |= mask;
+		else if (op == 2)
+			*w &= ~mask;
+		i += n;
+	}
+	return was;
+}
+
+uint64_t mheap_count_released(uintptr_t base, size_t npages)
+{
+	return released_op(base, npages, 0);
+}
+
+static span_list_t *free_list_of(size_t npages)
+{
+	return npages < FREE_EXACT ? &free_exact[npages] : &free_large;
+}
+
+static void free_insert(span_t *s)
+{
+	s->state = SPAN_FREE;
+	map_ends(s);
+	span_list_push(free_list_of(s->npages), s);
+	if (s->npages < FREE_EXACT)
+		free_nonempty[s->npages >> 6] |= 1ull << (s->npages & 63);
+}
+
+static void free_remove(span_t *s)
+{
+	span_list_t *l = free_list_of(s->npages);
+	span_list_remove(l, s);
+	if (s->npages < FREE_EXACT && !l->first)
+		free_nonempty[s->npages >> 6] &= ~(1ull << (s->npages & 63));
+}
+
+/* The free span at page address a, if a is in an arena and its span is free. */
+static span_t *free_span_at(uintptr_t a)
+{
+	span_t *s = mheap_span_of(a);
+	return s && s->state == SPAN_FREE ? s : NULL;
+}
+
+/* Inserts s (not yet in a list) into the free lists, merged with free
+ * neighbours. Its pages are counted free by the caller. */
+static void free_coalesce(span_t *s)
+{
+	span_t *left = free_span_at(s->base - SPAN_PAGE_SIZE);
+	if (left && left->base + ((uintptr_t)left->npages << PAGE_SHIFT) == s->base) {
+		free_remove(left);
+		left->npages += s->npages;
+		span_struct_free(s);
+		s = left;
+	}
+	span_t *right = free_span_at(s->base + ((uintptr_t)s->npages << PAGE_SHIFT));
+	if (right && right->base == s->base + ((uintptr_t)s->npages << PAGE_SHIFT)) {
+		free_remove(right);
+		s->npages += right->npages;
+		span_struct_free(right);
+	}
+	free_insert(s);
+}
+
+/* Best fit: the smallest free span of at least npages. */
+static span_t *free_find(size_t npages)
+{
+	if (npages < FREE_EXACT) {
+		for (size_t w = npages >> 6; w < FREE_EXACT / 64; w++) {
+			uint64_t bits = free_nonempty[w];
+			if (w == npages >> 6)
+				bits &= ~0ull << (npages & 63);
+			if (bits)
+				return free_exact[(w << 6) + (size_t)__builtin_ctzll(bits)].first;
+		}
+	}
+	span_t *best = NULL;
+	for (span_t *s = free_large.first; s; s = s->next)
+		if (s->npages >= npages &&
+		    (!best || s->npages < best->npages ||
+		     (s->npages == best->npages && s->base < best->base)))
+			best = s;
+	return best;
+}
+
+/* Records a region, keeping the table sorted and adjacent regions merged, so
+ * that a walk never starts inside a span that coalesced across regions. */
+static void regions_add(uintptr_t base, size_t npages)
+{
+	int i = 0;
+	while (i < nregions && regions[i].base < base)
+		i++;
+	memmove(&regions[i + 1], &regions[i], (size_t)(nregions - i) * sizeof regions[0]);
+	regions[i].base = base;
+	regions[i].npages = npages;
+	nregions++;
+	for (int k = i > 0 ? i - 1 : 0; k + 1 < nregions && k <= i;) {
+		if (regions[k].base + (regions[k].npages << PAGE_SHIFT) == regions[k + 1].base) {
+			regions[k].npages += regions[k + 1].npages;
+			memmove(&regions[k + 1], &regions[k + 2],
+				(size_t)(nregions - k - 2) * sizeof regions[0]);
+			nregions--;
+		} else {
+			k++;
+		}
+	}
+}
+
+/* Maps a new arena region of at least npages; its pages start released. */
+static bool grow(size_t npages)
+{
+	size_t bytes = ((npages << PAGE_SHIFT) + ARENA_BYTES - 1) & ~(ARENA_BYTES - 1);
+	if (nregions == MAX_REGIONS || bytes < (npages << PAGE_SHIFT))
+		return false;
+	char *base = sys_reserve(bytes, ARENA_BYTES);
+	if (!base)
+		return false;
+	for (size_t off = 0; off < bytes; off += ARENA_BYTES) {
+		arena_leaf_t *leaf = sys_alloc_meta(sizeof(arena_leaf_t));
+		if (!leaf) {
+			sys_free(base, bytes);
+			return false;
+		}
+		memset(leaf->released, 0xff, sizeof leaf->released);
+		__atomic_store_n(&mheap_map[((uintptr_t)base + off) >> ARENA_SHIFT], leaf,
+				 __ATOMIC_RELEASE);
+	}
+	span_t *s = span_struct_alloc();
+	if (!s)
+		return false;
+	s->base = (uintptr_t)base;
+	s->npages = (uint32_t)(bytes >> PAGE_SHIFT);
+	regions_add(s->base, s->npages);
+	mheap_counts.arena_pages += s->npages;
+	mheap_counts.free += s->npages;
+	mheap_counts.released += s->npages;
+	free_coalesce(s);
+	return true;
+}
+
+/* Splits the first npages off free span s (removed from the lists); the rest
+ * goes back to the free lists. Returns false when no span struct is left. */
+static bool split_front(span_t *s, size_t npages)
+{
+	if (s->npages == npages)
+		return true;
+	span_t *rest = span_struct_alloc();
+	if (!rest)
+		return false;
+	rest->base = s->base + (npages << PAGE_SHIFT);
+	rest->npages = s->npages - (uint32_t)npages;
+	s->npages = (uint32_t)npages;
+	free_insert(rest);
+	return true;
+}
+
+static void count_inuse(span_t *s, int64_t sign)
+{
+	if (s->state == SPAN_STACK)
+		mheap_counts.stack_inuse += (uint64_t)(sign * s->npages);
+	else
+		mheap_counts.heap_inuse += (uint64_t)(sign * s->npages);
+	if (s->state == SPAN_LARGE) {
+		mheap_counts.large_objects += (uint64_t)sign;
+		mheap_counts.large_pages += (uint64_t)(sign * s->npages);
+	}
+	mheap_counts.free -= (uint64_t)(sign * s->npages);
+}
+
+span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed)
+{
+	if (npages == 0 || npages > ((size_t)1 << 31) || align_pages > ((size_t)1 << 20))
+		return NULL;
+	size_t want = npages + align_pages - 1;
+	mheap_lock();
+	span_t *s = free_find(want);
+	if (!s && grow(want))
+		s = free_find(want);
+	if (!s) {
+		mheap_unlock();
+		return NULL;
+	}
+	free_remove(s);
+	uintptr_t align_bytes = (uintptr_t)align_pages << PAGE_SHIFT;
+	uintptr_t start = (s->base + align_bytes - 1) & ~(align_bytes - 1);
+	if (start != s->base) { /* give the unaligned head back */
+		span_t *head = s;
+		size_t hp = (start - s->base) >> PAGE_SHIFT;
+		if (!split_front(head, hp) || !(s = free_span_at(start))) {
+			free_insert(head);
+			mheap_unlock();
+			return NULL;
+		}
+		free_remove(s);
+		free_insert(head);
+	}
+	if (!split_front(s, npages)) {
+		free_coalesce(s);
+		mheap_unlock();
+		return NULL;
+	}
+	uint64_t rel = released_op(s->base, npages, 2);
+	mheap_counts.released -= rel;
+	if (zeroed)
+		*zeroed = rel == npages;
+	s->state = (uint8_t)state;
+	s->order = 0xff;
+	s->next = s->prev = NULL;
+	atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
+	count_inuse(s, 1);
+	map_all(s);
+	mheap_unlock();
+	return s;
+}
+
+/* Scavenges when free resident pages exceed an eighth of the heap (4 MiB at
+ * least) twice over: off the allocation path, on the free that crosses it. */
+static void maybe_scavenge(void)
+{
+	uint64_t inuse = mheap_counts.heap_inuse + mheap_counts.stack_inuse;
+	uint64_t keep = inuse / 8 > SCAV_KEEP_MIN ? inuse / 8 : SCAV_KEEP_MIN;
+	if (mheap_counts.free - mheap_counts.released > 2 * keep)
+		mheap_scavenge(SCAV_MIN_PAGES, keep);
+}
+
+void mheap_free(span_t *s)
+{
+	mheap_lock();
+	if (s->state == SPAN_FREE || s->state == 0)
+		sys_throw("mheap_free: span %p is not in use", (void *)s->base);
+	count_inuse(s, -1);
+	free_coalesce(s);
+	maybe_scavenge();
+	mheap_unlock();
+}
+
+bool mheap_resize(span_t *s, size_t npages)
+{
+	bool ok = false;
+	mheap_lock();
+	if (npages < s->npages) {
+		span_t *tail = span_struct_alloc();
+		if (tail) {
+			tail->base = s->base + (npages << PAGE_SHIFT);
+			tail->npages = s->npages - (uint32_t)npages;
+			tail->state = s->state;
+			count_inuse(tail, -1);
+			if (s->state == SPAN_LARGE)
+				mheap_counts.large_objects++; /* the tail was no object */
+			s->npages = (uint32_t)npages;
+			free_coalesce(tail);
+			ok = true;
+		}
+	} else if (npages == s->npages) {
+		ok = true;
+	} else {
+		uintptr_t end = s->base + ((uintptr_t)s->npages << PAGE_SHIFT);
+		span_t *right = free_span_at(end);
+		size_t more = npages - s->npages;
+		if (right && right->base == end && right->npages >= more) {
+			free_remove(right);
+			if (split_front(right, more)) {
+				mheap_counts.released -= released_op(right->base, more, 2);
+				span_struct_free(right);
+				mheap_counts.free -= more;
+				mheap_counts.heap_inuse += more;
+				if (s->state == SPAN_LARGE)
+					mheap_counts.large_pages += more;
+				s->npages = (uint32_t)npages;
+				map_all(s);
+				ok = true;
+			} else {
+				free_insert(right);
+			}
+		}
+	}
+	mheap_unlock();
+	return ok;
+}
+
+/* Releases the unreleased pages of free span s in runs of >= min_pages while
+ * more than keep pages of free memory are resident. */
+static void scavenge_span(span_t *s, size_t min_pages, uint64_t keep)
+{
+	size_t i = 0;
+	while (i < s->npages && mheap_counts.free - mheap_counts.released > keep) {
+		if (released_op(s->base + (i << PAGE_SHIFT), 1, 0)) {
+			i++;
+			continue;
+		}
+		size_t j = i + 1;
+		while (j < s->npages && !released_op(s->base + (j << PAGE_SHIFT), 1, 0))
+			j++;
+		if (j - i >= min_pages) {
+			sys_release((void *)(s->base + (i << PAGE_SHIFT)), (j - i) << PAGE_SHIFT);
+			released_op(s->base + (i << PAGE_SHIFT), j - i, 1);
+			mheap_counts.released += j - i;
+		}
+		i = j;
+	}
+}
+
+void mheap_scavenge(size_t min_pages, uint64_t keep_pages)
+{
+	for (span_t *s = free_large.first; s; s = s->next)
+		scavenge_span(s, min_pages, keep_pages);
+	for (size_t n = FREE_EXACT - 1; n >= min_pages && n > 0; n--)
+		for (span_t *s = free_exact[n].first; s; s = s->next)
+			scavenge_span(s, min_pages, keep_pages);
+}
+
+void mheap_walk(void (*fn)(span_t *s, void *arg), void *arg)
+{
+	for (int r = 0; r < nregions; r++) {
+		uintptr_t a = regions[r].base, end = a + (regions[r].npages << PAGE_SHIFT);
+		while (a < end) {
+			span_t *s = mheap_span_of(a);
+			if (!s || s->base != a || s->npages == 0)
+				sys_throw("mheap_walk: page %p has no span", (void *)a);
+			fn(s, arg);
+			a += (uintptr_t)s->npages << PAGE_SHIFT;
+		}
+	}
+}

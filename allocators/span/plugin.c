@@ -1,0 +1,66 @@
+/*
+ * The membench plug-in face of span: the ops struct over the library face.
+ * See malloc.c for an overview. Exports only `membench_allocator` (and the
+ * span_* API); it defines no malloc, so it loads safely into a process whose
+ * malloc is glibc's.
+ */
+#include "membench_alloc.h"
+#include "span_internal.h"
+
+static int plugin_init(void)
+{
+	return span_init();
+}
+
+/* MB_LOCAL: the object does not escape and is freed LIFO before its frame
+ * returns, so it is bump-allocated in the thread's frame stack. */
+static void *plugin_malloc(size_t size, unsigned flags)
+{
+	unsigned f = (flags & MB_NOSCAN ? SPAN_NOSCAN : 0) | (flags & MB_LOCAL ? SPAN_LOCAL : 0);
+	return span_alloc(size, f);
+}
+
+static void plugin_free(void *p, size_t size)
+{
+	span_free(p, size);
+}
+
+static void *plugin_realloc(void *p, size_t old_size, size_t new_size)
+{
+	return span_realloc(p, old_size, new_size);
+}
+
+/* The ABI's view from span's counters: allocated counts an object from the
+ * moment its span is in a thread cache (span granularity, as Go does). */
+static int plugin_stats(mb_alloc_stats_t *out)
+{
+	span_stats_t st;
+	span_stats(&st);
+	uint64_t allocated = 0;
+	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++)
+		allocated += st.classes[i].bytes;
+	out->allocated = allocated;
+	out->active = st.heap.heap_inuse + st.heap.stack_inuse;
+	out->resident = out->active + st.heap.free_retained + st.heap.metadata;
+	out->mapped = st.heap.mapped + st.heap.metadata;
+	out->metadata = st.heap.metadata;
+	out->retained = st.heap.released;
+	return 0;
+}
+
+SPAN_API const mb_alloc_ops_t membench_allocator = {
+	.abi_version = MB_ALLOC_ABI_VERSION,
+	.name = "span",
+	.init = plugin_init,
+	.malloc = plugin_malloc,
+	.free = plugin_free,
+	.realloc = plugin_realloc,
+	.usable_size = span_usable_size,
+	.version = span_version,
+	.stack_alloc = span_stack_alloc,
+	.stack_free = span_stack_free,
+	.stats = plugin_stats,
+	.thread_enter = span_thread_enter,
+	.thread_exit = span_thread_exit,
+	.release = span_release,
+};

@@ -1,0 +1,266 @@
+/*
+ * span internals, grouped by the file that defines them. See malloc.c for an
+ * overview. Everything here is hidden from the shared objects' symbol tables.
+ */
+#ifndef SPAN_INTERNAL_H
+#define SPAN_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "span.h"
+
+#define SPAN_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define SPAN_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SPAN_NOINLINE    __attribute__((noinline))
+
+#define PAGE_SHIFT 13                        /* SPAN_PAGE_SIZE = 1 << PAGE_SHIFT */
+#define ARENA_SHIFT 26                       /* 64 MiB arenas (Go: heapArenaBytes) */
+#define ARENA_BYTES ((uintptr_t)1 << ARENA_SHIFT)
+#define ARENA_PAGES (ARENA_BYTES >> PAGE_SHIFT)   /* 8192 */
+#define ARENA_L1_BITS 22                     /* 48-bit addresses / 64 MiB arenas */
+#define SMALL_DIV_MAX 1024                   /* range of sizeclasses_class8 */
+
+/* ---- sizeclasses.c (generated) ---------------------------------------------- */
+extern const uint16_t sizeclasses_size[SPAN_NUM_CLASSES];
+extern const uint8_t sizeclasses_npages[SPAN_NUM_CLASSES];
+extern const uint16_t sizeclasses_nelems[SPAN_NUM_CLASSES];
+extern const uint8_t sizeclasses_class8[SMALL_DIV_MAX / 8 + 1];
+extern const uint8_t sizeclasses_class128[(SPAN_MAX_SMALL - SMALL_DIV_MAX) / 128 + 1];
+extern const uint8_t sizeclasses_class8_a16[SMALL_DIV_MAX / 8 + 1];
+
+/* Size class of 0 < size <= SPAN_MAX_SMALL, O(1) with two small tables. */
+static inline unsigned sizeclasses_class(size_t size)
+{
+	if (size <= SMALL_DIV_MAX)
+		return sizeclasses_class8[(size + 7) >> 3];
+	return sizeclasses_class128[(size - SMALL_DIV_MAX + 127) >> 7];
+}
+
+/* ---- span: a run of pages, the unit of every layer ------------------------- */
+enum span_state {
+	SPAN_FREE = 1,   /* in the page heap's free lists */
+	SPAN_SMALL,      /* size-class objects; owner or central holds it */
+	SPAN_LARGE,      /* one object > SPAN_MAX_SMALL */
+	SPAN_STACK,      /* stack memory: pool span, large stack or frame segment */
+};
+
+struct mcache;
+
+/* The cross-thread free list is closed while the span sits in its mcentral:
+ * frees then go through the central lock instead. */
+#define SPAN_XFREE_CLOSED ((void *)1)
+
+typedef struct span {
+	void *freelist;                 /* free objects; owner-only while owned,
+	                                   else under the central lock */
+	_Atomic(struct mcache *) owner; /* thread cache owning it, or NULL */
+	uintptr_t base;                 /* first byte */
+	uint32_t npages;
+	uint32_t elemsize;              /* object or stack size */
+	uint16_t nelems;                /* objects per span */
+	uint16_t used;                  /* objects not on freelist; exact when not
+	                                   owned: used + |freelist| == nelems */
+	uint8_t spc;                    /* span class: class << 1 | noscan */
+	uint8_t state;                  /* enum span_state */
+	uint8_t order;                  /* stack order, or 0xff: not a pool span */
+	uint8_t list;                   /* which list holds it (mcentral/mheap) */
+	_Atomic(void *) xfree;          /* cross-thread frees (chain), or CLOSED */
+	struct span *next, *prev;       /* list links */
+} span_t;
+
+typedef struct span_list {
+	span_t *first;
+	uint64_t n;
+} span_list_t;
+
+void span_list_push(span_list_t *l, span_t *s);  /* O(1), at the front */
+void span_list_remove(span_list_t *l, span_t *s); /* O(1) */
+
+/* ---- sys.c: every mmap, munmap and madvise --------------------------------- */
+void *sys_reserve(size_t bytes, size_t align); /* zeroed, NULL on failure */
+void *sys_alloc_meta(size_t bytes);            /* metadata, counted, zeroed */
+void sys_release(void *p, size_t bytes);       /* MADV_DONTNEED: zero on reuse */
+void sys_free(void *p, size_t bytes);
+uint64_t sys_meta_bytes(void);
+_Noreturn void sys_throw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- mheap.c: arenas, page map, page heap, scavenger ----------------------- */
+typedef struct arena_leaf {
+	span_t *spans[ARENA_PAGES];              /* page -> span (in use: every page;
+	                                            free: first and last page) */
+	uint64_t released[ARENA_PAGES / 64];     /* page bit set: returned to the OS
+	                                            or never touched (reads as zero) */
+} arena_leaf_t;
+
+/* Arena index -> leaf. 32 MiB of zero-initialised .bss: untouched pages cost
+ * no memory, and a lookup works before initialisation (free(NULL) first). */
+extern arena_leaf_t *mheap_map[(size_t)1 << ARENA_L1_BITS];
+
+/* The span holding address a, or NULL if a is in no arena. O(1), no lock. */
+static inline span_t *mheap_span_of(uintptr_t a)
+{
+	if (a >> (ARENA_SHIFT + ARENA_L1_BITS))
+		return NULL;
+	arena_leaf_t *leaf = mheap_map[a >> ARENA_SHIFT];
+	return leaf ? leaf->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)] : NULL;
+}
+
+int mheap_init(void);
+/* A span of npages whose base is aligned to align_pages pages (a power of two),
+ * in state `state`, every page mapped to it. *zeroed tells whether every page
+ * reads as zero. NULL when out of memory. Takes the heap lock. */
+span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed);
+void mheap_free(span_t *s); /* back to the free lists, coalescing; heap lock */
+/* Resizes a large span in place to npages (shrink: frees the tail; grow: takes
+ * the free pages right after it). true on success. Heap lock. */
+bool mheap_resize(span_t *s, size_t npages);
+/* Returns free pages to the OS: runs of >= min_pages, until at most keep_pages
+ * of free memory stay resident. Heap lock. */
+void mheap_scavenge(size_t min_pages, uint64_t keep_pages);
+span_t *mheap_span_struct(void);        /* a zeroed span struct; heap lock inside */
+void mheap_lock(void);
+void mheap_unlock(void);
+void mheap_fork_child(void);
+/* Counters, in pages, under the heap lock. */
+typedef struct mheap_counts {
+	uint64_t arena_pages, heap_inuse, stack_inuse, free, released;
+	uint64_t large_objects, large_pages, large_stacks, large_stack_pages;
+} mheap_counts_t;
+extern mheap_counts_t mheap_counts;
+/* Calls fn for every span of every arena, in address order (heap lock held). */
+void mheap_walk(void (*fn)(span_t *s, void *arg), void *arg);
+uint64_t mheap_count_released(uintptr_t base, size_t npages);
+
+/* ---- mcentral.c: per span class lists of spans ----------------------------- */
+typedef struct mcentral {
+	pthread_mutex_t lock;
+	span_list_t partial;   /* free objects left, not owned */
+	span_list_t full;      /* no free object */
+	span_list_t empty;     /* every object free, kept as spare (hysteresis) */
+	uint64_t nspans;       /* spans of this class out of the page heap */
+	uint64_t objects;      /* in use; an owned span counts nelems */
+	uint64_t cached;       /* spans owned by thread caches */
+	uint64_t occupancy[SPAN_OCC_BUCKETS];
+} mcentral_t;
+
+extern mcentral_t mcentral[SPAN_NUM_SPAN_CLASSES];
+
+void mcentral_init(void);
+/* A span of class spc with at least one free object, now owned by c (xfree
+ * open). NULL when out of memory. Takes the central lock, maybe the heap's. */
+span_t *mcentral_cache_span(int spc, struct mcache *c);
+/* Gives back a span owned by the caller's cache: collects its cross-thread
+ * frees, closes xfree, files it by occupancy. */
+void mcentral_uncache_span(span_t *s);
+/* Frees a chain of n objects (head..tail) into s, whoever holds it now:
+ * lock-free push onto s->xfree while s is owned, else under the central lock. */
+void mcentral_free_chain(span_t *s, void *head, void *tail, uint32_t n);
+/* Gives every spare empty span back to the page heap. */
+void mcentral_release_empty(void);
+int mcentral_bucket(const span_t *s);
+void mcentral_lock_all(void);
+void mcentral_unlock_all(void);
+void mcentral_fork_child(void);
+
+/* ---- mcache.c: per-thread caches ------------------------------------------- */
+#define MCACHE_PENDING 32       /* cross-thread free batches held per thread */
+#define MCACHE_PENDING_MAX 64   /* objects per batch before it is flushed */
+
+typedef struct pending {
+	span_t *span;           /* NULL: slot unused */
+	void *head, *tail;      /* chain linked through the objects' first word */
+	uint32_t n;
+} pending_t;
+
+typedef struct frame_seg frame_seg_t;
+
+typedef struct mcache {
+	span_t *alloc[SPAN_NUM_SPAN_CLASSES]; /* owned span per class, or span_empty */
+	pending_t pending[MCACHE_PENDING];    /* remote frees, batched per span */
+	void *stacks[SPAN_STACK_ORDERS];      /* free stacks, linked through word 0 */
+	_Atomic uint32_t nstacks[SPAN_STACK_ORDERS]; /* written by the owner only */
+	_Atomic int64_t stacks_inuse[SPAN_STACK_ORDERS]; /* allocs - frees here;
+	                                        written by the owner only */
+	frame_seg_t *frame;                   /* current frame segment */
+	frame_seg_t *frame_spare;             /* one popped segment kept (hysteresis) */
+	struct mcache *next, *prev;           /* all caches (stats, fork) */
+} mcache_t;
+
+extern span_t span_empty;              /* no free object, owned by nobody */
+extern mcache_t mcache_empty;          /* TLS value before a thread's first call */
+extern mcache_t mcache_dead;           /* TLS value after a thread's cache flush */
+extern __thread mcache_t *mcache_tls;
+
+/* The calling thread's cache, created on first use; for a thread past its
+ * exit flush, the shared cache with its lock held (*locked = true). */
+int mcache_init(void);
+mcache_t *mcache_get(bool *locked);
+void mcache_put(bool locked);
+void *mcache_refill(mcache_t *c, int spc); /* one object of class spc, or NULL */
+void mcache_free_remote(mcache_t *c, span_t *s, void *p);
+void mcache_flush_pending(mcache_t *c);
+void mcache_flush(mcache_t *c); /* gives back spans, batches, stacks; not frames */
+void mcache_thread_exit(void);
+void mcache_lock_all(void);
+void mcache_unlock_all(void);
+void mcache_fork_child(void);
+/* Calls fn for every cache (the cache list lock held). */
+void mcache_each(void (*fn)(mcache_t *c, void *arg), void *arg);
+extern _Atomic int64_t mcache_stacks_exited[SPAN_STACK_ORDERS];
+
+/* ---- stack.c: stacks and frames -------------------------------------------- */
+void stack_init(void);
+void stack_cache_flush(mcache_t *c);       /* thread cache -> pool */
+void stack_frame_flush(mcache_t *c);       /* frees the frame segments */
+bool stack_frame_free(void *p, span_t *s); /* LIFO free of a frame object */
+void stack_lock_all(void);
+void stack_unlock_all(void);
+void stack_fork_child(void);
+/* Pool spans of an order and the free stacks in them (takes the pool lock). */
+void stack_pool_counts(int order, uint64_t *spans, uint64_t *free_stacks, bool lock);
+void stack_large_counts(uint64_t *n, uint64_t *bytes);
+
+/* ---- malloc.c: the library face -------------------------------------------- */
+void *malloc_large(size_t size, size_t align, bool zero);
+void *malloc_small_aligned(size_t size, size_t align, unsigned flags);
+void malloc_free_slow(void *p); /* NULL: no-op; not ours: throws */
+
+/* ---- mstats.c: counters and the slow walk ---------------------------------- */
+#define SPAN_FREEBITS_WORDS 16 /* a bit per object: 1024 objects at most */
+uint32_t mstats_span_freebits(const span_t *s, uint64_t bits[SPAN_FREEBITS_WORDS]);
+void mstats_stack_counts(int64_t inuse[SPAN_STACK_ORDERS], uint64_t cached[SPAN_STACK_ORDERS]);
+
+/* Fast path helpers shared by the faces (malloc.c, dropin.c). */
+static inline void *span_alloc_small_fast(int spc)
+{
+	span_t *s = mcache_tls->alloc[spc];
+	void *p = s->freelist;
+	if (SPAN_UNLIKELY(p == NULL))
+		return mcache_refill(mcache_tls, spc);
+	s->freelist = *(void **)p;
+	return p;
+}
+
+/* The free fast path; slow(p) takes everything else, NULL included. */
+static inline void span_free_fast_or(void *p, void (*slow)(void *))
+{
+	uintptr_t a = (uintptr_t)p;
+	arena_leaf_t *leaf = (a >> (ARENA_SHIFT + ARENA_L1_BITS)) ? NULL
+	                                                        : mheap_map[a >> ARENA_SHIFT];
+	if (SPAN_LIKELY(leaf != NULL)) {
+		span_t *s = leaf->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)];
+		if (SPAN_LIKELY(s != NULL &&
+				atomic_load_explicit(&s->owner, memory_order_relaxed) == mcache_tls)) {
+			*(void **)p = s->freelist;
+			s->freelist = p;
+			return;
+		}
+	}
+	slow(p);
+}
+
+#endif

@@ -1,0 +1,424 @@
+/*
+ * Stacks and frames, split from the heap. See malloc.c for an overview.
+ *
+ * Stack memory never lives in heap spans (Go: stackpool, stackLarge):
+ *   order 0..3 (2, 4, 8, 16 KiB): carved from 32 KiB stack spans of the global
+ *     pool (one lock per order), with a per-thread cache in front of it that
+ *     holds at most STACK_CACHE_BYTES per order and moves half of that at a
+ *     time (Go's stackcacherefill / stackcacherelease);
+ *   32 KiB and up: a span of its own straight from the page heap.
+ * Stacks grow down: the live part is the top `used` bytes, which grow and
+ * shrink copy (Go's copystack).
+ *
+ * Frames: each thread bump-allocates non-escaping objects in a frame stack, a
+ * chain of stack segments (16 KiB first, doubling). Objects cannot move, so
+ * a full segment chains a new one instead of being copied. A free or a pop
+ * resets the bump pointer; popping out of a segment keeps it as a spare.
+ */
+#include <string.h>
+
+#include "span_internal.h"
+
+#define STACK_SPAN_BYTES 32768u  /* pool span, Go: _StackCacheSize */
+#define STACK_CACHE_BYTES 32768u /* per order per thread, Go: _StackCacheSize */
+#define FRAME_SEG_MIN 16384u     /* first frame segment */
+
+struct frame_seg {
+	frame_seg_t *prev; /* older segment */
+	char *top;         /* next free byte */
+	char *limit;       /* end of the segment */
+	size_t size;       /* segment (stack) bytes */
+};
+#define FRAME_HDR ((sizeof(frame_seg_t) + 15) & ~(size_t)15)
+
+static struct {
+	pthread_mutex_t lock;
+	span_list_t spans;  /* pool spans with a free stack */
+	uint64_t nspans;    /* pool spans of this order */
+	uint64_t nfree;     /* free stacks in them */
+} pool[SPAN_STACK_ORDERS] = {
+	[0 ... SPAN_STACK_ORDERS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
+};
+static _Atomic uint64_t large_stacks, large_stack_bytes;
+
+void stack_init(void) {}
+
+static size_t stack_round(size_t size)
+{
+	size_t n = SPAN_STACK_MIN;
+	while (n < size && n)
+		n <<= 1;
+	return n;
+}
+
+static int stack_order(size_t size) /* size: a power of two >= 2 KiB */
+{
+	return __builtin_ctzl(size) - __builtin_ctzl(SPAN_STACK_MIN);
+}
+
+static inline void relaxed_add32(_Atomic uint32_t *v, int32_t d)
+{
+	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + (uint32_t)d,
+			      memory_order_relaxed);
+}
+
+static inline void relaxed_add64(_Atomic int64_t *v, int64_t d)
+{
+	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + d,
+			      memory_order_relaxed);
+}
+
+/* Moves up to n free stacks of order o from the pool onto *list. Returns how
+ * many; fewer only when out of memory. */
+static uint32_t pool_take(int o, void **list, uint32_t n)
+{
+	uint32_t got = 0;
+	pthread_mutex_lock(&pool[o].lock);
+	while (got < n) {
+		span_t *s = pool[o].spans.first;
+		if (!s) {
+			s = mheap_alloc(STACK_SPAN_BYTES >> PAGE_SHIFT, 1, SPAN_STACK, NULL);
+			if (!s)
+				break;
+			s->order = (uint8_t)o;
+			s->elemsize = SPAN_STACK_MIN << o;
+			s->nelems = (uint16_t)(STACK_SPAN_BYTES / s->elemsize);
+			s->used = 0;
+			s->freelist = NULL;
+			for (int i = s->nelems - 1; i >= 0; i--) {
+				void *stk = (char *)s->base + (size_t)i * s->elemsize;
+				*(void **)stk = s->freelist;
+				s->freelist = stk;
+			}
+			span_list_push(&pool[o].spans, s);
+			pool[o].nspans++;
+			pool[o].nfree += s->nelems;
+		}
+		void *stk = s->freelist;
+		s->freelist = *(void **)stk;
+		s->used++;
+		pool[o].nfree--;
+		if (!s->freelist)
+			span_list_remove(&pool[o].spans, s);
+		*(void **)stk = *list;
+		*list = stk;
+		got++;
+	}
+	pthread_mutex_unlock(&pool[o].lock);
+	return got;
+}
+
+/* Returns n stacks of order o (a chain) to their pool spans; a span whose
+ * stacks are all free goes back to the page heap unless it is the last. */
+static void pool_give(int o, void *chain, uint32_t n)
+{
+	pthread_mutex_lock(&pool[o].lock);
+	while (n-- && chain) {
+		void *stk = chain;
+		chain = *(void **)stk;
+		span_t *s = mheap_span_of((uintptr_t)stk);
+		if (!s || s->state != SPAN_STACK || s->order != o)
+			sys_throw("stack_free: %p is not a stack of %u bytes", stk,
+				  SPAN_STACK_MIN << o);
+		if (!s->freelist)
+			span_list_push(&pool[o].spans, s);
+		*(void **)stk = s->freelist;
+		s->freelist = stk;
+		s->used--;
+		pool[o].nfree++;
+		if (s->used == 0 && pool[o].spans.n > 1) {
+			span_list_remove(&pool[o].spans, s);
+			pool[o].nspans--;
+			pool[o].nfree -= s->nelems;
+			mheap_free(s);
+		}
+	}
+	pthread_mutex_unlock(&pool[o].lock);
+}
+
+/* Large stacks: a span of their own. */
+static void *stack_alloc_large(size_t size)
+{
+	if (span_init() != 0)
+		return NULL;
+	span_t *s = mheap_alloc(size >> PAGE_SHIFT, 1, SPAN_STACK, NULL);
+	if (!s)
+		return NULL;
+	atomic_fetch_add_explicit(&large_stacks, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&large_stack_bytes, size, memory_order_relaxed);
+	return (void *)s->base;
+}
+
+static void stack_free_large(void *stk)
+{
+	span_t *s = mheap_span_of((uintptr_t)stk);
+	if (!s || s->state != SPAN_STACK || s->base != (uintptr_t)stk || s->order != 0xff)
+		sys_throw("stack_free: %p is not a large stack", stk);
+	atomic_fetch_sub_explicit(&large_stacks, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&large_stack_bytes, (uint64_t)s->npages << PAGE_SHIFT,
+				  memory_order_relaxed);
+	mheap_free(s);
+}
+
+/* A stack of size (rounded) bytes for cache c. NULL when out of memory. */
+static void *stack_alloc_to(mcache_t *c, size_t size)
+{
+	if (size >= STACK_SPAN_BYTES)
+		return stack_alloc_large(size);
+	int o = stack_order(size);
+	if (!c->stacks[o]) {
+		uint32_t want = STACK_CACHE_BYTES / 2 / (uint32_t)size;
+		relaxed_add32(&c->nstacks[o], (int32_t)pool_take(o, &c->stacks[o], want ? want : 1));
+	}
+	void *stk = c->stacks[o];
+	if (stk) {
+		c->stacks[o] = *(void **)stk;
+		relaxed_add32(&c->nstacks[o], -1);
+		relaxed_add64(&c->stacks_inuse[o], 1);
+	}
+	return stk;
+}
+
+static void stack_free_to(mcache_t *c, void *stk, size_t size)
+{
+	if (size >= STACK_SPAN_BYTES) {
+		stack_free_large(stk);
+		return;
+	}
+	int o = stack_order(size);
+	*(void **)stk = c->stacks[o];
+	c->stacks[o] = stk;
+	relaxed_add32(&c->nstacks[o], 1);
+	relaxed_add64(&c->stacks_inuse[o], -1);
+	if (atomic_load_explicit(&c->nstacks[o], memory_order_relaxed) * size >= STACK_CACHE_BYTES) {
+		uint32_t n = STACK_CACHE_BYTES / 2 / (uint32_t)size;
+		void *chain = c->stacks[o], *last = chain;
+		for (uint32_t i = 1; i < n; i++)
+			last = *(void **)last;
+		c->stacks[o] = *(void **)last;
+		*(void **)last = NULL;
+		relaxed_add32(&c->nstacks[o], -(int32_t)n);
+		pool_give(o, chain, n);
+	}
+}
+
+void *span_stack_alloc(size_t size)
+{
+	size = stack_round(size);
+	if (size == 0)
+		return NULL;
+	if (size >= STACK_SPAN_BYTES)
+		return stack_alloc_large(size);
+	bool locked;
+	mcache_t *c = mcache_get(&locked);
+	void *stk = stack_alloc_to(c, size);
+	mcache_put(locked);
+	return stk;
+}
+
+void span_stack_free(void *stk, size_t size)
+{
+	if (!stk)
+		return;
+	size = stack_round(size);
+	if (size == 0 || size >= STACK_SPAN_BYTES) {
+		stack_free_large(stk);
+		return;
+	}
+	bool locked;
+	mcache_t *c = mcache_get(&locked);
+	stack_free_to(c, stk, size);
+	mcache_put(locked);
+}
+
+void stack_cache_flush(mcache_t *c)
+{
+	for (int o = 0; o < SPAN_STACK_ORDERS; o++) {
+		uint32_t n = atomic_load_explicit(&c->nstacks[o], memory_order_relaxed);
+		pool_give(o, c->stacks[o], n);
+		c->stacks[o] = NULL;
+		atomic_store_explicit(&c->nstacks[o], 0, memory_order_relaxed);
+	}
+}
+
+/* Go's copystack: same top `used` bytes in a stack of new_size. */
+static void *stack_move(void *stk, size_t size, size_t new_size, size_t used)
+{
+	if (used > size || used > new_size)
+		sys_throw("stack: %zu bytes used of a %zu-byte stack", used, size);
+	char *n = span_stack_alloc(new_size);
+	if (!n)
+		return NULL;
+	memcpy(n + new_size - used, (char *)stk + size - used, used);
+	span_stack_free(stk, size);
+	return n;
+}
+
+void *span_stack_grow(void *stk, size_t size, size_t used)
+{
+	size = stack_round(size);
+	return stack_move(stk, size, size * 2, used);
+}
+
+void *span_stack_shrink(void *stk, size_t size, size_t used)
+{
+	size = stack_round(size);
+	if (size <= SPAN_STACK_MIN || used > size / 4)
+		return stk;
+	void *n = stack_move(stk, size, size / 2, used);
+	return n ? n : stk;
+}
+
+void stack_pool_counts(int order, uint64_t *spans, uint64_t *free_stacks, bool lock)
+{
+	if (lock)
+		pthread_mutex_lock(&pool[order].lock);
+	*spans = pool[order].nspans;
+	*free_stacks = pool[order].nfree;
+	if (lock)
+		pthread_mutex_unlock(&pool[order].lock);
+}
+
+void stack_large_counts(uint64_t *n, uint64_t *bytes)
+{
+	*n = atomic_load_explicit(&large_stacks, memory_order_relaxed);
+	*bytes = atomic_load_explicit(&large_stack_bytes, memory_order_relaxed);
+}
+
+/* ---- frames ---------------------------------------------------------------- */
+
+static void seg_release(mcache_t *c, frame_seg_t *f)
+{
+	if (!c->frame_spare) {
+		c->frame_spare = f;
+		return;
+	}
+	stack_free_to(c, f, f->size);
+}
+
+static frame_seg_t *seg_new(mcache_t *c, size_t need)
+{
+	size_t size = c->frame ? c->frame->size * 2 : FRAME_SEG_MIN;
+	while (size < need + FRAME_HDR)
+		size *= 2;
+	frame_seg_t *f = c->frame_spare;
+	if (f && f->size >= need + FRAME_HDR) {
+		c->frame_spare = NULL;
+	} else {
+		f = stack_alloc_to(c, size);
+		if (!f)
+			return NULL;
+		f->size = size;
+	}
+	f->prev = c->frame;
+	f->top = (char *)f + FRAME_HDR;
+	f->limit = (char *)f + f->size;
+	c->frame = f;
+	return f;
+}
+
+void *span_frame_alloc(size_t size)
+{
+	size_t n = (size + 15) & ~(size_t)15;
+	if (n == 0)
+		n = 16;
+	if (n < size)
+		return NULL;
+	if (n > SPAN_MAX_LOCAL)
+		return span_alloc(size, 0); /* Go moves big locals to the heap too */
+	bool locked;
+	mcache_t *c = mcache_get(&locked);
+	frame_seg_t *f = c->frame;
+	if ((!f || (size_t)(f->limit - f->top) < n) && !(f = seg_new(c, n))) {
+		mcache_put(locked);
+		return NULL;
+	}
+	void *p = f->top;
+	f->top += n;
+	mcache_put(locked);
+	return p;
+}
+
+void *span_frame_push(void)
+{
+	bool locked;
+	mcache_t *c = mcache_get(&locked);
+	frame_seg_t *f = c->frame ? c->frame : seg_new(c, 0);
+	void *mark = f ? f->top : NULL;
+	mcache_put(locked);
+	return mark;
+}
+
+static bool seg_holds(frame_seg_t *f, const char *p)
+{
+	return p >= (char *)f + FRAME_HDR && p <= f->limit;
+}
+
+/* Pops back to p: segments above the one holding p go. false if no segment
+ * of this thread holds p. */
+static bool frame_pop_to(mcache_t *c, char *p)
+{
+	frame_seg_t *f = c->frame;
+	while (f && !seg_holds(f, p))
+		f = f->prev;
+	if (!f)
+		return false;
+	while (c->frame != f) {
+		frame_seg_t *top = c->frame;
+		c->frame = top->prev;
+		seg_release(c, top);
+	}
+	if (p < f->top)
+		f->top = p; /* else freed already, by an older object's free */
+	return true;
+}
+
+void span_frame_pop(void *mark)
+{
+	bool locked;
+	mcache_t *c = mcache_get(&locked);
+	if (mark && !frame_pop_to(c, mark))
+		sys_throw("frame_pop: %p is no mark of this thread's frames", mark);
+	mcache_put(locked);
+}
+
+bool stack_frame_free(void *p, span_t *s)
+{
+	(void)s;
+	bool locked;
+	mcache_t *c = mcache_get(&locked);
+	bool ok = frame_pop_to(c, p);
+	mcache_put(locked);
+	return ok;
+}
+
+void stack_frame_flush(mcache_t *c)
+{
+	while (c->frame) {
+		frame_seg_t *f = c->frame;
+		c->frame = f->prev;
+		stack_free_to(c, f, f->size);
+	}
+	if (c->frame_spare) {
+		stack_free_to(c, c->frame_spare, c->frame_spare->size);
+		c->frame_spare = NULL;
+	}
+}
+
+void stack_lock_all(void)
+{
+	for (int o = 0; o < SPAN_STACK_ORDERS; o++)
+		pthread_mutex_lock(&pool[o].lock);
+}
+
+void stack_unlock_all(void)
+{
+	for (int o = SPAN_STACK_ORDERS - 1; o >= 0; o--)
+		pthread_mutex_unlock(&pool[o].lock);
+}
+
+void stack_fork_child(void)
+{
+	for (int o = 0; o < SPAN_STACK_ORDERS; o++)
+		pthread_mutex_init(&pool[o].lock, NULL);
+}

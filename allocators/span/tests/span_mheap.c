@@ -1,0 +1,145 @@
+/*
+ * Page heap: split, coalesce, alignment, in-place resize, scavenging, and the
+ * counter invariant arena = in use + free.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "tsan_options.h"
+#include "span_internal.h"
+
+static void check_counts(void)
+{
+	mheap_lock();
+	mheap_counts_t c = mheap_counts;
+	mheap_unlock();
+	assert_int_equal(c.arena_pages, c.heap_inuse + c.stack_inuse + c.free);
+	assert_true(c.released <= c.free);
+}
+
+static void test_split_and_coalesce(void **state)
+{
+	(void)state;
+	assert_int_equal(span_init(), 0);
+	span_t *a = mheap_alloc(3, 1, SPAN_LARGE, NULL);
+	span_t *b = mheap_alloc(5, 1, SPAN_LARGE, NULL);
+	span_t *c = mheap_alloc(2, 1, SPAN_LARGE, NULL);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	/* Carved one after another out of the same free run. */
+	assert_int_equal(b->base, a->base + 3 * SPAN_PAGE_SIZE);
+	assert_int_equal(c->base, b->base + 5 * SPAN_PAGE_SIZE);
+	for (int i = 0; i < 5; i++) /* every page of an in-use span maps to it */
+		assert_ptr_equal(mheap_span_of(b->base + i * SPAN_PAGE_SIZE + 17), b);
+	uintptr_t base = a->base;
+	check_counts();
+	mheap_free(b); /* a hole of 5 pages between a and c */
+	span_t *hole = mheap_span_of(base + 3 * SPAN_PAGE_SIZE);
+	assert_int_equal(hole->state, SPAN_FREE);
+	assert_int_equal(hole->npages, 5);
+	span_t *d = mheap_alloc(5, 1, SPAN_LARGE, NULL); /* best fit: the hole */
+	assert_int_equal(d->base, base + 3 * SPAN_PAGE_SIZE);
+	mheap_free(d);
+	mheap_free(a); /* merges with the hole: 8 pages */
+	span_t *m = mheap_span_of(base);
+	assert_int_equal(m->state, SPAN_FREE);
+	assert_int_equal(m->npages, 8);
+	mheap_free(c); /* merges with both sides: one run through the arena's rest */
+	m = mheap_span_of(base);
+	assert_int_equal(m->state, SPAN_FREE);
+	assert_true(m->npages > 10);
+	assert_ptr_equal(mheap_span_of(base + ((uintptr_t)m->npages - 1) * SPAN_PAGE_SIZE), m);
+	check_counts();
+}
+
+static void test_aligned(void **state)
+{
+	(void)state;
+	span_t *pad = mheap_alloc(1, 1, SPAN_LARGE, NULL);
+	for (size_t align = 2; align <= 256; align *= 2) {
+		span_t *s = mheap_alloc(3, align, SPAN_LARGE, NULL);
+		assert_non_null(s);
+		assert_int_equal(s->base % (align * SPAN_PAGE_SIZE), 0);
+		assert_int_equal(s->npages, 3);
+		mheap_free(s);
+	}
+	mheap_free(pad);
+	check_counts();
+}
+
+static void test_resize_in_place(void **state)
+{
+	(void)state;
+	span_t *s = mheap_alloc(4, 1, SPAN_LARGE, NULL);
+	uintptr_t base = s->base;
+	memset((void *)base, 0xab, 4 * SPAN_PAGE_SIZE);
+	assert_true(mheap_resize(s, 10)); /* the pages after it are free */
+	assert_int_equal(s->base, base);
+	assert_int_equal(s->npages, 10);
+	assert_ptr_equal(mheap_span_of(base + 9 * SPAN_PAGE_SIZE), s);
+	assert_int_equal(((unsigned char *)base)[4 * SPAN_PAGE_SIZE - 1], 0xab);
+	assert_true(mheap_resize(s, 2));
+	span_t *tail = mheap_span_of(base + 2 * SPAN_PAGE_SIZE);
+	assert_int_equal(tail->state, SPAN_FREE);
+	span_t *block = mheap_alloc(1, 1, SPAN_LARGE, NULL); /* right after s */
+	assert_int_equal(block->base, base + 2 * SPAN_PAGE_SIZE);
+	assert_false(mheap_resize(s, 3));
+	mheap_free(block);
+	mheap_free(s);
+	check_counts();
+}
+
+static void test_scavenge_and_zero(void **state)
+{
+	(void)state;
+	bool zeroed;
+	span_t *s = mheap_alloc(64, 1, SPAN_LARGE, &zeroed);
+	memset((void *)s->base, 0x5a, 64 * SPAN_PAGE_SIZE);
+	uintptr_t base = s->base;
+	mheap_free(s);
+	s = mheap_alloc(64, 1, SPAN_LARGE, &zeroed);
+	assert_int_equal(s->base, base);
+	assert_false(zeroed); /* retained pages hold old bytes */
+	mheap_free(s);
+	mheap_lock();
+	uint64_t before = mheap_counts.released;
+	mheap_scavenge(8, 0);
+	uint64_t after = mheap_counts.released;
+	mheap_unlock();
+	assert_true(after >= before + 64);
+	check_counts();
+	s = mheap_alloc(64, 1, SPAN_LARGE, &zeroed);
+	assert_true(zeroed); /* released pages read as zero */
+	for (size_t i = 0; i < 64 * SPAN_PAGE_SIZE; i += 4096)
+		assert_int_equal(((unsigned char *)s->base)[i], 0);
+	mheap_free(s);
+}
+
+static void test_huge(void **state)
+{
+	(void)state;
+	size_t npages = (200u << 20) / SPAN_PAGE_SIZE; /* more than one arena */
+	span_t *s = mheap_alloc(npages, 1, SPAN_LARGE, NULL);
+	assert_non_null(s);
+	((char *)s->base)[npages * SPAN_PAGE_SIZE - 1] = 1;
+	assert_ptr_equal(mheap_span_of(s->base + (npages - 1) * SPAN_PAGE_SIZE), s);
+	mheap_free(s);
+	check_counts();
+	assert_null(mheap_alloc((size_t)1 << 40, 1, SPAN_LARGE, NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_split_and_coalesce),
+		cmocka_unit_test(test_aligned),
+		cmocka_unit_test(test_resize_in_place),
+		cmocka_unit_test(test_scavenge_and_zero),
+		cmocka_unit_test(test_huge),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,128 @@
+/*
+ * Stacks and frames: stacks by order from stack spans (never heap spans),
+ * grow and shrink keep the live top of the stack, frames bump and pop.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "tsan_options.h"
+#include "span_internal.h"
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(seed + i * 31);
+}
+
+static void check(const unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != (unsigned char)(seed + i * 31))
+			fail_msg("byte %zu of %zu differs", i, n);
+}
+
+static void test_orders_and_spans(void **state)
+{
+	(void)state;
+	void *stk[64];
+	for (size_t size = 2048; size <= 256 * 1024; size *= 2) {
+		for (int i = 0; i < 64; i++) {
+			stk[i] = span_stack_alloc(size);
+			assert_non_null(stk[i]);
+			span_t *s = mheap_span_of((uintptr_t)stk[i]);
+			assert_int_equal(s->state, SPAN_STACK); /* never a heap span */
+			if (size < 32768)
+				assert_int_equal(s->elemsize, size);
+			fill(stk[i], size, (unsigned)i);
+		}
+		for (int i = 0; i < 64; i++) {
+			check(stk[i], size, (unsigned)i);
+			span_stack_free(stk[i], size);
+		}
+	}
+	assert_int_equal(mheap_span_of((uintptr_t)span_stack_alloc(1000))->elemsize, 2048);
+}
+
+static void test_grow_keeps_contents(void **state)
+{
+	(void)state;
+	size_t size = 2048, used = 1500;
+	unsigned char *stk = span_stack_alloc(size);
+	fill(stk + size - used, used, 7);
+	while (size < 1024 * 1024) { /* through every order and into large stacks */
+		stk = span_stack_grow(stk, size, used);
+		assert_non_null(stk);
+		size *= 2;
+		check(stk + size - used, used, 7);
+	}
+	span_stack_free(stk, size);
+}
+
+static void test_shrink_keeps_contents(void **state)
+{
+	(void)state;
+	size_t size = 256 * 1024, used = 1000;
+	unsigned char *stk = span_stack_alloc(size);
+	fill(stk + size - used, used, 3);
+	assert_ptr_equal(span_stack_shrink(stk, size, size / 4 + 1), stk); /* too full */
+	while (size > 4096) {
+		stk = span_stack_shrink(stk, size, used);
+		size /= 2;
+		check(stk + size - used, used, 3);
+	}
+	assert_ptr_equal(span_stack_shrink(stk, size, 1025), stk); /* 4 KiB, > 1/4 used */
+	stk = span_stack_shrink(stk, size, 200);
+	size = 2048;
+	assert_ptr_equal(span_stack_shrink(stk, size, 10), stk); /* the minimum */
+	span_stack_free(stk, size);
+}
+
+static void test_frames(void **state)
+{
+	(void)state;
+	void *mark = span_frame_push();
+	char *first = span_frame_alloc(24);
+	assert_non_null(first);
+	assert_int_equal((uintptr_t)first % 16, 0);
+	assert_int_equal(mheap_span_of((uintptr_t)first)->state, SPAN_STACK);
+	char *prev = first;
+	for (int i = 0; i < 5000; i++) { /* ~800 KiB: crosses segments */
+		char *p = span_frame_alloc(160);
+		assert_non_null(p);
+		memset(p, i & 0xff, 160);
+		assert_true(p != prev);
+		prev = p;
+	}
+	span_frame_pop(mark);
+	assert_ptr_equal(span_frame_alloc(24), first); /* the same bytes again */
+	span_frame_pop(mark);
+
+	/* LIFO frees through span_free, and SPAN_LOCAL through span_alloc. */
+	char *a = span_alloc(100, SPAN_LOCAL);
+	char *b = span_alloc(100, SPAN_LOCAL);
+	assert_true(b > a);
+	span_free(b, 100);
+	assert_ptr_equal(span_alloc(50, SPAN_LOCAL), b);
+	span_free(b, 50);
+	span_free(a, 100);
+	assert_ptr_equal(span_alloc(8, SPAN_LOCAL), a);
+	span_free(a, 8);
+	/* Too big for a frame: the heap, as Go does. */
+	void *big = span_alloc(SPAN_MAX_LOCAL + 1, SPAN_LOCAL);
+	assert_int_equal(mheap_span_of((uintptr_t)big)->state, SPAN_LARGE);
+	span_free(big, SPAN_MAX_LOCAL + 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_orders_and_spans),
+		cmocka_unit_test(test_grow_keeps_contents),
+		cmocka_unit_test(test_shrink_keeps_contents),
+		cmocka_unit_test(test_frames),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,171 @@
+/*
+ * Introspection: the cheap counters equal the slow full walk (Go's
+ * ReadMemStatsSlow test), after a mix of work on several threads.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsan_options.h"
+#include "span_internal.h"
+
+static void assert_same(const span_stats_t *a, const span_stats_t *b)
+{
+	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++) {
+		const span_class_stats_t *x = &a->classes[i], *y = &b->classes[i];
+		if (memcmp(x, y, sizeof *x) != 0)
+			fail_msg("span class %d: spans %lu/%lu objects %lu/%lu cached %lu/%lu", i,
+				 (unsigned long)x->spans, (unsigned long)y->spans,
+				 (unsigned long)x->objects, (unsigned long)y->objects,
+				 (unsigned long)x->cached_spans, (unsigned long)y->cached_spans);
+	}
+	for (int o = 0; o < SPAN_STACK_ORDERS; o++)
+		if (memcmp(&a->stacks[o], &b->stacks[o], sizeof a->stacks[o]) != 0)
+			fail_msg("stack order %d: inuse %lu/%lu cached %lu/%lu pool %lu/%lu", o,
+				 (unsigned long)a->stacks[o].inuse, (unsigned long)b->stacks[o].inuse,
+				 (unsigned long)a->stacks[o].cached, (unsigned long)b->stacks[o].cached,
+				 (unsigned long)a->stacks[o].pool_free,
+				 (unsigned long)b->stacks[o].pool_free);
+	const span_heap_stats_t *h = &a->heap, *g = &b->heap;
+	assert_int_equal(h->mapped, g->mapped);
+	assert_int_equal(h->heap_inuse, g->heap_inuse);
+	assert_int_equal(h->stack_inuse, g->stack_inuse);
+	assert_int_equal(h->free_retained, g->free_retained);
+	assert_int_equal(h->released, g->released);
+	assert_int_equal(h->large_objects, g->large_objects);
+	assert_int_equal(h->large_bytes, g->large_bytes);
+	assert_int_equal(h->large_stacks, g->large_stacks);
+	assert_int_equal(h->large_stack_bytes, g->large_stack_bytes);
+	assert_int_equal(h->mapped, h->heap_inuse + h->stack_inuse + h->free_retained + h->released);
+}
+
+static void compare(void)
+{
+	span_stats_t cheap, slow;
+	span_stats(&cheap);
+	span_stats_slow(&slow);
+	assert_same(&cheap, &slow);
+}
+
+#define KEEP 20000
+static void *kept[KEEP];
+static void *kept_stacks[64];
+static void *handed[4][1000];
+static void *handed_stacks[4][8];
+
+/* Allocates a mix, frees a random half, some of it another thread's. */
+static void *work(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg, seed = id + 1;
+	void *local[4000];
+	for (int i = 0; i < 4000; i++) {
+		size_t size = (size_t)(rand_r(&seed) % 3000) + 1;
+		if (rand_r(&seed) % 100 == 0)
+			size = 40000 + (size_t)rand_r(&seed) % 200000;
+		local[i] = span_alloc(size, rand_r(&seed) & 1 ? SPAN_NOSCAN : 0);
+	}
+	for (int i = 0; i < 4000; i += 2)
+		span_free(local[i], 0);
+	for (int i = 3; i < 4000; i += 4)
+		span_free(local[i], 0);
+	for (int i = 1; i < 4000; i += 4) /* hand some to the main thread */
+		handed[id][i / 4] = local[i];
+	void *stk[16];
+	for (int i = 0; i < 16; i++)
+		stk[i] = span_stack_alloc(2048u << (i % 5));
+	for (int i = 0; i < 16; i += 2)
+		span_stack_free(stk[i], 2048u << (i % 5));
+	for (int i = 1; i < 16; i += 2) /* stacks freed by another thread */
+		handed_stacks[id][i / 2] = stk[i];
+	return NULL;
+}
+
+static void test_cheap_equals_slow(void **state)
+{
+	(void)state;
+	compare(); /* empty */
+	for (int i = 0; i < KEEP; i++)
+		kept[i] = span_alloc((size_t)(i % 700) + 1, 0);
+	for (int i = 0; i < 64; i++)
+		kept_stacks[i] = span_stack_alloc(2048u << (i % 6));
+	void *mark = span_frame_push();
+	span_frame_alloc(5000);
+	compare(); /* the main thread's cache owns spans: counted full in both */
+	for (int i = 0; i < KEEP; i += 3) {
+		span_free(kept[i], 0);
+		kept[i] = NULL;
+	}
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, work, (void *)(uintptr_t)i);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	compare(); /* threads exited: their caches flushed */
+	for (int i = 0; i < KEEP; i++)
+		span_free(kept[i], 0);
+	for (int i = 0; i < 4; i++)
+		for (int k = 0; k < 1000; k++)
+			span_free(handed[i][k], 0);
+	for (int i = 0; i < 4; i++)
+		for (int k = 0; k < 8; k++)
+			span_stack_free(handed_stacks[i][k], 2048u << ((2 * k + 1) % 5));
+	for (int i = 0; i < 64; i += 2)
+		span_stack_free(kept_stacks[i], 2048u << (i % 6));
+	compare(); /* frees batched in this thread's cache count as in use */
+	span_frame_pop(mark);
+	span_release();
+	compare();
+	span_stats_t st;
+	span_stats(&st);
+	assert_int_equal(st.heap.free_retained, 0); /* release scavenged all */
+	for (int i = 1; i < 64; i += 2)
+		span_stack_free(kept_stacks[i], 2048u << (i % 6));
+	span_thread_exit();
+	compare();
+	span_stats(&st);
+	for (int i = 2; i < SPAN_NUM_SPAN_CLASSES; i++) {
+		assert_int_equal(st.classes[i].objects, 0);
+		assert_int_equal(st.classes[i].cached_spans, 0);
+	}
+	for (int o = 0; o < SPAN_STACK_ORDERS; o++)
+		assert_int_equal(st.stacks[o].inuse, 0);
+	assert_int_equal(st.heap.large_objects, 0);
+}
+
+/* Per-class numbers mean what they say. */
+static void test_class_numbers(void **state)
+{
+	(void)state;
+	span_release();
+	void *p[100];
+	for (int i = 0; i < 100; i++)
+		p[i] = span_alloc(24, SPAN_NOSCAN);
+	span_thread_exit(); /* objects now exact */
+	span_stats_t st;
+	span_stats(&st);
+	span_class_stats_t *cs = &st.classes[3 << 1 | 1];
+	assert_int_equal(cs->size, 24);
+	assert_int_equal(cs->nelems, 341);
+	assert_int_equal(cs->objects, 100);
+	assert_int_equal(cs->bytes, 2400);
+	assert_int_equal(cs->spans, 1);
+	assert_int_equal(cs->tail_waste, 8);
+	assert_int_equal(cs->occupancy[3], 1); /* 100/341 is in (2/8, 3/8] */
+	for (int i = 0; i < 100; i++)
+		span_free(p[i], 24);
+	span_thread_exit();
+	compare();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cheap_equals_slow),
+		cmocka_unit_test(test_class_numbers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
