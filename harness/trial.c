@@ -88,7 +88,9 @@ static void *worker_main(void *p)
 			}
 			pthread_barrier_wait(&t->bar); /* chunk end */
 		}
+		pthread_barrier_wait(&t->bar); /* E: the last sample is taken */
 		w->lat_on = false;
+		w->epoch = t->nchunks + 1; /* every handoff is in: drain takes them all */
 		run->pattern->drain(w);
 		pthread_barrier_wait(&t->bar); /* D: drained */
 	}
@@ -321,6 +323,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 			sample(&t, ops_done, elapsed);
 		}
 		getrusage(RUSAGE_SELF, &ru1);
+		pthread_barrier_wait(&t.bar); /* E: workers may drain now */
 		pthread_barrier_wait(&t.bar); /* D */
 		rss_drained = mb_proc_rss(0);
 	}
