@@ -9,10 +9,12 @@
 extern const mb_pattern_t mb_pattern_churn;
 extern const mb_pattern_t mb_pattern_fault;
 extern const mb_pattern_t mb_pattern_escape;
+extern const mb_pattern_t mb_pattern_closure;
 
 const mb_pattern_t *const mb_patterns[] = {
 	&mb_pattern_churn,
 	&mb_pattern_escape,
+	&mb_pattern_closure,
 	&mb_pattern_fault,
 	NULL,
 };
