@@ -11,12 +11,14 @@ extern const mb_pattern_t mb_pattern_fault;
 extern const mb_pattern_t mb_pattern_escape;
 extern const mb_pattern_t mb_pattern_closure;
 extern const mb_pattern_t mb_pattern_slice;
+extern const mb_pattern_t mb_pattern_stacks;
 
 const mb_pattern_t *const mb_patterns[] = {
 	&mb_pattern_churn,
 	&mb_pattern_escape,
 	&mb_pattern_closure,
 	&mb_pattern_slice,
+	&mb_pattern_stacks,
 	&mb_pattern_fault,
 	NULL,
 };
