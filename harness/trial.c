@@ -30,6 +30,7 @@ typedef struct trial {
 	mb_workload_t *wl;
 	mb_run_t run;
 	pthread_barrier_t bar;
+	pthread_barrier_t wbar; /* workers only: a drain phase ends */
 	uint64_t nchunks;
 	mb_sched_t sched;       /* chunks and their phases */
 	int init_error;
@@ -83,8 +84,12 @@ static void *worker_main(void *p)
 			if (c + 1 == sc->first[ph] + sc->count[ph]) { /* the phase's last chunk */
 				if (run->pattern->phase_end)
 					run->pattern->phase_end(w);
-				if (t->wl->phases[ph].end == MB_PHASE_DRAIN)
+				if (t->wl->phases[ph].end == MB_PHASE_DRAIN) {
+					/* everyone stops sending first: the drain frees all */
+					pthread_barrier_wait(&t->wbar);
+					w->epoch = UINT64_MAX;
 					run->pattern->drain(w);
+				}
 			}
 			pthread_barrier_wait(&t->bar); /* chunk end */
 		}
@@ -287,6 +292,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 	worker_arg_t *wa = calloc(a->threads, sizeof(*wa));
 	pthread_t *th = calloc(a->threads, sizeof(*th));
 	pthread_barrier_init(&t.bar, NULL, a->threads + 1);
+	pthread_barrier_init(&t.wbar, NULL, a->threads);
 	for (unsigned i = 0; i < a->threads; i++) {
 		mb_worker_t *w = aligned_alloc(64, (sizeof(*w) + 63) & ~(size_t)63);
 		memset(w, 0, sizeof(*w));
@@ -379,6 +385,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 	free(t.s_ops), free(t.s_rss), free(t.s_live), free(t.s_live_objs), free(t.s_ns);
 	free(t.s_astats);
 	pthread_barrier_destroy(&t.bar);
+	pthread_barrier_destroy(&t.wbar);
 	mb_sched_free(&t.sched);
 	mb_workload_free(t.wl);
 	if (wr)

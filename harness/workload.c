@@ -116,6 +116,8 @@ static void free_params(const mb_pattern_t *pat, void *params)
 	for (const mb_option_t *o = pat->options; o->name; o++)
 		if (o->type == MB_OPT_CUSTOM && o->parse == mb_dist_parse)
 			mb_dist_free((mb_dist_t *)((char *)params + o->off));
+	if (pat->params_free)
+		pat->params_free(params);
 	mb_opt_free(pat->options, params);
 	free(params);
 }

@@ -108,6 +108,9 @@ typedef struct mb_pattern {
 	const char *const *counter_names; /* names of kernel_counter[], NULL-terminated */
 	/* Cross-field checks after parsing; report with mb_yerr, return errors. */
 	int (*validate)(mb_yctx_t *y, yaml_node_t *node, const void *params);
+	/* optional: frees what params own beyond the fields of `options` that the
+	 * loader frees itself (strings, lists, top-level distributions) */
+	void (*params_free)(void *params);
 	int (*setup)(mb_run_t *run);          /* optional; 0 or -errno */
 	int (*thread_init)(mb_worker_t *w);   /* 0 or -errno */
 	void (*step)(mb_worker_t *w, uint64_t nops);
