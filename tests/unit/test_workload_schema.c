@@ -121,7 +121,7 @@ static void test_common(void **st)
 	bad("pattern: escape\nphases: []\n", 2, 9, "non-empty list");
 	bad("pattern: escape\nphases:\n  - {name: a}\n", 3, 5, "ops");
 	bad("pattern: escape\nphases:\n  - {ops: 5, end: never}\n", 3, 19, "end");
-	bad("pattern: escape\nphases:\n  - {ops: 5, params: {escape_fraction: 3}}\n", 3, 41,
+	bad("pattern: escape\nphases:\n  - {ops: 5, params: {escape_fraction: 3}}\n", 3, 40,
 	    "escape_fraction");
 	bad("pattern: escape\nphases:\n  - {ops: 5, params: 7}\n", 3, 22, "expected a mapping");
 	bad("pattern: nosuch\nops: 1\n", 1, 10, "no pattern named 'nosuch'");

@@ -120,8 +120,15 @@ static void request_params_free(void *params)
 static int request_validate(mb_yctx_t *y, yaml_node_t *node, const void *params)
 {
 	const request_params_t *p = params;
-	return escape_validate(y, node, &p->escape.p) + closure_validate(y, node, &p->closure.p) +
-	       slice_validate(y, node, &p->slice.p);
+	yaml_node_t *e = NULL, *c = NULL, *s = NULL;
+	if (node && node->type == YAML_MAPPING_NODE) { /* point at the kernel's own mapping */
+		e = mb_yaml_get(y->doc, node, "escape");
+		c = mb_yaml_get(y->doc, node, "closure");
+		s = mb_yaml_get(y->doc, node, "slice");
+	}
+	return escape_validate(y, e ? e : node, &p->escape.p) +
+	       closure_validate(y, c ? c : node, &p->closure.p) +
+	       slice_validate(y, s ? s : node, &p->slice.p);
 }
 
 typedef struct req_thread {
