@@ -104,7 +104,7 @@ static void test_request(void **st)
 	bad(HEAD("request") "params:\n  escape: {bogus: 1}\n", 4, 12, "bogus");
 	bad(HEAD("request") "params:\n  slice: 5\n", 4, 10, "expected a mapping");
 	bad(HEAD("request") "params:\n  closure:\n    captures: 20\n", 5, 5, "captures: at most 8");
-	bad(HEAD("request") "params:\n  depth: {dist: nope}\n", 4, 18, "dist");
+	bad(HEAD("request") "params:\n  depth: {dist: nope}\n", 4, 17, "dist");
 }
 
 static void test_common(void **st)
