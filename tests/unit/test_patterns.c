@@ -334,6 +334,7 @@ static void test_slice_growth(void **st)
 	memset(&p, 0, sizeof(p));
 	assert_int_equal(mb_opt_defaults(slice_options, &p), 0);
 	p.make_fraction = 0;
+	mb_dist_free(&p.length);
 	p.length = fixed(1000); /* []int to 1000: caps 1..512, 848, 1280: 12 arrays */
 	mb_worker_t *w = setup_worker(&p, true, false);
 	mb_live_t L;
