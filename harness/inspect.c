@@ -183,6 +183,8 @@ int mb_cmd_docs(int argc, char **argv)
 		mb_opt_markdown(stdout, mb_suite_options);
 	} else if (!strcmp(argv[1], "workload")) {
 		mb_opt_markdown(stdout, mb_workload_options);
+		printf("\nEach entry of `phases:`:\n\n");
+		mb_opt_markdown(stdout, mb_phase_options);
 	} else if (!strcmp(argv[1], "patterns")) {
 		for (const mb_pattern_t *const *p = mb_patterns; *p; p++) {
 			printf("### `%s` params\n\n%s.\n\n", (*p)->name, (*p)->help);

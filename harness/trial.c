@@ -30,7 +30,9 @@ typedef struct trial {
 	mb_workload_t *wl;
 	mb_run_t run;
 	pthread_barrier_t bar;
+	pthread_barrier_t wbar; /* workers only: a drain phase ends */
 	uint64_t nchunks;
+	mb_sched_t sched;       /* chunks and their phases */
 	int init_error;
 	/* series, one row per sample */
 	uint64_t nrows;
@@ -69,15 +71,31 @@ static void *worker_main(void *p)
 			run->pattern->step(w, mine);
 		pthread_barrier_wait(&t->bar); /* C: warm-up done */
 		w->lat_on = true;
-		mine = share(t->a->ops, run->nthreads, w->tid);
+		const mb_sched_t *sc = &t->sched;
 		for (uint64_t c = 0; c < t->nchunks; c++) {
+			unsigned ph = sc->phase[c];
+			w->params = run->phase_params[ph];
+			w->phase = ph;
+			w->epoch = c + 1;
 			pthread_barrier_wait(&t->bar); /* chunk start */
-			uint64_t k = share(mine, t->nchunks, c);
+			uint64_t k = mb_sched_ops(sc, c, run->nthreads, w->tid);
 			if (k)
 				run->pattern->step(w, k);
+			if (c + 1 == sc->first[ph] + sc->count[ph]) { /* the phase's last chunk */
+				if (run->pattern->phase_end)
+					run->pattern->phase_end(w);
+				if (t->wl->phases[ph].end == MB_PHASE_DRAIN) {
+					/* everyone stops sending first: the drain frees all */
+					pthread_barrier_wait(&t->wbar);
+					w->epoch = UINT64_MAX;
+					run->pattern->drain(w);
+				}
+			}
 			pthread_barrier_wait(&t->bar); /* chunk end */
 		}
+		pthread_barrier_wait(&t->bar); /* E: the last sample is taken */
 		w->lat_on = false;
+		w->epoch = t->nchunks + 1; /* every handoff is in: drain takes them all */
 		run->pattern->drain(w);
 		pthread_barrier_wait(&t->bar); /* D: drained */
 	}
@@ -254,11 +272,18 @@ int mb_trial_run(const mb_trial_args_t *a)
 	run->nthreads = a->threads;
 	run->seed = a->seed;
 	run->escape_analysis = t.wl->escape_analysis;
+	run->cross_thread = t.wl->cross_thread;
+	run->gc_paced = t.wl->gc == 1;
+	run->gogc = t.wl->gogc;
+	run->phase_params = t.wl->phase_params;
+	run->nphases = t.wl->nphases;
 	if (run->pattern->setup && (rc = run->pattern->setup(run))) {
 		fprintf(stderr, "membench trial: pattern setup failed: %s\n", strerror(-rc));
 		return rc == -ENOMEM ? 4 : 2;
 	}
-	t.nchunks = a->samples ? a->samples : 1;
+	if (mb_sched_make(t.wl, a->ops, a->samples ? a->samples : 1, &t.sched))
+		return 4;
+	t.nchunks = t.sched.nchunks;
 	uint64_t rows = t.nchunks + 1;
 	t.s_ops = calloc(rows, 8), t.s_rss = calloc(rows, 8), t.s_live = calloc(rows, 8);
 	t.s_live_objs = calloc(rows, 8), t.s_ns = calloc(rows, 8);
@@ -267,12 +292,14 @@ int mb_trial_run(const mb_trial_args_t *a)
 	worker_arg_t *wa = calloc(a->threads, sizeof(*wa));
 	pthread_t *th = calloc(a->threads, sizeof(*th));
 	pthread_barrier_init(&t.bar, NULL, a->threads + 1);
+	pthread_barrier_init(&t.wbar, NULL, a->threads);
 	for (unsigned i = 0; i < a->threads; i++) {
 		mb_worker_t *w = aligned_alloc(64, (sizeof(*w) + 63) & ~(size_t)63);
 		memset(w, 0, sizeof(*w));
 		w->run = run;
 		w->alloc = ops;
 		w->tid = i;
+		w->params = run->params;
 		w->lat_countdown = MB_LAT_PERIOD;
 		mb_rng_seed(&w->rng, a->seed, i);
 		run->workers[i] = w;
@@ -298,10 +325,11 @@ int mb_trial_run(const mb_trial_args_t *a)
 			pthread_barrier_wait(&t.bar);
 			elapsed += mb_now_ns() - t0;
 			for (unsigned i = 0; i < a->threads; i++)
-				ops_done += share(share(a->ops, a->threads, i), t.nchunks, c);
+				ops_done += mb_sched_ops(&t.sched, c, a->threads, i);
 			sample(&t, ops_done, elapsed);
 		}
 		getrusage(RUSAGE_SELF, &ru1);
+		pthread_barrier_wait(&t.bar); /* E: workers may drain now */
 		pthread_barrier_wait(&t.bar); /* D */
 		rss_drained = mb_proc_rss(0);
 	}
@@ -344,6 +372,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 		"version", ops->version ? ops->version() : NULL,
 		"stats_end", have_stats ? astats_json(&end_stats) : json_null()));
 	json_object_set_new(r, "series", series_json(&t));
+	json_object_set_new(r, "phases", mb_workload_phases_json(t.wl, &t.sched, t.s_rss, t.s_live));
 	char *s = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	int wr = s ? write_all(a->result_fd, s) : -1;
 	free(s);
@@ -356,6 +385,8 @@ int mb_trial_run(const mb_trial_args_t *a)
 	free(t.s_ops), free(t.s_rss), free(t.s_live), free(t.s_live_objs), free(t.s_ns);
 	free(t.s_astats);
 	pthread_barrier_destroy(&t.bar);
+	pthread_barrier_destroy(&t.wbar);
+	mb_sched_free(&t.sched);
 	mb_workload_free(t.wl);
 	if (wr)
 		return 2;

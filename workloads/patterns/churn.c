@@ -50,7 +50,7 @@ static inline void touch(void *p, size_t size)
 
 static int churn_thread_init(mb_worker_t *w)
 {
-	const churn_params_t *pr = w->run->params;
+	const churn_params_t *pr = w->params;
 	churn_state_t *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -12;
@@ -69,7 +69,7 @@ static int churn_thread_init(mb_worker_t *w)
 
 static void churn_step(mb_worker_t *w, uint64_t nops)
 {
-	const churn_params_t *pr = w->run->params;
+	const churn_params_t *pr = w->params;
 	churn_state_t *s = w->state;
 	unsigned flags = pr->noscan ? MB_NOSCAN : 0;
 	for (uint64_t i = 0; i < nops; i++) {

@@ -67,7 +67,7 @@ static void fail_now(int mode)
 
 static void fault_step(mb_worker_t *w, uint64_t nops)
 {
-	const fault_params_t *pr = w->run->params;
+	const fault_params_t *pr = w->params;
 	fault_state_t *s = w->state;
 	for (uint64_t i = 0; i < nops; i++, s->done++) {
 		if (w->tid == 0 && s->done == pr->after_ops)

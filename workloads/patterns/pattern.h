@@ -11,7 +11,10 @@
  *   chunks; between chunks all workers are stopped at a barrier while memory is
  *   sampled) → drain(w) (free everything still live) → thread_fini(w) →
  *   teardown(run) once.
- * run->params may change between two steps (a new phase): step re-reads it.
+ * Phases (workload `phases:`) start and end on chunk boundaries: w->params points
+ * at the current phase's params and may change between two steps, so step
+ * re-reads it; phase_end(w) runs at the end of each phase, drain(w) too where
+ * the phase says `end: drain`.
  *
  * Every allocation and free goes through mb_alloc / mb_free below, which keep the
  * accounting (counts, live requested bytes, stream checksum, sampled latency).
@@ -68,6 +71,12 @@ struct mb_run {
 	unsigned nthreads;
 	uint64_t seed;
 	bool escape_analysis;   /* false: every allocation escapes (goes to the heap) */
+	double cross_thread;    /* fraction of frees handed to the next thread (live.h) */
+	bool gc_paced;          /* dead objects wait for a GC-paced batch free (live.h) */
+	uint64_t gogc;          /* GOGC percent for gc_paced: heap goal = live * (1 + GOGC/100) */
+	const void *const *phase_params; /* params of every phase, nphases entries;
+	                                    patterns size their tables for the largest */
+	unsigned nphases;
 	void *shared;           /* the pattern's shared state (setup/teardown) */
 	mb_worker_t **workers;  /* nthreads entries */
 };
@@ -78,6 +87,11 @@ struct mb_worker {
 	unsigned tid;
 	mb_rng_t rng;           /* seeded from (run->seed, tid) */
 	void *state;            /* the pattern's per-thread state */
+	const void *params;     /* the current phase's params (the harness sets it) */
+	unsigned phase;         /* index of the current phase */
+	uint64_t epoch;         /* 0 in warm-up, c + 1 in measured chunk c: cross-thread
+	                           handoffs of chunk c are taken at the start of c + 1 */
+	struct mb_live *live;   /* the thread's live-object engine, if the pattern has one */
 	mb_opstats_t st;
 	uint32_t lat_countdown;
 	bool lat_on;            /* latency sampling in the measured phase only */
@@ -94,10 +108,16 @@ typedef struct mb_pattern {
 	const char *const *counter_names; /* names of kernel_counter[], NULL-terminated */
 	/* Cross-field checks after parsing; report with mb_yerr, return errors. */
 	int (*validate)(mb_yctx_t *y, yaml_node_t *node, const void *params);
+	/* optional: frees what params own beyond the fields of `options` that the
+	 * loader frees itself (strings, lists, top-level distributions) */
+	void (*params_free)(void *params);
 	int (*setup)(mb_run_t *run);          /* optional; 0 or -errno */
 	int (*thread_init)(mb_worker_t *w);   /* 0 or -errno */
 	void (*step)(mb_worker_t *w, uint64_t nops);
 	void (*drain)(mb_worker_t *w);        /* free everything this thread holds */
+	/* optional: the current phase ends (objects living "until phase end" die);
+	 * called before w->params moves to the next phase */
+	void (*phase_end)(mb_worker_t *w);
 	void (*thread_fini)(mb_worker_t *w);  /* optional */
 	void (*teardown)(mb_run_t *run);      /* optional */
 } mb_pattern_t;

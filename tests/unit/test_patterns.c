@@ -1,0 +1,379 @@
+/*
+ * Pattern kernels, run in-process on a counting test allocator: goroutine
+ * stack grow/shrink on a scripted walk, lifetimes, GC pacing, the escape
+ * fraction, MB_LOCAL use, slice growth counts.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "goslice.h"
+#include "gostack.h"
+#include "kernels.h"
+
+/* --- a counting allocator ---------------------------------------------------- */
+static uint64_t n_malloc, n_free, n_local, local_bytes_seen, n_stack;
+
+static int t_init(void) { return 0; }
+static void *t_malloc(size_t n, unsigned f)
+{
+	n_malloc++;
+	if (f & MB_LOCAL)
+		n_local++, local_bytes_seen += n;
+	return malloc(n);
+}
+static void t_free(void *p, size_t n) { n_free++; free(p); }
+static void *t_realloc(void *p, size_t o, size_t n) { return realloc(p, n); }
+static size_t t_usable(void *p) { return 0; }
+static void *t_stack_alloc(size_t n) { n_stack++; return malloc(n); }
+static void t_stack_free(void *p, size_t n) { n_stack--; free(p); }
+
+static const mb_alloc_ops_t test_alloc = {
+	.abi_version = MB_ALLOC_ABI_VERSION, .name = "test", .init = t_init,
+	.malloc = t_malloc, .free = t_free, .realloc = t_realloc, .usable_size = t_usable,
+	.stack_alloc = t_stack_alloc, .stack_free = t_stack_free,
+};
+
+static mb_run_t run;
+static mb_worker_t worker;
+static const void *phase_params[1];
+static mb_worker_t *workers[1];
+
+static mb_worker_t *setup_worker(const void *params, bool ea, bool paced)
+{
+	memset(&run, 0, sizeof(run));
+	memset(&worker, 0, sizeof(worker));
+	n_malloc = n_free = n_local = local_bytes_seen = n_stack = 0;
+	phase_params[0] = params;
+	workers[0] = &worker;
+	run.alloc = &test_alloc;
+	run.params = params;
+	run.nthreads = 1;
+	run.escape_analysis = ea;
+	run.gc_paced = paced;
+	run.gogc = 100;
+	run.phase_params = phase_params;
+	run.nphases = 1;
+	run.workers = workers;
+	worker.run = &run;
+	worker.alloc = &test_alloc;
+	worker.params = params;
+	worker.lat_countdown = MB_LAT_PERIOD;
+	mb_rng_seed(&worker.rng, 42, 0);
+	return &worker;
+}
+
+static mb_dist_t fixed(double v)
+{
+	return (mb_dist_t){.kind = MB_DIST_FIXED, .value = v, .min = v, .max = v};
+}
+
+/* --- goroutine stacks -------------------------------------------------------- */
+
+static void test_stack_walk(void **st)
+{
+	mb_worker_t *w = setup_worker(NULL, true, false);
+	mb_gstats_t gs = {0};
+	mb_g_t g;
+	assert_true(mb_g_start(w, &g, MB_STACK_MIN, NULL, &gs));
+	assert_int_equal(g.size, 2048);
+	/* 512-byte frames with the 928-byte guard: calls 1-2 fit in 2 KiB, call 3
+	 * doubles to 4 KiB (copying 1024), call 7 doubles to 8 KiB (copying 3072) */
+	for (int i = 0; i < 7; i++)
+		assert_true(mb_g_call(w, &g, 512, &gs));
+	assert_int_equal(gs.grows, 2);
+	assert_int_equal(gs.copied, 1024 + 3072);
+	assert_int_equal(g.size, 8192);
+	assert_int_equal(g.used, 7 * 512);
+	for (int i = 0; i < 6; i++)
+		mb_g_ret(&g, &gs);
+	assert_int_equal(g.used, 512);
+	assert_int_equal(gs.bad_frames, 0);
+	/* GC points: 512 < 8192/4 → 4096; 512 < 1024 → 2048; never below 2 KiB */
+	mb_g_shrink(w, &g, MB_STACK_MIN, &gs);
+	mb_g_shrink(w, &g, MB_STACK_MIN, &gs);
+	mb_g_shrink(w, &g, MB_STACK_MIN, &gs);
+	assert_int_equal(gs.shrinks, 2);
+	assert_int_equal(g.size, 2048);
+	assert_int_equal(gs.copied, 4096 + 512 + 512);
+	/* the frames survived the copies */
+	mb_g_ret(&g, &gs);
+	assert_int_equal(g.depth, 0);
+	assert_int_equal(gs.bad_frames, 0);
+	/* used == size/4 does not shrink (Go: "if used >= avail/4 return") */
+	assert_true(mb_g_call(w, &g, 3072, &gs)); /* 3072 + 928 > 2048: → 4096 */
+	assert_int_equal(g.size, 4096);
+	mb_g_ret(&g, &gs);
+	assert_true(mb_g_call(w, &g, 1024, &gs));
+	mb_g_shrink(w, &g, MB_STACK_MIN, &gs);
+	assert_int_equal(g.size, 4096);
+	mb_g_ret(&g, &gs);
+	assert_true(mb_g_call(w, &g, 1008, &gs));
+	mb_g_shrink(w, &g, MB_STACK_MIN, &gs);
+	assert_int_equal(g.size, 2048);
+	mb_g_ret(&g, &gs);
+	/* a frame bigger than double: doubling repeats (2K → 4K → 8K → 16K) */
+	uint64_t grows = gs.grows;
+	assert_true(mb_g_call(w, &g, 10000 & ~15u, &gs));
+	assert_int_equal(g.size, 16384);
+	assert_int_equal(gs.grows, grows + 1);
+	mb_g_ret(&g, &gs);
+	mb_g_free(w, &g, &gs);
+	assert_int_equal(gs.stack_bytes, 0);
+	assert_int_equal(n_stack, 0); /* stack_alloc/stack_free used, balanced */
+	assert_int_equal(w->st.live_bytes, 0);
+}
+
+static void test_stack_reuse(void **st)
+{
+	mb_worker_t *w = setup_worker(NULL, true, false);
+	mb_gstats_t gs = {0};
+	mb_g_t g, spare = {0};
+	assert_true(mb_g_start(w, &g, 2048, &spare, &gs));
+	char *stack = g.stack;
+	mb_g_exit(w, &g, 2048, &spare, &gs); /* gfput keeps it */
+	assert_ptr_equal(spare.stack, stack);
+	assert_true(mb_g_start(w, &g, 2048, &spare, &gs));
+	assert_ptr_equal(g.stack, stack);
+	assert_null(spare.stack);
+	assert_int_equal(w->st.allocs, 1);
+	assert_true(mb_g_call(w, &g, 2048, &gs)); /* grown: not kept at exit */
+	mb_g_ret(&g, &gs);
+	mb_g_exit(w, &g, 2048, &spare, &gs);
+	assert_null(spare.stack);
+	assert_int_equal(w->st.live_bytes, 0);
+}
+
+/* --- lifetimes and GC pacing --------------------------------------------------- */
+
+typedef struct { mb_life_t life; } lp_t;
+
+static void test_life_ops_fifo_phase(void **st)
+{
+	lp_t p = {.life = {.kind = MB_LIFE_OPS, .ops = fixed(10)}};
+	mb_worker_t *w = setup_worker(&p, true, false);
+	mb_live_t L;
+	mb_lifeq_t q;
+	mb_live_init(&L, w);
+	assert_int_equal(mb_lifeq_init(&q, &L, 0), 0);
+	void *o = mb_live_alloc(&L, 100, 0);
+	mb_lifeq_add(&q, o, 100);
+	for (int i = 0; i < 9; i++)
+		mb_lifeq_tick(&q);
+	assert_int_equal(n_free, 0);
+	mb_lifeq_tick(&q); /* the 10th operation */
+	assert_int_equal(n_free, 1);
+	assert_int_equal(L.heap_live, 0);
+	/* fifo: the newest 3 live */
+	p.life.kind = MB_LIFE_FIFO;
+	p.life.window = 3;
+	mb_lifeq_t f;
+	mb_lifeq_init(&f, &L, 0);
+	for (int i = 0; i < 5; i++)
+		mb_lifeq_add(&f, mb_live_alloc(&L, 8, 0), 8);
+	assert_int_equal(n_free, 1 + 2);
+	assert_int_equal(f.ring_n, 3);
+	/* phase: until the phase ends; permanent: until the drain */
+	p.life.kind = MB_LIFE_PHASE;
+	mb_lifeq_add(&f, mb_live_alloc(&L, 8, 0), 8);
+	p.life.kind = MB_LIFE_PERMANENT;
+	mb_lifeq_add(&f, mb_live_alloc(&L, 8, 0), 8);
+	mb_lifeq_phase_end(&f);
+	assert_int_equal(n_free, 4);
+	mb_lifeq_drain(&f);
+	mb_lifeq_drain(&q);
+	mb_live_drain(&L);
+	assert_int_equal(n_free, n_malloc);
+	assert_int_equal(w->st.live_bytes, 0);
+	mb_lifeq_fini(&f);
+	mb_lifeq_fini(&q);
+	mb_live_fini(&L);
+}
+
+static void test_gc_paced(void **st)
+{
+	lp_t p = {.life = {.kind = MB_LIFE_OPS, .ops = fixed(1)}};
+	mb_worker_t *w = setup_worker(&p, true, true);
+	mb_live_t L;
+	mb_lifeq_t q;
+	mb_live_init(&L, w);
+	mb_lifeq_init(&q, &L, 0);
+	/* 1 KiB objects dying one operation after birth: nothing is freed until
+	 * live + dead reaches the 4 MiB minimum heap goal (GOGC 100) */
+	for (int i = 0; i < 4095; i++) {
+		mb_lifeq_add(&q, mb_live_alloc(&L, 1024, 0), 1024);
+		mb_lifeq_tick(&q);
+	}
+	assert_int_equal(n_free, 0);
+	assert_int_equal(L.heap_dead, 4095 * 1024);
+	mb_lifeq_add(&q, mb_live_alloc(&L, 1024, 0), 1024); /* 4 MiB: GC */
+	assert_int_equal(n_free, 4095);
+	assert_int_equal(L.gcs, 1);
+	assert_int_equal(L.goal, 4u << 20);
+	/* a live heap of 3 MiB: the next goal is 6 MiB (live * 2) */
+	p.life.kind = MB_LIFE_PERMANENT;
+	for (int i = 0; i < 3 * 1024 - 1; i++)
+		mb_lifeq_add(&q, mb_live_alloc(&L, 1024, 0), 1024);
+	mb_live_gc(&L);
+	assert_int_equal(L.goal, 6u << 20);
+	mb_lifeq_drain(&q);
+	mb_live_drain(&L);
+	assert_int_equal(n_free, n_malloc);
+	mb_lifeq_fini(&q);
+	mb_live_fini(&L);
+}
+
+/* --- escape-heavy -------------------------------------------------------------- */
+
+static escape_params_t escape_defaults(void)
+{
+	escape_params_t p;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(mb_opt_defaults(escape_options, &p), 0);
+	return p;
+}
+
+static void free_dists(const mb_option_t *t, void *p)
+{
+	for (const mb_option_t *o = t; o->name; o++)
+		if (o->type == MB_OPT_CUSTOM && o->parse == mb_dist_parse)
+			mb_dist_free((mb_dist_t *)((char *)p + o->off));
+}
+
+static void run_escape(bool ea, uint64_t calls, escape_state_t *s, escape_params_t *p)
+{
+	mb_worker_t *w = setup_worker(p, ea, false);
+	static mb_live_t L;
+	mb_live_init(&L, w);
+	assert_int_equal(escape_state_init(s, &L, 0), 0);
+	for (uint64_t i = 0; i < calls; i++)
+		escape_call(w, p, s);
+	mb_lifeq_drain(&s->q);
+	mb_live_drain(&L);
+	mb_lifeq_fini(&s->q);
+	mb_live_fini(&L);
+	assert_int_equal(n_free, n_malloc);
+	assert_int_equal(w->st.live_bytes, 0);
+	assert_int_equal(s->c[ESC_BAD_READS], 0);
+}
+
+static void test_escape_fraction(void **st)
+{
+	escape_params_t p = escape_defaults();
+	escape_state_t s;
+	memset(&s, 0, sizeof(s));
+	run_escape(true, 100000, &s, &p);
+	double esc = (double)s.c[ESC_ESCAPED], loc = (double)s.c[ESC_LOCAL];
+	double frac = esc / (esc + loc);
+	/* ~350k objects: one standard deviation is 0.0008 */
+	if (frac < 0.29 || frac > 0.31)
+		fail_msg("escape fraction %.4f, want 0.30 +- 0.01", frac);
+	assert_int_equal(n_local, s.c[ESC_LOCAL]); /* MB_LOCAL exactly for those */
+	assert_int_equal(local_bytes_seen, worker.local_bytes);
+	/* boxes: 20% of calls box, 30% of those use staticuint64s */
+	double box = (double)s.c[ESC_BOXED] / 100000, stat = (double)s.c[ESC_BOX_STATIC] /
+							  (double)s.c[ESC_BOXED];
+	assert_true(box > 0.19 && box < 0.21);
+	assert_true(stat > 0.28 && stat < 0.32);
+	/* escape analysis off: same objects, all to the heap */
+	escape_state_t s2;
+	memset(&s2, 0, sizeof(s2));
+	run_escape(false, 100000, &s2, &p);
+	assert_int_equal(n_local, 0);
+	assert_int_equal(s2.c[ESC_HEAP_NOESC], s.c[ESC_LOCAL]);
+	assert_int_equal(s2.c[ESC_ESCAPED], s.c[ESC_ESCAPED]);
+	free_dists(escape_options, &p);
+}
+
+/* --- closures -------------------------------------------------------------------- */
+
+static void test_closure(void **st)
+{
+	closure_params_t p;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(mb_opt_defaults(closure_options, &p), 0);
+	p.captures = fixed(4);
+	p.by_ref_fraction = 1; /* every variable boxed: 4 boxes + a funcval each */
+	p.register_fraction = 0;
+	mb_worker_t *w = setup_worker(&p, true, false);
+	mb_live_t L;
+	closure_state_t s;
+	memset(&s, 0, sizeof(s));
+	mb_live_init(&L, w);
+	closure_state_init(&s, &L, 0);
+	for (int i = 0; i < 1000; i++)
+		closure_op(w, &p, &s);
+	assert_int_equal(s.c[CLO_BOXES], 4000);
+	assert_int_equal(n_malloc, 5000);
+	assert_int_equal(n_local, 5000); /* not registered: all in the frame */
+	assert_int_equal(s.c[CLO_CALLS], 1000);
+	/* registered: heap, then called once more when they die */
+	p.register_fraction = 1;
+	for (int i = 0; i < 100; i++)
+		closure_op(w, &p, &s);
+	assert_int_equal(n_local, 5000);
+	mb_lifeq_drain(&s.q);
+	mb_live_drain(&L);
+	assert_int_equal(s.c[CLO_CALLS], 1100);
+	assert_int_equal(s.c[CLO_BAD_READS], 0);
+	assert_int_equal(n_free, n_malloc);
+	mb_lifeq_fini(&s.q);
+	mb_live_fini(&L);
+	free_dists(closure_options, &p);
+}
+
+/* --- slices ---------------------------------------------------------------------- */
+
+static void test_slice_growth(void **st)
+{
+	slice_params_t p;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(mb_opt_defaults(slice_options, &p), 0);
+	p.make_fraction = 0;
+	mb_dist_free(&p.length);
+	p.length = fixed(1000); /* []int to 1000: caps 1..512, 848, 1280: 12 arrays */
+	mb_worker_t *w = setup_worker(&p, true, false);
+	mb_live_t L;
+	slice_state_t s;
+	memset(&s, 0, sizeof(s));
+	mb_live_init(&L, w);
+	slice_state_init(&s, &L, 0);
+	slice_op(w, &p, &s);
+	assert_int_equal(s.c[SL_GROWTHS], 12);
+	/* each growth copies the full old array: 8 * (1+2+...+512+848) */
+	assert_int_equal(s.c[SL_COPIED], 8 * (1023 + 848));
+	assert_int_equal(s.c[SL_BYTES], 1280 * 8);
+	assert_int_equal(n_free, 11); /* the old arrays */
+	p.append_batch = 100; /* 0+100 → 100 → 208 (roundup) ... */
+	slice_op(w, &p, &s);
+	uint64_t cap = 0, len = 0, growths = 0;
+	while (len < 1000) {
+		uint64_t nl = len + 100;
+		if (nl > cap)
+			cap = mb_go_growslice_cap(cap, nl, 8, true), growths++;
+		len = nl;
+	}
+	assert_int_equal(s.c[SL_GROWTHS], 12 + growths);
+	mb_lifeq_drain(&s.q);
+	mb_live_drain(&L);
+	assert_int_equal(n_free, n_malloc);
+	assert_int_equal(s.c[SL_BAD_READS], 0);
+	mb_lifeq_fini(&s.q);
+	mb_live_fini(&L);
+	free_dists(slice_options, &p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stack_walk),    cmocka_unit_test(test_stack_reuse),
+		cmocka_unit_test(test_life_ops_fifo_phase), cmocka_unit_test(test_gc_paced),
+		cmocka_unit_test(test_escape_fraction), cmocka_unit_test(test_closure),
+		cmocka_unit_test(test_slice_growth),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,260 @@
+/*
+ * closure-heavy: closures and the variables they capture.
+ *
+ * A Go closure is a funcval: the code pointer followed by its captured
+ * variables, {fn, v0, v1, ...}, 8 + 8 * captures bytes here. A variable
+ * captured by value is copied into it; one captured by reference (it is
+ * shared with the enclosing function or mutated after capture) is moved to
+ * its own heap object and the funcval holds a pointer to that box. When the
+ * closure escapes, funcval and boxes are heap objects; when it does not (it
+ * is made and called at once), the compiler keeps both in the stack frame.
+ * One operation makes one closure:
+ *   - `captures` variables, each by reference with probability by_ref_fraction
+ *     (boxed: `var_size` bytes, noscan when var_noscan) or else by value;
+ *   - with probability register_fraction the closure is registered in a
+ *     callback table: it escapes (heap funcval and boxes) and lives by
+ *     `lifetime`; when it dies it is called one last time, then funcval and
+ *     boxes become garbage together;
+ *   - otherwise it is called at once and dies at return: MB_LOCAL with
+ *     escape_analysis on, garbage heap objects with it off.
+ * Calling a closure reads its environment: each by-value word, and through
+ * each box pointer the variable, which it increments (captured by reference
+ * means mutated). The funcval is scan (it holds box pointers) when it has a
+ * by-reference capture, noscan otherwise.
+ * The code pointer encodes the closure's layout (captures, which are boxed),
+ * as the compiled function knows the layout of its own funcval.
+ */
+#include <stdlib.h>
+
+#include "kernels.h"
+
+#define CLO_MAX_CAPTURES 8
+
+/* One "function" per layout: fn = &closure_code[captures * 256 + by_ref_mask]. */
+static const char closure_code[(CLO_MAX_CAPTURES + 1) * 256];
+
+const mb_option_t closure_options[] = {
+	MB_OPT_DIST("captures", closure_params_t, captures, "{dist: uniform, min: 1, max: 4}",
+		    "variables a closure captures (0..8)", "{dist: uniform, min: 0, max: 6}"),
+	MB_OPT_RANGE("by_ref_fraction", MB_OPT_DOUBLE, closure_params_t, by_ref_fraction, "0.5",
+		     0, 1, "captured variables that are shared or mutated: each boxed on the heap"),
+	MB_OPT_DIST("var_size", closure_params_t, var_size,
+		    "{dist: table, values: [8, 16, 24, 32, 64], weights: [50, 20, 10, 10, 10]}",
+		    "bytes of a boxed variable (smaller draws are raised to 8)", "8"),
+	MB_OPT("var_noscan", MB_OPT_BOOL, closure_params_t, var_noscan, "true",
+	       "boxed variables hold no pointers (noscan)"),
+	MB_OPT_RANGE("register_fraction", MB_OPT_DOUBLE, closure_params_t, register_fraction,
+		     "0.1", 0, 1, "closures registered as callbacks (they escape and live long)"),
+	MB_OPT_LIFE("", closure_params_t, life, "fifo", "{dist: exponential, mean: 5000, max: 100000}",
+		    "20000", "lifetime of registered closures"),
+	MB_OPT_END,
+};
+
+int closure_validate(mb_yctx_t *y, yaml_node_t *node, const void *params)
+{
+	const closure_params_t *p = params;
+	int bad = mb_life_validate(y, node, &p->life, "");
+	if (mb_dist_max(&p->captures) > CLO_MAX_CAPTURES) {
+		mb_yerr(y, node, "captures: at most %d", CLO_MAX_CAPTURES);
+		bad++;
+	}
+	return bad;
+}
+
+/* Calls the closure at fv: reads its environment, increments each boxed
+ * variable. Returns a value depending on everything read. */
+static uint64_t call(closure_state_t *s, uint64_t *fv)
+{
+	uintptr_t code = (uintptr_t)fv[0] - (uintptr_t)closure_code;
+	if (code >= sizeof(closure_code)) { /* the funcval was overwritten */
+		s->c[CLO_BAD_READS]++;
+		return 0;
+	}
+	unsigned n = (unsigned)code >> 8, refs = code & 0xff;
+	uint64_t acc = code;
+	for (unsigned i = 0; i < n; i++) {
+		if (refs >> i & 1) {
+			uint64_t *box = (uint64_t *)fv[1 + i];
+			acc += box[0]++;
+		} else {
+			acc ^= fv[1 + i];
+		}
+	}
+	s->c[CLO_CALLS]++;
+	return acc;
+}
+
+/* Box layout: word 0 is the variable (the bytes after it are its other
+ * fields); its size is kept in the high 32 bits of word 0, which the calls'
+ * increments never reach. */
+static inline size_t box_size(const uint64_t *box)
+{
+	return (size_t)(box[0] >> 32);
+}
+
+/* A registered closure dies: it fires one last time, then funcval and boxes
+ * are garbage (or freed at once while draining). */
+static void closure_kill(mb_lifeq_t *q, void *p, size_t size)
+{
+	closure_state_t *s = (closure_state_t *)((char *)q - offsetof(closure_state_t, q));
+	uint64_t *fv = p;
+	s->sink += call(s, fv);
+	uintptr_t code = (uintptr_t)fv[0] - (uintptr_t)closure_code;
+	if (code >= sizeof(closure_code))
+		code = 0; /* counted by call(); its boxes are lost */
+	for (unsigned i = 0; i < code >> 8; i++)
+		if (code >> i & 1)
+			mb_live_dead(q->L, (void *)fv[1 + i], box_size((uint64_t *)fv[1 + i]));
+	mb_live_dead(q->L, p, size);
+}
+
+int closure_state_init(closure_state_t *s, mb_live_t *L, size_t params_off)
+{
+	int rc = mb_lifeq_init(&s->q, L, params_off + offsetof(closure_params_t, life));
+	s->q.kill = closure_kill;
+	return rc;
+}
+
+void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
+{
+	mb_live_t *L = s->q.L;
+	unsigned n = (unsigned)mb_dist_sample_u64(&p->captures, &w->rng);
+	n = n > CLO_MAX_CAPTURES ? CLO_MAX_CAPTURES : n;
+	uint64_t coins = mb_rng_next(&w->rng);
+	uint64_t ref_t = (uint64_t)(p->by_ref_fraction * 256.0);
+	unsigned refs = 0;
+	for (unsigned i = 0; i < n; i++) /* 8 bits of the draw per capture */
+		refs |= (unsigned)(((coins >> (8 * i)) & 0xff) < ref_t) << i;
+	bool reg = p->register_fraction > 0 && mb_chance(&w->rng, p->register_fraction);
+	bool heap = reg || !w->run->escape_analysis;
+	unsigned local = heap ? 0 : MB_LOCAL;
+	size_t fsize = 8 + 8 * (size_t)n;
+	uint64_t *box[CLO_MAX_CAPTURES];
+	size_t bsize[CLO_MAX_CAPTURES];
+	unsigned vflags = (p->var_noscan ? MB_NOSCAN : 0) | local;
+	/* the variables are moved to the heap (or the frame) first, as the
+	 * enclosing function declares them before the func literal */
+	for (unsigned i = 0; i < n; i++) {
+		if (!(refs >> i & 1))
+			continue;
+		size_t bs = (size_t)mb_dist_sample_u64(&p->var_size, &w->rng);
+		bs = bs < 8 ? 8 : bs;
+		box[i] = heap ? mb_live_alloc(L, bs, vflags) : mb_alloc(w, bs, vflags);
+		bsize[i] = bs;
+		if (!box[i]) { /* out of memory: capture by value instead */
+			refs &= ~(1u << i);
+			continue;
+		}
+		box[i][0] = (uint64_t)bs << 32;
+		s->c[CLO_BOXES]++;
+		s->c[CLO_BOX_BYTES] += bs;
+	}
+	unsigned fflags = (refs ? 0 : MB_NOSCAN) | local;
+	uint64_t *fv = heap ? mb_live_alloc(L, fsize, fflags) : mb_alloc(w, fsize, fflags);
+	if (fv) {
+		fv[0] = (uint64_t)(uintptr_t)&closure_code[n * 256 + refs];
+		for (unsigned i = 0; i < n; i++)
+			fv[1 + i] = refs >> i & 1 ? (uint64_t)(uintptr_t)box[i] : coins ^ i;
+		s->c[CLO_MADE]++;
+	}
+	if (fv && reg) {
+		mb_lifeq_add(&s->q, fv, fsize);
+		s->c[CLO_REGISTERED]++;
+	} else {
+		/* made, called at once, dead at return */
+		if (fv)
+			s->sink += call(s, fv);
+		if (!heap) {
+			s->c[CLO_LOCAL]++;
+			w->local_bytes += fsize;
+		}
+		if (fv)
+			heap ? mb_live_dead(L, fv, fsize) : mb_free(w, fv, fsize);
+		for (unsigned i = n; i-- > 0;) {
+			if (!(refs >> i & 1))
+				continue;
+			if (!heap)
+				w->local_bytes += bsize[i];
+			heap ? mb_live_dead(L, box[i], bsize[i]) : mb_free(w, box[i], bsize[i]);
+		}
+	}
+	mb_lifeq_tick(&s->q);
+}
+
+/* --- the closure-heavy pattern -------------------------------------------- */
+
+typedef struct clo_thread {
+	mb_live_t live;
+	closure_state_t s;
+} clo_thread_t;
+
+static const char *const closure_counter_names[] = {
+	"closures", "registered", "boxes", "box_bytes", "calls", "local_closures",
+	"bad_reads", "gc_cycles", NULL,
+};
+
+static int closure_thread_init(mb_worker_t *w)
+{
+	clo_thread_t *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -12;
+	w->state = t;
+	mb_live_init(&t->live, w);
+	return closure_state_init(&t->s, &t->live, 0);
+}
+
+static void closure_counters(mb_worker_t *w)
+{
+	clo_thread_t *t = w->state;
+	for (int i = 0; i < CLO_NCOUNT; i++)
+		w->kernel_counter[i] = t->s.c[i];
+	w->kernel_counter[CLO_NCOUNT] = t->live.gcs;
+}
+
+static void closure_step(mb_worker_t *w, uint64_t nops)
+{
+	clo_thread_t *t = w->state;
+	const closure_params_t *p = w->params;
+	mb_live_step_begin(&t->live);
+	for (uint64_t i = 0; i < nops; i++)
+		closure_op(w, p, &t->s);
+	closure_counters(w);
+}
+
+static void closure_phase_end(mb_worker_t *w)
+{
+	clo_thread_t *t = w->state;
+	mb_lifeq_phase_end(&t->s.q);
+}
+
+static void closure_drain(mb_worker_t *w)
+{
+	clo_thread_t *t = w->state;
+	mb_lifeq_drain(&t->s.q);
+	mb_live_drain(&t->live);
+	closure_counters(w);
+}
+
+static void closure_thread_fini(mb_worker_t *w)
+{
+	clo_thread_t *t = w->state;
+	mb_lifeq_fini(&t->s.q);
+	mb_live_fini(&t->live);
+	free(t);
+	w->state = NULL;
+}
+
+const mb_pattern_t mb_pattern_closure = {
+	.name = "closure",
+	.help = "closures (funcval + captured variables, each shared one boxed on the heap); "
+		"some registered as long-lived callbacks, most called at once",
+	.options = closure_options,
+	.params_size = sizeof(closure_params_t),
+	.counter_names = closure_counter_names,
+	.validate = closure_validate,
+	.thread_init = closure_thread_init,
+	.step = closure_step,
+	.phase_end = closure_phase_end,
+	.drain = closure_drain,
+	.thread_fini = closure_thread_fini,
+};

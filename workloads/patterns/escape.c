@@ -1,0 +1,222 @@
+/*
+ * escape-heavy: function calls that make objects, some of which escape.
+ *
+ * Go's compiler proves for each allocation whether the object can outlive the
+ * function that makes it (escape analysis). An object that does not escape is
+ * put in the goroutine's stack frame and is gone when the call returns; one
+ * that escapes is a heap object, reclaimed later by the GC. Here one operation
+ * is one call:
+ *   - it makes `objects` objects of `size` bytes; each escapes with
+ *     probability escape_fraction and has pointers (scan) with probability
+ *     scan_fraction (the allocator gets MB_NOSCAN for the others, as Go picks
+ *     a noscan span class);
+ *   - an escaping object is a heap object (no MB_LOCAL) that lives by
+ *     `lifetime`; when it dies it is read back, then freed;
+ *   - a non-escaping one is allocated with MB_LOCAL (with escape_analysis on)
+ *     and freed in LIFO order when the call returns, after being read;
+ *     with escape_analysis off it is an ordinary heap object that becomes
+ *     garbage at the return (freed then, or at the next GC with gc: paced);
+ *   - with probability box_fraction the call converts an integer to an
+ *     interface (convT64): a value below 256 points into Go's staticuint64s
+ *     and allocates nothing, any other is an 8-byte noscan heap object that
+ *     escapes (it lives as the escaped objects do).
+ * Cost outside the allocator: three rng draws per object (count/size from the
+ * distributions' O(1) samplers, one for both coin flips), O(1) queue work.
+ */
+#include <stdlib.h>
+
+#include "kernels.h"
+
+#define E(nm, ty, f, dflt, hlp) MB_OPT(nm, ty, escape_params_t, f, dflt, hlp)
+#define ER(nm, f, dflt, hlp) MB_OPT_RANGE(nm, MB_OPT_DOUBLE, escape_params_t, f, dflt, 0, 1, hlp)
+const mb_option_t escape_options[] = {
+	MB_OPT_DIST("objects", escape_params_t, objects, "{dist: uniform, min: 1, max: 6}",
+		    "objects one call makes (1..64)", "{dist: uniform, min: 1, max: 8}"),
+	MB_OPT_DIST("size", escape_params_t, size,
+		    "{dist: lognormal, median: 48, sigma: 0.8, min: 8, max: 2048}",
+		    "bytes per object", "{dist: table, values: [16, 32, 64], weights: [5, 3, 2]}"),
+	ER("escape_fraction", escape_fraction, "0.3",
+	   "fraction of objects that escape to the heap"),
+	ER("scan_fraction", scan_fraction, "0.5",
+	   "fraction of objects with pointers (the rest are noscan)"),
+	ER("box_fraction", box_fraction, "0.2",
+	   "fraction of calls that box an integer into an interface"),
+	ER("box_small", box_small, "0.3",
+	   "fraction of boxed values below 256 (no allocation: staticuint64s)"),
+	MB_OPT_LIFE("", escape_params_t, life, "ops",
+		    "{dist: exponential, mean: 2000, max: 50000}", "10000",
+		    "lifetime of escaped objects"),
+	MB_OPT_END,
+};
+#undef E
+#undef ER
+
+int escape_validate(mb_yctx_t *y, yaml_node_t *node, const void *params)
+{
+	const escape_params_t *p = params;
+	int bad = mb_life_validate(y, node, &p->life, "");
+	if (mb_dist_max(&p->objects) > ESC_FRAME_MAX) {
+		mb_yerr(y, node, "objects: at most %d objects per call", ESC_FRAME_MAX);
+		bad++;
+	}
+	if (mb_dist_max(&p->size) >= 4294967296.0) {
+		mb_yerr(y, node, "size: objects must be smaller than 4 GiB");
+		bad++;
+	}
+	return bad;
+}
+
+/* An escaped object or box dies: read it, then it is garbage. */
+static void escape_kill(mb_lifeq_t *q, void *p, size_t size)
+{
+	escape_state_t *s = (escape_state_t *)((char *)q - offsetof(escape_state_t, q));
+	s->c[ESC_BAD_READS] += mb_obj_check(p, size);
+	mb_live_dead(q->L, p, size);
+}
+
+int escape_state_init(escape_state_t *s, mb_live_t *L, size_t params_off)
+{
+	int rc = mb_lifeq_init(&s->q, L, params_off + offsetof(escape_params_t, life));
+	s->q.kill = escape_kill;
+	return rc;
+}
+
+void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
+{
+	mb_live_t *L = s->q.L;
+	bool ea = w->run->escape_analysis;
+	uint64_t n = mb_dist_sample_u64(&p->objects, &w->rng);
+	n = n < 1 ? 1 : n > ESC_FRAME_MAX ? ESC_FRAME_MAX : n;
+	/* two coin flips from one draw: 32 bits each */
+	uint64_t esc_t = (uint64_t)(p->escape_fraction * 4294967296.0);
+	uint64_t scan_t = (uint64_t)(p->scan_fraction * 4294967296.0);
+	unsigned k = 0;
+	s->c[ESC_CALLS]++;
+	for (uint64_t i = 0; i < n; i++) {
+		size_t size = (size_t)mb_dist_sample_u64(&p->size, &w->rng);
+		size = size ? size : 1;
+		uint64_t coins = mb_rng_next(&w->rng);
+		unsigned flags = (coins & 0xffffffffu) < scan_t ? 0 : MB_NOSCAN;
+		void *o;
+		if ((coins >> 32) < esc_t) {
+			if (!(o = mb_live_alloc(L, size, flags)))
+				continue;
+			mb_obj_write(o, size);
+			mb_lifeq_add(&s->q, o, size);
+			s->c[ESC_ESCAPED]++;
+		} else if (ea) {
+			if (!(o = mb_alloc(w, size, flags | MB_LOCAL)))
+				continue;
+			mb_obj_write(o, size);
+			w->local_bytes += size;
+			s->frame[k++] = (mb_obj_t){o, size};
+			s->c[ESC_LOCAL]++;
+		} else {
+			if (!(o = mb_live_alloc(L, size, flags)))
+				continue;
+			mb_obj_write(o, size);
+			s->frame[k++] = (mb_obj_t){o, size};
+			s->c[ESC_HEAP_NOESC]++;
+		}
+	}
+	if (p->box_fraction > 0 && mb_chance(&w->rng, p->box_fraction)) {
+		s->c[ESC_BOXED]++;
+		if (mb_chance(&w->rng, p->box_small)) {
+			s->c[ESC_BOX_STATIC]++;
+		} else {
+			void *b = mb_live_alloc(L, 8, MB_NOSCAN);
+			if (b) {
+				mb_obj_write(b, 8);
+				mb_lifeq_add(&s->q, b, 8);
+			}
+		}
+	}
+	/* return: the frame's objects go, newest first */
+	while (k) {
+		mb_obj_t o = s->frame[--k];
+		s->c[ESC_BAD_READS] += mb_obj_check(o.p, o.size);
+		if (ea)
+			mb_free(w, o.p, o.size);
+		else
+			mb_live_dead(L, o.p, o.size);
+	}
+	mb_lifeq_tick(&s->q);
+}
+
+/* --- the escape-heavy pattern --------------------------------------------- */
+
+typedef struct esc_thread {
+	mb_live_t live;
+	escape_state_t s;
+} esc_thread_t;
+
+static const char *const escape_counter_names[] = {
+	"calls", "escaped", "local", "heap_not_escaping", "boxed", "boxed_static",
+	"bad_reads", "gc_cycles", NULL,
+};
+
+static int escape_thread_init(mb_worker_t *w)
+{
+	esc_thread_t *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -12;
+	w->state = t;
+	mb_live_init(&t->live, w);
+	return escape_state_init(&t->s, &t->live, 0);
+}
+
+static void escape_counters(mb_worker_t *w)
+{
+	esc_thread_t *t = w->state;
+	for (int i = 0; i < ESC_NCOUNT; i++)
+		w->kernel_counter[i] = t->s.c[i];
+	w->kernel_counter[ESC_NCOUNT] = t->live.gcs;
+}
+
+static void escape_step(mb_worker_t *w, uint64_t nops)
+{
+	esc_thread_t *t = w->state;
+	const escape_params_t *p = w->params;
+	mb_live_step_begin(&t->live);
+	for (uint64_t i = 0; i < nops; i++)
+		escape_call(w, p, &t->s);
+	escape_counters(w);
+}
+
+static void escape_phase_end(mb_worker_t *w)
+{
+	esc_thread_t *t = w->state;
+	mb_lifeq_phase_end(&t->s.q);
+}
+
+static void escape_drain(mb_worker_t *w)
+{
+	esc_thread_t *t = w->state;
+	mb_lifeq_drain(&t->s.q);
+	mb_live_drain(&t->live);
+	escape_counters(w);
+}
+
+static void escape_thread_fini(mb_worker_t *w)
+{
+	esc_thread_t *t = w->state;
+	mb_lifeq_fini(&t->s.q);
+	mb_live_fini(&t->live);
+	free(t);
+	w->state = NULL;
+}
+
+const mb_pattern_t mb_pattern_escape = {
+	.name = "escape",
+	.help = "calls making objects; a fraction escapes to the heap, the rest stays in "
+		"the frame (MB_LOCAL) and dies at return",
+	.options = escape_options,
+	.params_size = sizeof(escape_params_t),
+	.counter_names = escape_counter_names,
+	.validate = escape_validate,
+	.thread_init = escape_thread_init,
+	.step = escape_step,
+	.phase_end = escape_phase_end,
+	.drain = escape_drain,
+	.thread_fini = escape_thread_fini,
+};

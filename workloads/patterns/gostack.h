@@ -1,0 +1,56 @@
+/*
+ * Goroutine stacks, as the Go runtime manages them (runtime/stack.go):
+ * a goroutine starts with a small stack (_StackMin / fixedStack = 2 KiB on
+ * linux/amd64); a call whose frame does not fit above the guard triggers
+ * morestack → newstack, which doubles the size (again while the frame still
+ * would not fit) and copystack copies the used part to the new stack; at
+ * each GC, shrinkstack halves a stack whose used part is under a quarter of
+ * it (used < size / 4, never below fixedStack). Exited goroutines keep a
+ * standard-size stack for the next one (gfput / gfget), bigger ones are
+ * freed.
+ * Here a stack grows upward from base (Go's grow downward; only the mirror
+ * image): frames are pushed at base + used. Each frame ends with a word that
+ * holds its size, so a return reads the stack it pops, and a wrong copy would
+ * show. Stacks come from the allocator's stack_alloc / stack_free where the
+ * plug-in has them (a stack/heap split), else from its malloc (noscan).
+ */
+#ifndef MB_GOSTACK_H
+#define MB_GOSTACK_H
+
+#include "pattern.h"
+
+#define MB_STACK_MIN 2048u  /* fixedStack on linux/amd64 (_StackMin, no _StackSystem) */
+#define MB_STACK_GUARD 928u /* stackGuard = 928 * stackGuardMultiplier + _StackSystem */
+
+typedef struct mb_g {
+	char *stack;       /* NULL: no goroutine in this slot */
+	uint32_t size;     /* bytes of the stack */
+	uint32_t used;     /* bytes of frames on it */
+	uint32_t depth;    /* frames on it */
+} mb_g_t;
+
+typedef struct mb_gstats {
+	uint64_t grows, shrinks, copied; /* copystack calls and bytes they copied */
+	uint64_t started, exited;        /* goroutines */
+	uint64_t calls, stack_bytes, stack_bytes_peak, live; /* live: goroutines now */
+	uint64_t bad_frames;             /* frame words that did not read back */
+} mb_gstats_t;
+
+/* A goroutine starts in g with a stack of `size` bytes (the spare one when
+ * `spare` holds one of that size). false when out of memory. */
+bool mb_g_start(mb_worker_t *w, mb_g_t *g, uint32_t size, mb_g_t *spare, mb_gstats_t *gs);
+/* The goroutine exits; its stack is kept in `spare` if that is empty and the
+ * stack has the start size, else freed. */
+void mb_g_exit(mb_worker_t *w, mb_g_t *g, uint32_t start_size, mb_g_t *spare,
+	       mb_gstats_t *gs);
+/* A call with a frame of `frame` bytes (a multiple of 16, >= 16): grows the
+ * stack first if the frame would reach into the guard. false when out of memory. */
+bool mb_g_call(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs);
+/* Returns from the top frame (depth > 0); reads its size from the stack. */
+void mb_g_ret(mb_g_t *g, mb_gstats_t *gs);
+/* The GC point for one goroutine: halve the stack when used < size / 4. */
+void mb_g_shrink(mb_worker_t *w, mb_g_t *g, uint32_t min_size, mb_gstats_t *gs);
+/* Frees the stack (drain), counting it as an exit. */
+void mb_g_free(mb_worker_t *w, mb_g_t *g, mb_gstats_t *gs);
+
+#endif

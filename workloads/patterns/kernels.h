@@ -1,0 +1,114 @@
+/*
+ * The Go-pattern kernels, as building blocks: each pattern file (escape.c,
+ * closure.c, slice.c) defines one kernel's params, option table and one
+ * operation, and registers a pattern that runs it; request.c (the composite)
+ * runs several of them per request. See workloads/README.md.
+ *
+ * A kernel's state holds its lifetime queue; its counters are kept in a block
+ * of uint64_t that the pattern copies into mb_worker_t.kernel_counter.
+ */
+#ifndef MB_KERNELS_H
+#define MB_KERNELS_H
+
+#include "live.h"
+
+/* Writes one word per 64-byte line of [p, p + size): the value is derived from
+ * the address, so mb_obj_check can tell whether the memory was kept intact. */
+static inline void mb_obj_write(void *p, size_t size)
+{
+	for (size_t off = 0; off + sizeof(uintptr_t) <= size; off += 64)
+		*(uintptr_t *)((char *)p + off) = ((uintptr_t)p + off) ^ 0x5bd1e995u;
+}
+
+/* Reads the words mb_obj_write wrote; returns how many differ (0 when the
+ * allocator kept the object intact). */
+static inline unsigned mb_obj_check(const void *p, size_t size)
+{
+	unsigned bad = 0;
+	for (size_t off = 0; off + sizeof(uintptr_t) <= size; off += 64)
+		bad += *(const uintptr_t *)((const char *)p + off) !=
+		       (((uintptr_t)p + off) ^ 0x5bd1e995u);
+	return bad;
+}
+
+/* A Bernoulli draw with probability f from one rng word (f in [0, 1]). */
+static inline bool mb_chance(mb_rng_t *r, double f)
+{
+	return (double)(mb_rng_next(r) >> 11) * 0x1.0p-53 < f;
+}
+
+/* --- escape-heavy (escape.c) --- */
+typedef struct escape_params {
+	mb_dist_t objects;      /* objects a call makes */
+	mb_dist_t size;         /* bytes per object */
+	double escape_fraction; /* objects that outlive the call (heap) */
+	double scan_fraction;   /* objects with pointers (scan span class) */
+	double box_fraction;    /* calls that box a value in an interface */
+	double box_small;       /* boxed values < 256: Go's staticuint64s, no allocation */
+	mb_life_t life;         /* lifetime of escaped objects and boxes */
+} escape_params_t;
+
+enum { ESC_CALLS, ESC_ESCAPED, ESC_LOCAL, ESC_HEAP_NOESC, ESC_BOXED, ESC_BOX_STATIC,
+       ESC_BAD_READS, ESC_NCOUNT };
+#define ESC_FRAME_MAX 64 /* objects one call may make */
+
+typedef struct escape_state {
+	mb_lifeq_t q;
+	uint64_t c[ESC_NCOUNT];
+	mb_obj_t frame[ESC_FRAME_MAX];
+} escape_state_t;
+
+extern const mb_option_t escape_options[];
+int escape_validate(mb_yctx_t *y, yaml_node_t *node, const void *params);
+int escape_state_init(escape_state_t *s, mb_live_t *L, size_t params_off);
+void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s);
+
+/* --- closure-heavy (closure.c) --- */
+typedef struct closure_params {
+	mb_dist_t captures;       /* variables a closure captures (0..8) */
+	double by_ref_fraction;   /* captured variables shared or mutated: boxed */
+	mb_dist_t var_size;       /* bytes of a boxed variable */
+	bool var_noscan;          /* boxed variables hold no pointers */
+	double register_fraction; /* closures registered as callbacks (escape) */
+	mb_life_t life;           /* lifetime of registered closures */
+} closure_params_t;
+
+enum { CLO_MADE, CLO_REGISTERED, CLO_BOXES, CLO_BOX_BYTES, CLO_CALLS, CLO_LOCAL,
+       CLO_BAD_READS, CLO_NCOUNT };
+
+typedef struct closure_state {
+	mb_lifeq_t q;
+	uint64_t c[CLO_NCOUNT];
+	uint64_t sink;            /* what calls read, so they are not optimised out */
+} closure_state_t;
+
+extern const mb_option_t closure_options[];
+int closure_validate(mb_yctx_t *y, yaml_node_t *node, const void *params);
+int closure_state_init(closure_state_t *s, mb_live_t *L, size_t params_off);
+void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s);
+
+/* --- large-slice (slice.c) --- */
+typedef struct slice_params {
+	uint64_t elem_size;     /* bytes per element */
+	bool noscan;            /* elements hold no pointers */
+	mb_dist_t length;       /* elements a slice is appended to */
+	uint64_t append_batch;  /* elements per append call */
+	double make_fraction;   /* slices made by make([]T, n) instead of appends */
+	mb_dist_t make_len;     /* n of make([]T, n) */
+	mb_life_t life;         /* lifetime of a finished slice */
+} slice_params_t;
+
+enum { SL_SLICES, SL_MAKES, SL_GROWTHS, SL_COPIED, SL_LARGE, SL_BYTES, SL_BAD_READS,
+       SL_NCOUNT };
+
+typedef struct slice_state {
+	mb_lifeq_t q;
+	uint64_t c[SL_NCOUNT];
+} slice_state_t;
+
+extern const mb_option_t slice_options[];
+int slice_validate(mb_yctx_t *y, yaml_node_t *node, const void *params);
+int slice_state_init(slice_state_t *s, mb_live_t *L, size_t params_off);
+void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s);
+
+#endif
