@@ -317,6 +317,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 		ops->release();
 	uint64_t rss_released = mb_proc_rss(0);
 	mb_alloc_stats_t end_stats;
+	memset(&end_stats, 0xff, sizeof(end_stats)); /* every field MB_STAT_UNKNOWN */
 	int have_stats = ops->stats && ops->stats(&end_stats) == 0;
 	if (run->pattern->teardown)
 		run->pattern->teardown(run);
