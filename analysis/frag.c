@@ -5,6 +5,7 @@
 #include "frag.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -193,16 +194,15 @@ static json_t *point_json(const frag_sample_t *s)
 }
 
 /* Why a chain figure is unknown in every sample (the result says so). */
-static const char *unknown_reason(size_t link)
+static const char *unknown_reason(size_t link, bool profiled)
 {
-	switch (link) {
-	case 1: return "not a memory-profile trial (suite memory_profile: true keeps usable bytes),"
-		       " or the allocator cannot tell usable sizes";
-	default: return "the allocator does not report it";
-	}
+	if (link != 1)
+		return "the allocator does not report it";
+	return profiled ? "the allocator cannot tell usable sizes (usable_size answers 0)"
+			: "not a memory-profile trial (suite key memory_profile: true keeps them)";
 }
 
-static json_t *identities_json(json_t *series, size_t rows)
+static json_t *identities_json(json_t *series, size_t rows, bool profiled)
 {
 	int violations = 0, seen[NCHAIN] = {0};
 	char first[200] = "", why[200];
@@ -224,7 +224,8 @@ static json_t *identities_json(json_t *series, size_t rows)
 		if (seen[i])
 			json_array_append_new(known, json_string(chain[i].name));
 		else
-			json_object_set_new(unknown, chain[i].name, json_string(unknown_reason(i)));
+			json_object_set_new(unknown, chain[i].name,
+					    json_string(unknown_reason(i, profiled)));
 	json_t *j = json_pack("{s:s, s:I, s:i, s:o, s:o}", "chain",
 			      "live_requested <= live_usable <= allocated <= active <= resident",
 			      "samples", (json_int_t)rows, "violations", violations, "checked",
@@ -291,6 +292,8 @@ json_t *frag_summary_json(json_t *result)
 			    returned_json(end.rss, get_u64(result, "rss_after_drain_wait"), base));
 	json_object_set_new(j, "after_release",
 			    returned_json(end.rss, get_u64(result, "rss_after_release"), base));
-	json_object_set_new(j, "identities", identities_json(series, rows));
+	json_object_set_new(j, "identities",
+			    identities_json(series, rows,
+					    json_is_true(json_object_get(result, "memory_profile"))));
 	return j;
 }

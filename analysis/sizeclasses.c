@@ -33,6 +33,7 @@ static int table_from(sc_table_t *t, const char *name, const sc_class_t *v, size
 		return -1;
 	memcpy(t->v, v, n * sizeof(*v));
 	t->n = n;
+	t->page = 8192; /* Go's _PageSize */
 	return 0;
 }
 
@@ -78,6 +79,7 @@ int sc_table_load(sc_table_t *t, const char *path, char *err, size_t errlen)
 	}
 	const char *slash = strrchr(path, '/');
 	snprintf(t->name, sizeof(t->name), "%s", slash ? slash + 1 : path);
+	t->page = 8192;
 	size_t cap = 64, lineno = 0;
 	t->v = malloc(cap * sizeof(*t->v));
 	t->n = 0;
@@ -141,6 +143,8 @@ void sc_row(const sc_table_t *t, size_t i, sc_row_t *r)
 	r->max_waste = 100.0 * (double)((c->size - prev - 1) * r->objects + r->tail_waste) /
 		       (double)c->span_bytes;
 	r->min_align = c->size & -c->size;
+	if (t->page && r->min_align > t->page)
+		r->min_align = t->page;
 }
 
 void sc_print(FILE *f, const sc_table_t *t)

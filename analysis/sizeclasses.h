@@ -26,6 +26,8 @@ typedef struct sc_table {
 	char name[64];
 	sc_class_t *v;       /* increasing size; heap (sc_table_free) */
 	size_t n;
+	uint64_t page;       /* alignment of a span's start: Go's page, 8192, unless
+	                        the source says otherwise (allocators: the OS page) */
 } sc_table_t;
 
 /* One row of Go's comment table. */
@@ -33,7 +35,8 @@ typedef struct sc_row {
 	unsigned cls;        /* 1-based, as Go numbers them (class 0 = large) */
 	uint64_t size, span_bytes, objects, tail_waste;
 	double max_waste;    /* percent */
-	uint64_t min_align;  /* largest power of two dividing size */
+	uint64_t min_align;  /* alignment every object of the class has: the largest
+	                        power of two dividing size, at most the page */
 } sc_row_t;
 
 /* Go's size classes (runtime/sizeclasses.go, 67 classes up to 32 KiB, 8 KiB

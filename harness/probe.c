@@ -47,10 +47,51 @@ static json_t *stat_or_null(uint64_t v)
 	return v == MB_STAT_UNKNOWN ? json_null() : json_integer((json_int_t)v);
 }
 
+/* Allocates, writes, grows and frees a spread of sizes through the ABI; NULL
+ * when every call kept its contract, else what broke. Microseconds. */
+static const char *selftest(const mb_alloc_ops_t *ops)
+{
+	static const size_t sizes[] = {0, 1, 7, 8, 16, 24, 100, 256, 1000, 4096, 5000,
+				       32768, 40000, 1 << 20};
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	void *p[N];
+	for (int i = 0; i < N; i++) {
+		unsigned flags = i % 2 ? MB_NOSCAN : 0;
+		if (!(p[i] = ops->malloc(sizes[i], flags)))
+			return "malloc returned NULL";
+		size_t u = ops->usable_size(p[i]);
+		if (u && u < sizes[i])
+			return "usable_size smaller than the requested size";
+		memset(p[i], 0xa5, sizes[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		size_t grow = sizes[i] * 2 + 8;
+		unsigned char *q = ops->realloc(p[i], sizes[i], grow);
+		if (!q)
+			return "realloc returned NULL";
+		for (size_t k = 0; k < sizes[i]; k++)
+			if (q[k] != 0xa5)
+				return "realloc lost the contents";
+		memset(q, 0x5a, grow);
+		p[i] = q;
+	}
+	for (int i = 0; i < N; i++)
+		ops->free(p[i], sizes[i] * 2 + 8);
+	if (ops->stack_alloc) {
+		void *st = ops->stack_alloc(8192);
+		if (!st)
+			return "stack_alloc returned NULL";
+		memset(st, 1, 8192);
+		ops->stack_free(st, 8192);
+	}
+	return NULL;
+}
+
 static const char probe_usage[] =
 	"usage: membench probe [--library PREFIX] [--classes] [--plugin SO]\n"
 	"Internal: loads the preloaded allocator plug-in (or SO), calls its init and\n"
-	"prints name, version, library path, optional ABI entries present, one stats\n"
+	"runs an ABI self-test (malloc, usable_size, realloc, free over a spread of\n"
+	"sizes), and prints name, version, library path, optional ABI entries, a stats\n"
 	"snapshot and, with --classes, its size-class table, as JSON. Exit 3 when\n"
 	"the plug-in is refused or its init fails.\n";
 
@@ -82,8 +123,13 @@ int mb_cmd_probe(int argc, char **argv)
 		fprintf(stderr, "%s: init failed: %s\n", ops->name, strerror(-rc));
 		return 3;
 	}
-	json_t *j = json_pack("{s:s, s:i}", "name", ops->name, "abi_version",
-			      (int)ops->abi_version);
+	const char *bad = selftest(ops);
+	if (bad) {
+		fprintf(stderr, "%s: failed the ABI self-test: %s\n", ops->name, bad);
+		return 3;
+	}
+	json_t *j = json_pack("{s:s, s:i, s:s}", "name", ops->name, "abi_version",
+			      (int)ops->abi_version, "selftest", "ok");
 	const char *v = ops->version ? ops->version() : NULL;
 	json_object_set_new(j, "version", v ? json_string(v) : json_null());
 	lib_find_t f = {.prefix = prefix};

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "allocators.h"
 #include "cli.h"
@@ -161,6 +162,7 @@ static int table_from_allocator(sc_table_t *t, const char *name, int quiet)
 		return quiet ? 1 : -1;
 	}
 	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->page = (uint64_t)sysconf(_SC_PAGESIZE);
 	t->v = calloc(json_array_size(cls), sizeof(*t->v));
 	t->n = 0;
 	size_t i;
