@@ -17,6 +17,8 @@ int mb_cmd_trial(int argc, char **argv);    /* trial.c */
 int mb_cmd_validate(int argc, char **argv); /* inspect.c */
 int mb_cmd_list(int argc, char **argv);     /* inspect.c */
 int mb_cmd_docs(int argc, char **argv);     /* inspect.c */
+int mb_cmd_probe(int argc, char **argv);    /* probe.c */
+int mb_cmd_sizeclasses(int argc, char **argv); /* sizeclasses_cmd.c */
 
 /* True when argv has -h or --help (for commands without other options). */
 int mb_wants_help(int argc, char **argv);

@@ -39,6 +39,18 @@ const mb_option_t mb_suite_options[] = {
 	{ .name = "counters", .type = MB_OPT_STRLIST, .off = offsetof(mb_suite_t, counters),
 	  .example = "[PAPI_L1_DCM, PAPI_TOT_INS]", .help = "PAPI events to count" },
 	S("output", MB_OPT_STR, output, "results", "folder that gets results/<run-id>/"),
+	S("memory_profile", MB_OPT_BOOL, memory_profile, "false",
+	  "keep live usable bytes (internal fragmentation) in every trial: one usable_size "
+	  "call per alloc and free, so ns/op includes it (analysis/METRICS.md)"),
+	MB_OPT_RANGE("drain_wait", MB_OPT_DURATION, mb_suite_t, drain_wait_ns, "100ms", 0, 36e11,
+		     "after the workload frees everything, RSS is read at once and again after "
+		     "this wait (0: only at once)"),
+	{ .name = "tunables", .type = MB_OPT_CUSTOM, .off = offsetof(mb_suite_t, tunables),
+	  .parse = mb_tunables_parse, .type_doc = "mapping",
+	  .example = "{je-nodecay: {allocator: jemalloc, env: {MALLOC_CONF: \"dirty_decay_ms:0\"}}}",
+	  .help = "allocator variants by name: the allocator they run and environment "
+		  "tunables (MALLOC_CONF, MIMALLOC_*, TCMALLOC_*); a registry name as key "
+		  "tunes that allocator itself" },
 	MB_OPT_END,
 };
 #undef S
@@ -99,8 +111,17 @@ static void resolve_allocators(mb_yctx_t *y, mb_suite_t *s, yaml_node_t *root)
 	for (size_t i = 0; i < s->allocators.n; i++) {
 		const char *ref = s->allocators.v[i], *why;
 		yaml_node_t *n = item_node(y->doc, root, "allocators", i);
-		int rc = mb_allocator_resolve(ref, &s->al[s->nal], &why);
+		int rc = mb_allocator_resolve(ref, &s->tunables, &s->al[s->nal], &why);
+		char pwhy[1024];
 		if (rc == 0) {
+			/* load it now, as a trial will: a refused plug-in or a rejected
+			 * tunable stops the suite here, not mid-run */
+			json_t *info = mb_allocator_probe(&s->al[s->nal], false, pwhy, sizeof(pwhy));
+			if (!info) {
+				mb_yerr(y, n, "allocators: '%s': %s", ref, pwhy);
+				continue;
+			}
+			json_decref(info);
 			for (size_t j = 0; j < s->nal; j++)
 				if (!strcmp(s->al[j].name, s->al[s->nal].name))
 					mb_yerr(y, n, "allocators: '%s' is listed twice", ref);

@@ -26,6 +26,9 @@ typedef struct mb_suite {
 	int pin;                   /* MB_PIN_* */
 	mb_strlist_t counters;     /* PAPI event names */
 	char *output;              /* results folder */
+	bool memory_profile;       /* trials keep live usable bytes (ns/op then includes it) */
+	uint64_t drain_wait_ns;    /* RSS again this long after the drain */
+	mb_tunables_t tunables;    /* allocator variants: environment tunables */
 
 	/* resolved by mb_suite_load */
 	char *path;

@@ -124,11 +124,22 @@ static int list_allocators(void)
 			       "available", a->help);
 			continue;
 		}
-		int rc = mb_allocator_resolve(a->name, &r, &why);
-		printf("  %-10s %-9s %s", a->name, rc ? "missing" : "available", a->help);
-		if (rc)
+		int rc = mb_allocator_resolve(a->name, NULL, &r, &why);
+		char pwhy[1024];
+		json_t *info = rc ? NULL : mb_allocator_probe(&r, false, pwhy, sizeof(pwhy));
+		printf("  %-10s %-9s %s", a->name, rc ? "missing" : info ? "available" : "broken",
+		       a->help);
+		if (rc && a->package[0] == '(')
+			printf(" -- not built %s", a->package);
+		else if (rc)
 			printf(" -- install Debian package %s, then rebuild", a->package);
+		else if (!info)
+			printf(" -- plug-in does not load: %s", pwhy);
+		else
+			printf("\n             %s%s%s", r.version[0] ? r.version : "(no version)",
+			       r.library[0] ? ", " : "", r.library);
 		printf("\n");
+		json_decref(info);
 	}
 	return 0;
 }

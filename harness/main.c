@@ -18,7 +18,9 @@ static const mb_cmd_t commands[] = {
 	{"validate", mb_cmd_validate, "check suite and workload files; exit 2 on any error", 0},
 	{"list", mb_cmd_list, "list workloads, patterns, allocators", 0},
 	{"docs", mb_cmd_docs, "print the YAML schemas as Markdown (from the option tables)", 0},
+	{"sizeclasses", mb_cmd_sizeclasses, "size-class tables (Go, jemalloc, a file) and their waste", 0},
 	{"trial", mb_cmd_trial, "internal: run one trial in this process", 1},
+	{"probe", mb_cmd_probe, "internal: load an allocator plug-in and describe it", 1},
 	{"help", cmd_help, "this text", 0},
 	{NULL, NULL, NULL, 0},
 };

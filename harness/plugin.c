@@ -42,6 +42,13 @@ const mb_alloc_ops_t *mb_plugin_load(const char *path, char *why, size_t whylen)
 		return NULL;
 	}
 	const char *bad = mb_plugin_check(ops);
+	if (ops->abi_version != MB_ALLOC_ABI_VERSION) {
+		snprintf(why, whylen, "%s: plug-in refused: it was built for ABI version %u, this "
+			 "membench needs %u (rebuild it against this membench_alloc.h)",
+			 path ? path : "(preloaded)", (unsigned)ops->abi_version,
+			 (unsigned)MB_ALLOC_ABI_VERSION);
+		return NULL;
+	}
 	if (bad) {
 		snprintf(why, whylen, "%s: plug-in refused: %s", path ? path : "(preloaded)", bad);
 		return NULL;

@@ -105,18 +105,15 @@ static char *u64s(char *buf, uint64_t v)
 /* Forks and execs the trial child; returns its pid, or -errno. */
 static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int efd_w)
 {
-	char thr[24], seed[24], ops[24], warm[24], samples[24];
+	char thr[24], seed[24], ops[24], warm[24], samples[24], wait[24];
 	const mb_alloc_ref_t *al = &s->al[t->al];
 	const char *argv[] = {mb_self_exe(), "trial", "--workload", s->wl[t->wl]->path,
 			      "--plugin", al->plugin, "--threads", u64s(thr, t->threads),
 			      "--seed", u64s(seed, t->seed), "--ops", u64s(ops, t->ops),
 			      "--warmup", u64s(warm, t->warmup), "--samples",
-			      u64s(samples, s->sample_points), "--result-fd", "3", NULL};
-	char preload[8300];
-	if (al->preload[0])
-		snprintf(preload, sizeof(preload), "%s %s", al->preload, al->plugin);
-	else
-		snprintf(preload, sizeof(preload), "%s", al->plugin);
+			      u64s(samples, s->sample_points), "--result-fd", "3",
+			      "--drain-wait-ns", u64s(wait, s->drain_wait_ns),
+			      s->memory_profile ? "--memory-profile" : NULL, NULL};
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -134,7 +131,7 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 		dup2(rfd_w, 3);
 		close(rfd_w);
 	}
-	setenv("LD_PRELOAD", preload, 1);
+	mb_allocator_setenv(al); /* LD_PRELOAD and the allocator's tunables */
 #ifdef MB_SANITIZER
 	/* the plug-in is preloaded ahead of the sanitizer runtime, which is fine
 	 * here; and a crash must stay a crash (a signal), not an ASan exit code */

@@ -107,10 +107,22 @@ static json_t *manifest_new(const mb_suite_t *s, const mb_plan_t *plan, const ch
 		json_object_set_new(j, "params", mb_opt_json(w->pattern->options, w->params));
 		json_array_append_new(wls, j);
 	}
-	for (size_t i = 0; i < s->nal; i++)
-		json_array_append_new(als, json_pack("{s:s, s:s, s:s, s:s}", "name", s->al[i].name,
-			"plugin", s->al[i].plugin, "preload", s->al[i].preload, "package",
-			s->al[i].reg->package));
+	for (size_t i = 0; i < s->nal; i++) {
+		const mb_alloc_ref_t *a = &s->al[i];
+		json_t *env = json_object();
+		for (unsigned k = 0; k < a->nenv; k++) {
+			char kv[512], *eq;
+			snprintf(kv, sizeof(kv), "%s", a->env[k]);
+			if ((eq = strchr(kv, '=')) != NULL) {
+				*eq = 0;
+				json_object_set_new(env, kv, json_string(eq + 1));
+			}
+		}
+		/* version and library as the load-time probe found them */
+		json_array_append_new(als, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "name",
+			a->name, "plugin", a->plugin, "preload", a->preload, "package",
+			a->reg->package, "version", a->version, "library", a->library, "tunables", env));
+	}
 	json_t *m = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:s, s:n, s:s}",
 		"schema_version", MB_RESULT_SCHEMA, "run_id", run_id, "suite", s->name,
 		"config_path", cfg_real, "config", mb_opt_json(mb_suite_options, s),

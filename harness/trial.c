@@ -6,6 +6,10 @@
  * barrier, and the main thread's clock runs from the release of the first to
  * the arrival at the second. Memory is sampled while the workers wait, so the
  * sampling cost is outside the timed total (it is in the run's wall time).
+ * What sampling still costs the timed path (cache state, one barrier pair per
+ * chunk) is measured by `make bench-sampling`; see analysis/METRICS.md.
+ * Memory-profile trials (--memory-profile) also keep the live usable bytes,
+ * one usable_size call per alloc and free: their ns/op is marked as such.
  */
 #include "trial.h"
 
@@ -17,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "frag.h"
 #include "lat.h"
 #include "plugin.h"
 #include "procfs.h"
@@ -36,8 +42,12 @@ typedef struct trial {
 	int init_error;
 	/* series, one row per sample */
 	uint64_t nrows;
-	uint64_t *s_ops, *s_rss, *s_live, *s_live_objs, *s_ns;
-	mb_alloc_stats_t *s_astats;
+	uint64_t *s_ops, *s_ns;
+	frag_sample_t *s_mem;
+	/* the per-size-class view (class_stats), reused at every sample */
+	mb_alloc_class_stats_t *cls;
+	int ncls;
+	bool usable_unknown; /* the allocator answers usable_size 0 (cannot tell) */
 } trial_t;
 
 typedef struct worker_arg {
@@ -106,23 +116,35 @@ static void *worker_main(void *p)
 	return NULL;
 }
 
-static void sample(trial_t *t, uint64_t ops_done, uint64_t ns)
+/* One memory sample; the workers must be stopped (at a barrier, or gone). */
+static void mb_sample_memory(trial_t *t, frag_sample_t *m)
 {
-	uint64_t r = t->nrows++;
-	int64_t live = 0, objs = 0;
+	int64_t live = 0, objs = 0, usable = 0;
 	for (unsigned i = 0; i < t->run.nthreads; i++) {
 		live += t->run.workers[i]->st.live_bytes;
 		objs += t->run.workers[i]->st.live_objects;
+		usable += t->run.workers[i]->st.live_usable;
 	}
+	frag_sample_clear(m);
+	uint64_t res, shr;
+	if (mb_proc_statm(0, &res, &shr) == 0)
+		m->rss = res, m->rss_anon = res - shr;
+	m->live_requested = (uint64_t)live;
+	m->live_objects = (uint64_t)objs;
+	if (t->a->memory_profile && !t->usable_unknown)
+		m->live_usable = (uint64_t)usable;
+	if (t->run.alloc->stats && t->run.alloc->stats(&m->a) != 0)
+		memset(&m->a, 0xff, sizeof(m->a)); /* all unknown */
+	if (t->ncls > 0 && t->run.alloc->class_stats(t->cls, (size_t)t->ncls) == t->ncls)
+		frag_classes_sum(t->cls, (size_t)t->ncls, m);
+}
+
+static void sample(trial_t *t, uint64_t ops_done, uint64_t ns)
+{
+	uint64_t r = t->nrows++;
 	t->s_ops[r] = ops_done;
 	t->s_ns[r] = ns;
-	t->s_rss[r] = mb_proc_rss(0);
-	t->s_live[r] = (uint64_t)live;
-	t->s_live_objs[r] = (uint64_t)objs;
-	for (size_t k = 0; k < sizeof(mb_alloc_stats_t) / 8; k++)
-		((uint64_t *)&t->s_astats[r])[k] = MB_STAT_UNKNOWN;
-	if (t->run.alloc->stats)
-		t->run.alloc->stats(&t->s_astats[r]);
+	mb_sample_memory(t, &t->s_mem[r]);
 }
 
 static json_t *u64_array(const uint64_t *v, uint64_t n, size_t stride)
@@ -161,20 +183,13 @@ static json_t *astats_json(const mb_alloc_stats_t *s)
 static json_t *series_json(const trial_t *t)
 {
 	json_t *j = json_object();
-	size_t st = sizeof(mb_alloc_stats_t);
+	size_t st = sizeof(frag_sample_t);
+	const frag_sample_t *m = t->s_mem;
 	json_object_set_new(j, "ops", u64_array(t->s_ops, t->nrows, 8));
 	json_object_set_new(j, "elapsed_ns", u64_array(t->s_ns, t->nrows, 8));
-	json_object_set_new(j, "rss", u64_array(t->s_rss, t->nrows, 8));
-	json_object_set_new(j, "live_requested", u64_array(t->s_live, t->nrows, 8));
-	json_object_set_new(j, "live_objects", u64_array(t->s_live_objs, t->nrows, 8));
-	if (t->run.alloc->stats) {
-		const mb_alloc_stats_t *s = t->s_astats;
-		json_object_set_new(j, "alloc_allocated", u64_array(&s->allocated, t->nrows, st));
-		json_object_set_new(j, "alloc_active", u64_array(&s->active, t->nrows, st));
-		json_object_set_new(j, "alloc_resident", u64_array(&s->resident, t->nrows, st));
-		json_object_set_new(j, "alloc_mapped", u64_array(&s->mapped, t->nrows, st));
-		json_object_set_new(j, "alloc_metadata", u64_array(&s->metadata, t->nrows, st));
-	}
+#define X(field, key) json_object_set_new(j, key, u64_array(&m->field, t->nrows, st));
+	FRAG_SAMPLE_FIELDS(X)
+#undef X
 	return j;
 }
 
@@ -265,6 +280,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 		fprintf(stderr, "membench trial: %s: init failed: %s\n", ops->name, strerror(-rc));
 		return 3;
 	}
+	uint64_t rss_baseline = mb_proc_rss(0); /* before the workload exists */
 	mb_run_t *run = &t.run;
 	run->pattern = t.wl->pattern;
 	run->alloc = ops;
@@ -285,9 +301,15 @@ int mb_trial_run(const mb_trial_args_t *a)
 		return 4;
 	t.nchunks = t.sched.nchunks;
 	uint64_t rows = t.nchunks + 1;
-	t.s_ops = calloc(rows, 8), t.s_rss = calloc(rows, 8), t.s_live = calloc(rows, 8);
-	t.s_live_objs = calloc(rows, 8), t.s_ns = calloc(rows, 8);
-	t.s_astats = calloc(rows, sizeof(*t.s_astats));
+	t.s_ops = calloc(rows, 8), t.s_ns = calloc(rows, 8);
+	t.s_mem = calloc(rows, sizeof(*t.s_mem));
+	if (ops->class_stats && (t.ncls = ops->class_stats(NULL, 0)) > 0)
+		t.cls = calloc((size_t)t.ncls, sizeof(*t.cls));
+	if (a->memory_profile) {
+		void *probe = ops->malloc(16, 0);
+		t.usable_unknown = probe && ops->usable_size(probe) == 0;
+		ops->free(probe, 16);
+	}
 	run->workers = calloc(a->threads, sizeof(*run->workers));
 	worker_arg_t *wa = calloc(a->threads, sizeof(*wa));
 	pthread_t *th = calloc(a->threads, sizeof(*th));
@@ -301,6 +323,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 		w->tid = i;
 		w->params = run->params;
 		w->lat_countdown = MB_LAT_PERIOD;
+		w->track_usable = a->memory_profile; /* from the first allocation on */
 		mb_rng_seed(&w->rng, a->seed, i);
 		run->workers[i] = w;
 		wa[i] = (worker_arg_t){&t, w};
@@ -315,6 +338,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 	pthread_barrier_wait(&t.bar); /* B */
 	uint64_t elapsed = 0, ops_done = 0, rss_drained = 0;
 	struct rusage ru0, ru1;
+	json_t *smaps_end = NULL, *smaps_drained = NULL, *classes_end = json_null();
 	if (!init_error) {
 		pthread_barrier_wait(&t.bar); /* C */
 		sample(&t, 0, 0);
@@ -329,7 +353,14 @@ int mb_trial_run(const mb_trial_args_t *a)
 			sample(&t, ops_done, elapsed);
 		}
 		getrusage(RUSAGE_SELF, &ru1);
-		pthread_barrier_wait(&t.bar); /* E: workers may drain now */
+		/* untimed: the live set's shape at the end of the measured phase */
+		smaps_end = mb_proc_smaps_rollup();
+		if (t.ncls > 0 && ops->class_stats(t.cls, (size_t)t.ncls) == t.ncls) {
+			classes_end = json_array();
+			for (int k = 0; k < t.ncls; k++)
+				json_array_append_new(classes_end, frag_class_json(&t.cls[k]));
+		}
+		pthread_barrier_wait(&t.bar); /* E */
 		pthread_barrier_wait(&t.bar); /* D */
 		rss_drained = mb_proc_rss(0);
 	}
@@ -341,10 +372,20 @@ int mb_trial_run(const mb_trial_args_t *a)
 		return init_error == -ENOMEM ? 4 : 2;
 	}
 	uint64_t rss_exited = mb_proc_rss(0);
+	smaps_drained = mb_proc_smaps_rollup();
+	uint64_t rss_waited = MB_STAT_UNKNOWN;
+	if (a->drain_wait_ns) {
+		struct timespec ts = {(time_t)(a->drain_wait_ns / 1000000000u),
+				      (long)(a->drain_wait_ns % 1000000000u)};
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+		rss_waited = mb_proc_rss(0);
+	}
 	if (ops->release)
 		ops->release();
 	uint64_t rss_released = mb_proc_rss(0);
 	mb_alloc_stats_t end_stats;
+	memset(&end_stats, 0xff, sizeof(end_stats)); /* every field MB_STAT_UNKNOWN */
 	int have_stats = ops->stats && ops->stats(&end_stats) == 0;
 	if (run->pattern->teardown)
 		run->pattern->teardown(run);
@@ -365,14 +406,36 @@ int mb_trial_run(const mb_trial_args_t *a)
 	json_object_set_new(r, "rss_after_drain", json_integer((json_int_t)rss_drained));
 	json_object_set_new(r, "rss_after_thread_exit", json_integer((json_int_t)rss_exited));
 	json_object_set_new(r, "rss_after_release", json_integer((json_int_t)rss_released));
+	json_object_set_new(r, "rss_baseline", json_integer((json_int_t)rss_baseline));
+	json_object_set_new(r, "drain_wait_ns", json_integer((json_int_t)a->drain_wait_ns));
+	json_object_set_new(r, "rss_after_drain_wait", rss_waited == MB_STAT_UNKNOWN ? json_null()
+				: json_integer((json_int_t)rss_waited));
+	json_object_set_new(r, "smaps_rollup", json_pack("{s:o, s:o}", "end_of_measure",
+		smaps_end ? smaps_end : json_null(), "after_drain",
+		smaps_drained ? smaps_drained : json_null()));
+	/* usable bytes are kept only here, at one usable_size call per operation:
+	 * this trial's ns/op includes that cost */
+	json_object_set_new(r, "memory_profile", json_boolean(a->memory_profile));
 	json_object_set_new(r, "stream", totals);
 	json_object_set_new(r, "latency", json_pack("{s:o, s:o}", "malloc", lat_json(&la),
 						    "free", lat_json(&lf)));
-	json_object_set_new(r, "allocator", json_pack("{s:s, s:s?, s:o}", "name", ops->name,
+	json_object_set_new(r, "allocator", json_pack("{s:s, s:s?, s:o, s:o}", "name", ops->name,
 		"version", ops->version ? ops->version() : NULL,
-		"stats_end", have_stats ? astats_json(&end_stats) : json_null()));
+		"stats_end", have_stats ? astats_json(&end_stats) : json_null(),
+		"classes_end_of_measure", classes_end));
 	json_object_set_new(r, "series", series_json(&t));
-	json_object_set_new(r, "phases", mb_workload_phases_json(t.wl, &t.sched, t.s_rss, t.s_live));
+	{
+		/* the phases summary reads RSS and live bytes at each phase's last row */
+		uint64_t *prss = calloc(t.nrows ? t.nrows : 1, 8), *plive = calloc(t.nrows ? t.nrows : 1, 8);
+		for (uint64_t k = 0; k < t.nrows; k++) {
+			prss[k] = t.s_mem[k].rss;
+			plive[k] = t.s_mem[k].live_requested;
+		}
+		json_object_set_new(r, "phases", mb_workload_phases_json(t.wl, &t.sched, prss, plive));
+		free(prss);
+		free(plive);
+	}
+	json_object_set_new(r, "frag", frag_summary_json(r));
 	char *s = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	int wr = s ? write_all(a->result_fd, s) : -1;
 	free(s);
@@ -382,8 +445,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 	for (unsigned i = 0; i < a->threads; i++)
 		free(run->workers[i]);
 	free(run->workers), free(wa), free(th);
-	free(t.s_ops), free(t.s_rss), free(t.s_live), free(t.s_live_objs), free(t.s_ns);
-	free(t.s_astats);
+	free(t.s_ops), free(t.s_ns), free(t.s_mem), free(t.cls);
 	pthread_barrier_destroy(&t.bar);
 	pthread_barrier_destroy(&t.wbar);
 	mb_sched_free(&t.sched);
@@ -398,12 +460,14 @@ static const struct option trial_opts[] = {
 	{"threads", required_argument, NULL, 't'},  {"seed", required_argument, NULL, 's'},
 	{"ops", required_argument, NULL, 'o'},      {"warmup", required_argument, NULL, 'u'},
 	{"samples", required_argument, NULL, 'n'},  {"result-fd", required_argument, NULL, 'f'},
+	{"memory-profile", no_argument, NULL, 'm'}, {"drain-wait-ns", required_argument, NULL, 'd'},
 	{"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
 };
 
 static const char trial_usage[] =
 	"usage: membench trial --workload FILE [--plugin SO] [--threads N] [--seed S]\n"
 	"                      [--ops N] [--warmup N] [--samples N] [--result-fd FD]\n"
+	"                      [--memory-profile] [--drain-wait-ns NS]\n"
 	"Internal: runs one trial in this process and writes its measurements as JSON\n"
 	"to FD (default 1). `membench run` starts one per trial with the plug-in in\n"
 	"LD_PRELOAD. Exit: 0 measured, 2 bad arguments, 3 plug-in refused, 4 out of memory.\n";
@@ -416,7 +480,7 @@ int mb_cmd_trial(int argc, char **argv)
 	char err[160];
 	while ((c = getopt_long(argc, argv, "h", trial_opts, NULL)) != -1) {
 		uint64_t v = 0;
-		if (c != 'w' && c != 'p' && c != 'h' && c != '?' &&
+		if (c != 'w' && c != 'p' && c != 'h' && c != '?' && c != 'm' &&
 		    mb_parse_uint(optarg, &v, err, sizeof(err))) {
 			fprintf(stderr, "membench trial: %s\n", err);
 			return 2;
@@ -430,6 +494,8 @@ int mb_cmd_trial(int argc, char **argv)
 		case 'u': a.warmup = v, have_warmup = 1; break;
 		case 'n': a.samples = v; break;
 		case 'f': a.result_fd = (int)v; break;
+		case 'm': a.memory_profile = true; break;
+		case 'd': a.drain_wait_ns = v; break;
 		case 'h': fputs(trial_usage, stdout); return 0;
 		default: fputs(trial_usage, stderr); return 2;
 		}

@@ -9,6 +9,7 @@
 #ifndef MB_TRIAL_H
 #define MB_TRIAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct mb_trial_args {
@@ -17,6 +18,8 @@ typedef struct mb_trial_args {
 	unsigned threads;
 	uint64_t seed, ops, warmup, samples;
 	int result_fd;
+	bool memory_profile;     /* keep live usable bytes (costs usable_size calls) */
+	uint64_t drain_wait_ns;  /* RSS again this long after the drain; 0: not */
 	int pin;
 } mb_trial_args_t;
 

@@ -45,6 +45,24 @@ typedef struct mb_alloc_stats {
 
 #define MB_STAT_UNKNOWN UINT64_MAX
 
+/* One size class (span allocator: one span class) as the allocator sees it now.
+ * Filled by the optional class_stats entry; analysis/frag.c turns it into
+ * utilisation and tail waste per class (analysis/METRICS.md). Invariants:
+ *   span_objects * size <= span_bytes            (tail = the difference)
+ *   objects <= spans * span_objects
+ * jemalloc: a bin (arenas.bin.<i>.*, stats.arenas.<all>.bins.<i>.*), a span is
+ * a slab. span: a span class; size class 0 (large objects) is not listed. */
+typedef struct mb_alloc_class_stats {
+	uint64_t size;         /* bytes per object */
+	uint64_t span_bytes;   /* bytes of one span (jemalloc: slab_size) */
+	uint64_t span_objects; /* objects one span holds (jemalloc: nregs) */
+	uint64_t spans;        /* spans of this class held now (jemalloc: curslabs) */
+	uint64_t objects;      /* objects not free in those spans: held by the program
+	                          or parked in a thread cache (jemalloc: curregs) */
+	uint32_t flags;        /* MB_NOSCAN for a noscan span class, else 0 */
+	uint32_t pad;          /* zero */
+} mb_alloc_class_stats_t;
+
 typedef struct mb_alloc_ops {
 	uint32_t abi_version; /* == MB_ALLOC_ABI_VERSION */
 	const char *name;     /* short name, as in configs ("jemalloc") */
@@ -54,7 +72,8 @@ typedef struct mb_alloc_ops {
 	void *(*malloc)(size_t size, unsigned flags);
 	void (*free)(void *ptr, size_t size); /* size: as requested, or 0 if unknown */
 	void *(*realloc)(void *ptr, size_t old_size, size_t new_size);
-	size_t (*usable_size)(void *ptr);
+	size_t (*usable_size)(void *ptr); /* >= the requested size; 0 only when the
+	                                     allocator cannot tell (generic) */
 
 	/* Optional (NULL when absent). */
 	const char *(*version)(void);                /* library version string */
@@ -66,6 +85,13 @@ typedef struct mb_alloc_ops {
 	/* Frees everything cached and returns free memory to the OS, as far as the
 	 * allocator can (jemalloc arena purge, mi_collect, malloc_trim). */
 	void (*release)(void);
+	/* Per-size-class view: writes min(n, cap) entries to out, in increasing size,
+	 * and returns n, the number of classes (call with cap 0 to learn it), or a
+	 * negative errno. Called, like stats, while the workers are stopped; it may
+	 * be slow (it is outside every timed interval). Entries appended here keep
+	 * abi_version: a plug-in that leaves them out gets NULL from the
+	 * designated initialiser. */
+	int (*class_stats)(mb_alloc_class_stats_t *out, size_t cap);
 } mb_alloc_ops_t;
 
 #endif

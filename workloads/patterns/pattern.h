@@ -50,6 +50,8 @@ typedef struct mb_opstats {
 	int64_t live_bytes;               /* alloc_bytes - free_bytes of this thread;
 	                                     summed over threads it is the live set */
 	int64_t live_objects;
+	int64_t live_usable;              /* usable_size() of live objects: kept only
+	                                     when the worker's track_usable is set */
 	uint64_t checksum;                /* of the op stream: (kind, size) in order */
 	uint64_t failed;                  /* allocations that returned NULL */
 	uint64_t bucket_allocs[MB_NBUCKET], bucket_bytes[MB_NBUCKET];
@@ -98,6 +100,9 @@ struct mb_worker {
 	mb_lathist_t lat_alloc, lat_free;
 	uint64_t local_bytes;   /* bytes that stayed in stack frames (no escape) */
 	uint64_t kernel_counter[8]; /* pattern-specific counts, named by the pattern */
+	bool track_usable;      /* memory-profile trials: keep st.live_usable (one
+	                           usable_size call per alloc and free, untimed by
+	                           the latency sampler; see analysis/METRICS.md) */
 };
 
 typedef struct mb_pattern {
@@ -165,6 +170,8 @@ static inline void *mb_alloc(mb_worker_t *w, size_t size, unsigned flags)
 		st->failed++;
 		return NULL;
 	}
+	if (__builtin_expect(w->track_usable, 0))
+		st->live_usable += (int64_t)w->alloc->usable_size(p);
 	unsigned b = mb_bucket(size);
 	st->allocs++;
 	st->alloc_bytes += size;
@@ -179,6 +186,8 @@ static inline void *mb_alloc(mb_worker_t *w, size_t size, unsigned flags)
 /* Frees p, which was allocated with size bytes (by any worker of the run). */
 static inline void mb_free(mb_worker_t *w, void *p, size_t size)
 {
+	if (__builtin_expect(w->track_usable, 0))
+		w->st.live_usable -= (int64_t)w->alloc->usable_size(p);
 	if (__builtin_expect(--w->lat_countdown == 0, 0)) {
 		w->lat_countdown = MB_LAT_PERIOD;
 		uint64_t t0 = mb_now_ns();
