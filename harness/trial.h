@@ -17,7 +17,9 @@ typedef struct mb_trial_args {
 	unsigned threads;
 	uint64_t seed, ops, warmup, samples;
 	int result_fd;
-	int pin;
+	int pin;                /* MB_PIN_* (topology.h) */
+	int membind;            /* MB_MEMBIND_* */
+	const char *counters;   /* comma-separated events, "cachegrind", or NULL */
 } mb_trial_args_t;
 
 /* Runs the trial; returns the process exit status described above. */
