@@ -17,6 +17,7 @@ int mb_cmd_trial(int argc, char **argv);    /* trial.c */
 int mb_cmd_validate(int argc, char **argv); /* inspect.c */
 int mb_cmd_list(int argc, char **argv);     /* inspect.c */
 int mb_cmd_docs(int argc, char **argv);     /* inspect.c */
+int mb_cmd_topology(int argc, char **argv); /* topology.c */
 
 /* True when argv has -h or --help (for commands without other options). */
 int mb_wants_help(int argc, char **argv);

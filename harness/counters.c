@@ -93,7 +93,7 @@ static void add_disabled(char *b, size_t n, int only_cidx)
 static void papi_why(char *b, size_t n, const char *call, int rc, int code)
 {
 	snprintf(b, n, "%s: %s", call, PAPI_strerror(rc));
-	if (rc == PAPI_ENOEVNT || rc == PAPI_ECMP_DISABLED || rc == PAPI_ENOCMP)
+	if (rc == PAPI_ENOEVNT || rc == PAPI_ECMP_DISABLED || rc == PAPI_ENOCMP || rc == PAPI_ENOSUPP)
 		add_disabled(b, n, code == PAPI_NULL ? -1 : PAPI_get_event_component(code));
 }
 
@@ -303,7 +303,7 @@ void mb_counters_thread_close(const mb_counters_t *c, mb_counters_thread_t *th)
 		PAPI_stop(th->eventset, v);
 		set_destroy(&th->eventset);
 	}
-	if (c->papi_on)
+	if (c->npapi)
 		PAPI_unregister_thread();
 }
 

@@ -4,6 +4,7 @@
 #include "topology.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,5 +314,75 @@ int mb_topo_bind_self(const mb_topo_t *tp, const mb_place_t *p, int membind, cha
 			 strerror(e));
 		return -e;
 	}
+	return 0;
+}
+
+static const char topology_usage[] =
+	"usage: membench topology [--json] [--input SYNTHETIC|FILE.xml] [--place POLICY:N]\n"
+	"Describes the machine as hwloc sees it: packages, NUMA nodes, caches (size,\n"
+	"line, associativity), cores, PUs. Every results manifest records the same.\n"
+	"  --json            the manifest's `topology` object\n"
+	"  --input SRC       a synthetic description (\"pack:2 numa:1 core:2 pu:2\") or\n"
+	"                    an XML export (lstopo FILE.xml) instead of this machine\n"
+	"  --place POLICY:N  where N workers run under pin POLICY (compact, scatter)\n";
+
+int mb_cmd_topology(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'}, {"input", required_argument, NULL, 'i'},
+		{"place", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	const char *src = NULL, *place = NULL;
+	int json = 0, c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'i': src = optarg; break;
+		case 'p': place = optarg; break;
+		case 'h': fputs(topology_usage, stdout); return 0;
+		default: fputs(topology_usage, stderr); return 2;
+		}
+	}
+	if (optind != argc)
+		return fputs(topology_usage, stderr), 2;
+	int policy = -1;
+	unsigned long n = 0;
+	if (place) {
+		const char *colon = strchr(place, ':');
+		for (int k = 0; colon && mb_pin_names[k]; k++)
+			if (!strncmp(place, mb_pin_names[k], (size_t)(colon - place)) &&
+			    strlen(mb_pin_names[k]) == (size_t)(colon - place))
+				policy = k;
+		char *end = NULL;
+		n = colon ? strtoul(colon + 1, &end, 10) : 0;
+		if (policy < 0 || !n || n > 4096 || *end) {
+			fprintf(stderr, "membench topology: --place wants POLICY:N, e.g. scatter:4\n");
+			return 2;
+		}
+	}
+	mb_topo_t tp;
+	char err[256];
+	if (mb_topo_open(&tp, src, err, sizeof(err))) {
+		fprintf(stderr, "membench topology: %s\n", err);
+		return 2;
+	}
+	if (json) {
+		json_t *j = mb_topo_json(&tp);
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(j);
+	} else {
+		mb_topo_print(stdout, &tp);
+	}
+	if (place) {
+		mb_place_t *p = calloc(n, sizeof(*p));
+		mb_topo_place(&tp, policy, (unsigned)n, p);
+		printf("\npin %s, %lu workers:\n", mb_pin_names[policy], n);
+		for (unsigned long i = 0; i < n; i++)
+			printf("  worker %lu: PU P#%d, core %d, package %d, NUMA node %d\n", i,
+			       p[i].pu_os, p[i].core, p[i].package, p[i].numa);
+		free(p);
+	}
+	mb_topo_close(&tp);
 	return 0;
 }
