@@ -257,15 +257,15 @@ int mb_topo_place(const mb_topo_t *tp, int policy, unsigned nthreads, mb_place_t
 	}
 	/* scatter: hwloc_distrib hands out nthreads cpusets spread evenly from
 	 * the root down; singlify keeps one PU of each */
-	hwloc_bitmap_t *sets = calloc(nthreads, sizeof(*sets));
-	for (unsigned i = 0; i < nthreads; i++)
-		sets[i] = hwloc_bitmap_alloc();
+	hwloc_bitmap_t *sets = calloc(nthreads, sizeof(*sets)); /* hwloc_distrib allocates */
 	hwloc_obj_t root = hwloc_get_root_obj(t);
 	int rc = hwloc_distrib(t, &root, 1, sets, nthreads, INT_MAX, 0);
 	for (unsigned i = 0; i < nthreads; i++) {
-		hwloc_bitmap_singlify(sets[i]);
-		hwloc_obj_t pu = rc ? NULL : hwloc_get_pu_obj_by_os_index(t,
-			(unsigned)hwloc_bitmap_first(sets[i]));
+		hwloc_obj_t pu = NULL;
+		if (!rc && sets[i]) {
+			hwloc_bitmap_singlify(sets[i]);
+			pu = hwloc_get_pu_obj_by_os_index(t, (unsigned)hwloc_bitmap_first(sets[i]));
+		}
 		if (!pu)
 			pu = hwloc_get_obj_by_type(t, HWLOC_OBJ_PU, i % (unsigned)npu);
 		fill(t, pu, &out[i]);

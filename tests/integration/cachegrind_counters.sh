@@ -9,6 +9,10 @@ MB=$B/membench
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# a sanitizer build writes results only when told to (marked as such), and
+# valgrind cannot run a sanitizer's binary: the cachegrind part needs `make`
+san=0
+case "$(basename "$B")" in build-*) san=1 ;; esac
 
 cat >"$tmp/papi.yaml" <<YAML
 name: ctr-papi
@@ -22,7 +26,7 @@ pin: compact
 counters: [PAPI_TOT_CYC, perf::PAGE-FAULTS, NO_SUCH_EVENT_ANYWHERE]
 output: $tmp/res
 YAML
-"$MB" run --quiet "$tmp/papi.yaml" || fail "papi suite exited $?"
+"$MB" run --quiet --debug-results "$tmp/papi.yaml" || fail "papi suite exited $?"
 python3 - "$tmp/res/latest" <<'PY' || fail "papi-mode results"
 import json, sys, glob
 d = sys.argv[1]
@@ -47,6 +51,7 @@ assert p["pu_os"] >= 0 and p["bind_error"] is None, p
 assert r["ns_per_op"] > 0
 PY
 
+if [ $san -eq 0 ]; then
 cat >"$tmp/cg.yaml" <<YAML
 name: ctr-cg
 workloads: [churn]
@@ -78,6 +83,7 @@ a, b = (t["result"]["cachesim"]["events"] for t in runs)
 assert a == b, (a, b)
 assert runs[0]["result"]["counters"] == runs[1]["result"]["counters"]
 PY
+fi
 
 # config mistakes
 printf 'workloads: [churn]\nallocators: [system]\ncounters: [cachegrind, PAPI_TOT_INS]\n' >"$tmp/bad1.yaml"
