@@ -122,6 +122,26 @@ int mb_cachegrind_argv(const mb_cg_geom_t *g, const char *out_file, const char *
 	return n;
 }
 
+void mb_cachegrind_pad_env(const char *const *client_argv)
+{
+	extern char **environ;
+	static const char name[] = "MB_CG_PAD";
+	unsetenv(name);
+	size_t total = 0, page = 4096;
+	for (const char *const *a = client_argv; *a; a++)
+		total += strlen(*a) + 1 + sizeof(char *);
+	for (char **e = environ; *e; e++)
+		total += strlen(*e) + 1 + sizeof(char *);
+	/* the new variable: "MB_CG_PAD=" + k bytes + NUL, and its pointer */
+	total += sizeof(name) + 1 + sizeof(char *);
+	size_t k = (page - total % page) % page;
+	char *pad = malloc(k + 1);
+	memset(pad, 'x', k);
+	pad[k] = 0;
+	setenv(name, pad, 1);
+	free(pad);
+}
+
 int mb_cachegrind_parse(const char *path, mb_cg_totals_t *t, char *err, size_t errlen)
 {
 	memset(t, 0, sizeof(*t));

@@ -142,7 +142,13 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 	char thr[24], seed[24], ops[24], warm[24], samples[24], ctrs[4096], cg_store[8192];
 	const mb_alloc_ref_t *al = &s->al[t->al];
 	counters_arg(s, ctrs, sizeof(ctrs));
-	const char *trial_argv[] = {mb_self_exe(), "trial", "--workload", s->wl[t->wl]->path,
+	/* simulated: the same workload file gives the same path (and so the same
+	 * heap layout) from whatever folder the suite is started */
+	char wl_real[PATH_MAX];
+	const char *wl_path = s->wl[t->wl]->path;
+	if (cg_out && realpath(wl_path, wl_real))
+		wl_path = wl_real;
+	const char *trial_argv[] = {mb_self_exe(), "trial", "--workload", wl_path,
 			      "--plugin", al->plugin, "--threads", u64s(thr, t->threads),
 			      "--seed", u64s(seed, t->seed), "--ops", u64s(ops, t->ops),
 			      "--warmup", u64s(warm, t->warmup), "--samples",
@@ -180,6 +186,8 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 		close(rfd_w);
 	}
 	setenv("LD_PRELOAD", preload, 1);
+	if (cg_out)
+		mb_cachegrind_pad_env(trial_argv);
 #ifdef MB_SANITIZER
 	/* the plug-in is preloaded ahead of the sanitizer runtime; that is fine here */
 	setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ typedef struct trial {
 	/* counters and placement (COUNTERS.md) */
 	mb_counters_t ctr;
 	int simulated;          /* under callgrind: toggle collection per chunk */
+	int main_parked;        /* simulated: the main thread is at the chunk end */
 	mb_topo_t topo;
 	mb_place_t *place;      /* per worker; NULL when not pinned */
 } trial_t;
@@ -87,8 +89,15 @@ static void *worker_main(void *p)
 		for (uint64_t c = 0; c < t->nchunks; c++) {
 			pthread_barrier_wait(&t->bar); /* chunk start */
 			uint64_t k = share(mine, t->nchunks, c);
-			if (t->simulated)
+			if (t->simulated) {
+				/* collect only once the main thread sleeps: its few
+				 * steps would land at a different point of the
+				 * simulated cache's history run by run */
+				do
+					sched_yield();
+				while (!__atomic_load_n(&t->main_parked, __ATOMIC_ACQUIRE));
 				mb_cachegrind_toggle();
+			}
 			mb_counters_begin(&t->ctr, &wa->ct);
 			if (k)
 				run->pattern->step(w, k);
@@ -368,8 +377,10 @@ int mb_trial_run(const mb_trial_args_t *a)
 		for (uint64_t c = 0; c < t.nchunks; c++) {
 			pthread_barrier_wait(&t.bar);
 			uint64_t t0 = mb_now_ns();
+			__atomic_store_n(&t.main_parked, 1, __ATOMIC_RELEASE);
 			pthread_barrier_wait(&t.bar);
 			elapsed += mb_now_ns() - t0;
+			__atomic_store_n(&t.main_parked, 0, __ATOMIC_RELEASE);
 			for (unsigned i = 0; i < a->threads; i++)
 				ops_done += share(share(a->ops, a->threads, i), t.nchunks, c);
 			sample(&t, ops_done, elapsed);

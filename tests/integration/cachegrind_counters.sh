@@ -5,7 +5,7 @@
 # on two runs of a tiny workload. Config mistakes: file:line:col, exit 2.
 set -euo pipefail
 B=${MB_BUILD_DIR:-build}
-MB=$B/membench
+MB=$(cd "$B" && pwd)/membench
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -82,6 +82,18 @@ for t in runs:
 a, b = (t["result"]["cachesim"]["events"] for t in runs)
 assert a == b, (a, b)
 assert runs[0]["result"]["counters"] == runs[1]["result"]["counters"]
+open(sys.argv[1] + "/../first.json", "w").write(json.dumps(a))
+PY
+# and from another folder, with a longer environment: still the same counts
+root=$PWD
+(cd "$tmp" && MB_TEST_NOISE=$(printf '%0137d' 0) "$MB" run --quiet \
+	--workloads "$root/workloads" "$tmp/cg.yaml") || fail "second cachegrind run"
+python3 - "$tmp/res/latest" <<'PY' || fail "cachegrind counts differ between runs"
+import json, sys, glob
+first = json.load(open(sys.argv[1] + "/../first.json"))
+for f in glob.glob(sys.argv[1] + "/trials/*.json"):
+    ev = json.load(open(f))["result"]["cachesim"]["events"]
+    assert ev == first, (ev, first)
 PY
 fi
 
