@@ -4,11 +4,12 @@
  */
 #include "config.h"
 
+#include "cachegrind.h"
+#include "counters.h"
+
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const pin_names[] = {"none", "compact", "scatter", NULL};
 
 #define S(nm, ty, f, dflt, hlp) MB_OPT(nm, ty, mb_suite_t, f, dflt, hlp)
 const mb_option_t mb_suite_options[] = {
@@ -35,9 +36,17 @@ const mb_option_t mb_suite_options[] = {
 	MB_OPT_RANGE("sample_points", MB_OPT_UINT, mb_suite_t, sample_points, "200", 0, 100000,
 		     "memory samples per trial, at fixed operation counts"),
 	{ .name = "pin", .type = MB_OPT_ENUM, .off = offsetof(mb_suite_t, pin), .def = "none",
-	  .values = pin_names, .help = "worker thread placement (hwloc)" },
+	  .values = mb_pin_names, .help = "worker thread placement with hwloc: compact fills "
+	  "the PUs of one core, then the next; scatter spreads over packages, NUMA nodes, "
+	  "cores" },
+	{ .name = "membind", .type = MB_OPT_ENUM, .off = offsetof(mb_suite_t, membind),
+	  .def = "none", .values = mb_membind_names, .help = "worker memory binding with "
+	  "hwloc: local = the NUMA node of the worker's PU (needs pin), interleave = all nodes" },
 	{ .name = "counters", .type = MB_OPT_STRLIST, .off = offsetof(mb_suite_t, counters),
-	  .example = "[PAPI_L1_DCM, PAPI_TOT_INS]", .help = "PAPI events to count" },
+	  .def = MB_COUNTERS_DEFAULT, .example = "[PAPI_L1_DCM, PAPI_TOT_INS, perf::PAGE-FAULTS]",
+	  .help = "PAPI events (presets or native names) counted per worker over the measured "
+	  "phase; `cachegrind`: simulated cache counts under valgrind (deterministic); "
+	  "`off`: none. See harness/COUNTERS.md" },
 	S("output", MB_OPT_STR, output, "results", "folder that gets results/<run-id>/"),
 	S("memory_profile", MB_OPT_BOOL, memory_profile, "false",
 	  "keep live usable bytes (internal fragmentation) in every trial: one usable_size "
@@ -74,6 +83,40 @@ static yaml_node_t *item_node(yaml_document_t *doc, yaml_node_t *root, const cha
 	    n->data.sequence.items.start + i < n->data.sequence.items.top)
 		return yaml_document_get_node(doc, n->data.sequence.items.start[i]);
 	return n;
+}
+
+/* `counters:` is a list of event names, or one of the words cachegrind / off. */
+static void check_counters(mb_yctx_t *y, mb_suite_t *s, yaml_node_t *root)
+{
+	s->counters_mode = MB_COUNTERS_PAPI;
+	for (size_t i = 0; i < s->counters.n; i++) {
+		const char *c = s->counters.v[i];
+		int word = !strcmp(c, "cachegrind") ? MB_COUNTERS_CACHEGRIND :
+			   !strcmp(c, "off") ? MB_COUNTERS_OFF : -1;
+		yaml_node_t *n = item_node(y->doc, root, "counters", i);
+		if (word >= 0 && s->counters.n > 1)
+			mb_yerr(y, n, "counters: '%s' stands alone (counters: %s), not in a list of "
+				"events", c, c);
+		else if (word >= 0)
+			s->counters_mode = word;
+		else if (strchr(c, ',') || strchr(c, ' '))
+			mb_yerr(y, n, "counters: '%s' is not an event name (one event per item)", c);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c, s->counters.v[j]))
+				mb_yerr(y, n, "counters: '%s' is listed twice", c);
+	}
+	if (s->counters.n == 0)
+		s->counters_mode = MB_COUNTERS_OFF;
+	if (s->counters.n > MB_COUNTERS_MAX)
+		mb_yerr(y, mb_yaml_get(y->doc, root, "counters"), "counters: at most %d events "
+			"(got %zu)", MB_COUNTERS_MAX, s->counters.n);
+	char vg[4096];
+	if (s->counters_mode == MB_COUNTERS_CACHEGRIND && mb_cachegrind_valgrind(vg, sizeof(vg)))
+		mb_yerr(y, mb_yaml_get(y->doc, root, "counters"), "counters: cachegrind needs "
+			"valgrind on PATH (Debian package valgrind)");
+	if (s->membind == MB_MEMBIND_LOCAL && s->pin == MB_PIN_NONE)
+		mb_yerr(y, mb_yaml_get(y->doc, root, "membind"), "membind: local binds each worker's "
+			"memory to the NUMA node of its PU, so it needs pin: compact or scatter");
 }
 
 static void resolve_workloads(mb_yctx_t *y, mb_suite_t *s, yaml_node_t *root,
@@ -165,6 +208,7 @@ mb_suite_t *mb_suite_load(mb_yctx_t *y, const char *path, const char *wl_dir)
 	if (!s->name)
 		s->name = basename_noext(path);
 	if (root->type == YAML_MAPPING_NODE) {
+		check_counters(y, s, root);
 		resolve_allocators(y, s, root);
 		/* workload files are parsed after this document's errors are out */
 		y->file = path;

@@ -7,9 +7,11 @@
 
 #include "allocators.h"
 #include "options.h"
+#include "topology.h"
 #include "workload.h"
 
-enum { MB_PIN_NONE, MB_PIN_COMPACT, MB_PIN_SCATTER };
+/* What `counters:` asks for: PAPI events, the cachegrind mode, or nothing. */
+enum { MB_COUNTERS_PAPI, MB_COUNTERS_CACHEGRIND, MB_COUNTERS_OFF };
 
 typedef struct mb_suite {
 	char *name;
@@ -24,7 +26,8 @@ typedef struct mb_suite {
 	uint64_t memory_limit;     /* bytes of RSS per trial */
 	uint64_t sample_points;    /* memory samples per trial */
 	int pin;                   /* MB_PIN_* */
-	mb_strlist_t counters;     /* PAPI event names */
+	int membind;               /* MB_MEMBIND_* */
+	mb_strlist_t counters;     /* PAPI event names, or [cachegrind], or [off] */
 	char *output;              /* results folder */
 	bool memory_profile;       /* trials keep live usable bytes (ns/op then includes it) */
 	uint64_t drain_wait_ns;    /* RSS again this long after the drain */
@@ -36,6 +39,7 @@ typedef struct mb_suite {
 	size_t nwl;
 	mb_alloc_ref_t *al;
 	size_t nal;
+	int counters_mode;         /* MB_COUNTERS_*, from `counters:` */
 } mb_suite_t;
 
 extern const mb_option_t mb_suite_options[];

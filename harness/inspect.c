@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "allocators.h"
+#include "cachegrind.h"
 #include "cli.h"
 #include "config.h"
+#include "counters.h"
 
 int mb_wants_help(int argc, char **argv)
 {
@@ -144,8 +146,21 @@ static int list_allocators(void)
 	return 0;
 }
 
+static int list_counters(void)
+{
+	printf("counters (this machine):\n");
+	mb_counters_list(stdout);
+	mb_topo_t tp;
+	char err[256];
+	int have = mb_topo_open(&tp, NULL, err, sizeof(err)) == 0;
+	mb_cachegrind_list(stdout, have ? &tp : NULL);
+	if (have)
+		mb_topo_close(&tp);
+	return 0;
+}
+
 static const char list_usage[] =
-	"usage: membench list [--workloads DIR] [workloads|patterns|allocators]...\n"
+	"usage: membench list [--workloads DIR] [workloads|patterns|allocators|counters]...\n"
 	"Lists what membench can run (everything when no kind is named).\n";
 
 int mb_cmd_list(int argc, char **argv)
@@ -172,6 +187,8 @@ int mb_cmd_list(int argc, char **argv)
 			rc |= list_patterns();
 		else if (!strcmp(what, "allocators"))
 			rc |= list_allocators();
+		else if (!strcmp(what, "counters"))
+			rc |= list_counters();
 		else
 			return fprintf(stderr, "membench list: nothing called '%s'\n%s", what,
 				       list_usage), 2;

@@ -16,7 +16,8 @@ static int cmd_help(int argc, char **argv);
 static const mb_cmd_t commands[] = {
 	{"run", mb_cmd_run, "run a suite config; every trial in its own process", 0},
 	{"validate", mb_cmd_validate, "check suite and workload files; exit 2 on any error", 0},
-	{"list", mb_cmd_list, "list workloads, patterns, allocators", 0},
+	{"list", mb_cmd_list, "list workloads, patterns, allocators, counters", 0},
+	{"topology", mb_cmd_topology, "describe this machine (hwloc): packages, cores, caches, NUMA", 0},
 	{"docs", mb_cmd_docs, "print the YAML schemas as Markdown (from the option tables)", 0},
 	{"sizeclasses", mb_cmd_sizeclasses, "size-class tables (Go, jemalloc, a file) and their waste", 0},
 	{"trial", mb_cmd_trial, "internal: run one trial in this process", 1},

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cachegrind.h"
 #include "pattern.h"
 #include "procfs.h"
 #include "result.h"
@@ -26,7 +27,9 @@
 const char *const mb_status_names[] = {MB_STATUSES(MB_STATUS_NAME)};
 
 #define STDERR_TAIL 2048 /* bytes of a child's stderr kept in its record */
-#define POLL_MS 20       /* how often the watchdog looks at time and RSS */
+#define POLL_MS 20
+#define MB_STR_(x) #x
+#define MB_STR(x) MB_STR_(x)       /* how often the watchdog looks at time and RSS */
 
 typedef struct child_io {
 	char *result;          /* everything read from the result pipe */
@@ -102,18 +105,66 @@ static char *u64s(char *buf, uint64_t v)
 	return buf;
 }
 
-/* Forks and execs the trial child; returns its pid, or -errno. */
-static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int efd_w)
+/* The suite's `counters:` as the trial's --counters value. */
+static void counters_arg(const mb_suite_t *s, char *buf, size_t len)
 {
-	char thr[24], seed[24], ops[24], warm[24], samples[24], wait[24];
+	buf[0] = 0;
+	for (size_t i = 0; i < s->counters.n && s->counters_mode == MB_COUNTERS_PAPI; i++)
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? "," : "",
+			 s->counters.v[i]);
+	if (s->counters_mode == MB_COUNTERS_CACHEGRIND)
+		snprintf(buf, len, "cachegrind");
+}
+
+/* The simulated cache geometry, from this machine's topology (once). */
+static const mb_cg_geom_t *cg_geom(void)
+{
+	static mb_cg_geom_t g;
+	static int done;
+	if (!done) {
+		mb_topo_t tp;
+		char err[256];
+		memset(&g, 0, sizeof(g));
+		if (mb_topo_open(&tp, NULL, err, sizeof(err)) == 0) {
+			mb_cachegrind_geom(&tp, &g);
+			mb_topo_close(&tp);
+		}
+		done = 1;
+	}
+	return &g;
+}
+
+/* Forks and execs the trial child (under valgrind when cg_out names the
+ * callgrind output file); returns its pid, or -errno. */
+static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int efd_w,
+		   const char *cg_out)
+{
+	char thr[24], seed[24], ops[24], warm[24], samples[24], wait[24], ctrs[4096], cg_store[8192];
 	const mb_alloc_ref_t *al = &s->al[t->al];
-	const char *argv[] = {mb_self_exe(), "trial", "--workload", s->wl[t->wl]->path,
+	counters_arg(s, ctrs, sizeof(ctrs));
+	/* simulated: the same workload file gives the same path (and so the same
+	 * heap layout) from whatever folder the suite is started */
+	char wl_real[PATH_MAX];
+	const char *wl_path = s->wl[t->wl]->path;
+	if (cg_out && realpath(wl_path, wl_real))
+		wl_path = wl_real;
+	const char *trial_argv[] = {mb_self_exe(), "trial", "--workload", wl_path,
 			      "--plugin", al->plugin, "--threads", u64s(thr, t->threads),
 			      "--seed", u64s(seed, t->seed), "--ops", u64s(ops, t->ops),
 			      "--warmup", u64s(warm, t->warmup), "--samples",
-			      u64s(samples, s->sample_points), "--result-fd", "3",
+			      /* under valgrind one chunk: the main thread's memory sampling
+			       * between chunks would stir the simulated caches run by run */
+			      cg_out ? "1" : u64s(samples, s->sample_points), "--result-fd", "3",
+			      "--counters", ctrs, "--pin", mb_pin_names[s->pin],
+			      "--membind", mb_membind_names[s->membind],
 			      "--drain-wait-ns", u64s(wait, s->drain_wait_ns),
 			      s->memory_profile ? "--memory-profile" : NULL, NULL};
+	const char *argv[64];
+	int n = cg_out ? mb_cachegrind_argv(cg_geom(), cg_out, argv, cg_store,
+					    sizeof(cg_store)) : 0;
+	if (n < 0)
+		return -ENOENT;
+	memcpy(argv + n, trial_argv, sizeof(trial_argv));
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -132,6 +183,8 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 		close(rfd_w);
 	}
 	mb_allocator_setenv(al); /* LD_PRELOAD and the allocator's tunables */
+	if (cg_out)
+		mb_cachegrind_pad_env(trial_argv);
 #ifdef MB_SANITIZER
 	/* the plug-in is preloaded ahead of the sanitizer runtime, which is fine
 	 * here; and a crash must stay a crash (a signal), not an ASan exit code */
@@ -151,6 +204,17 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 		"allocator", s->al[t->al].name, "threads", (int)t->threads, "rep", (int)t->rep,
 		"seed", (json_int_t)t->seed, "ops", (json_int_t)t->ops, "warmup",
 		(json_int_t)t->warmup);
+	/* the cachegrind mode: callgrind writes its totals to cg_out at exit */
+	char cg_out[4096] = "";
+	int sim = s->counters_mode == MB_COUNTERS_CACHEGRIND;
+	uint64_t timeout_ns = s->timeout_ns * (sim ? MB_CG_TIMEOUT_FACTOR : 1);
+	if (sim) {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(cg_out, sizeof(cg_out), "%s/membench-cg-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		int fd = mkstemp(cg_out);
+		if (fd >= 0)
+			close(fd);
+	}
 	int rp[2], ep[2];
 	if (pipe2(rp, O_CLOEXEC) || pipe2(ep, O_CLOEXEC)) {
 		json_object_set_new(rec, "status", json_string(mb_status_names[MB_ST_ERROR]));
@@ -167,7 +231,7 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 	}
 	child_io_t io = {0};
 	uint64_t t0 = mb_now_ns(), peak_rss = 0;
-	pid_t pid = spawn(s, t, rp[1], ep[1]);
+	pid_t pid = spawn(s, t, rp[1], ep[1], sim ? cg_out : NULL);
 	close(rp[1]);
 	close(ep[1]);
 	mb_status_t st = MB_ST_OK;
@@ -210,7 +274,7 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 		uint64_t rss = mb_proc_rss(pid);
 		if (rss > peak_rss)
 			peak_rss = rss;
-		if (killed_for < 0 && mb_now_ns() - t0 > s->timeout_ns)
+		if (killed_for < 0 && mb_now_ns() - t0 > timeout_ns)
 			killed_for = MB_ST_TIMEOUT;
 		else if (killed_for < 0 && rss > s->memory_limit)
 			killed_for = MB_ST_OOM;
@@ -243,6 +307,12 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 				tail_add(&io, "\n[membench: no result from the trial]", 37);
 			}
 		}
+		if (result && sim) {
+			mb_cg_totals_t tot;
+			char why[512];
+			int ok = mb_cachegrind_parse(cg_out, &tot, why, sizeof(why)) == 0;
+			mb_cachegrind_merge(result, ok ? &tot : NULL, cg_geom(), why);
+		}
 		if (WIFSIGNALED(wstatus)) {
 			json_object_set_new(rec, "signal", json_integer(WTERMSIG(wstatus)));
 			json_object_set_new(rec, "signal_name", json_string(strsignal(WTERMSIG(wstatus))));
@@ -251,8 +321,9 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 		}
 	}
 	if (killed_for == MB_ST_TIMEOUT)
-		json_object_set_new(rec, "reason", json_sprintf("killed after the %.1f s timeout",
-								(double)s->timeout_ns / 1e9));
+		json_object_set_new(rec, "reason", json_sprintf("killed after the %.1f s timeout%s",
+			(double)timeout_ns / 1e9, sim ? " (the suite's timeout times "
+			MB_STR(MB_CG_TIMEOUT_FACTOR) " under valgrind)" : ""));
 	else if (st == MB_ST_OOM)
 		json_object_set_new(rec, "reason",
 			json_sprintf("RSS passed the memory limit of %llu bytes, or an allocation failed",
@@ -263,6 +334,8 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 	json_object_set_new(rec, "stderr_tail", tail_json(&io));
 	json_object_set_new(rec, "result", result ? result : json_null());
 	free(io.result);
+	if (sim)
+		unlink(cg_out);
 	return rec;
 }
 

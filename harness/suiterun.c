@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cachegrind.h"
 #include "config.h"
 #include "pattern.h"
 #include "plan.h"
@@ -89,6 +90,25 @@ static json_t *host_json(void)
 			 (json_int_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE));
 }
 
+/* The machine (hwloc) and how trials use it: pinning, counters mode. */
+static void add_machine(json_t *m, const mb_suite_t *s)
+{
+	mb_topo_t tp;
+	char err[256];
+	static const char *const modes[] = {"papi", "cachegrind", "off"};
+	int have = mb_topo_open(&tp, NULL, err, sizeof(err)) == 0;
+	json_object_set_new(m, "topology", have ? mb_topo_json(&tp) : json_pack("{s:s}",
+			    "error", err));
+	json_object_set_new(m, "placement", json_pack("{s:s, s:s}", "pin",
+			    mb_pin_names[s->pin], "membind", mb_membind_names[s->membind]));
+	json_t *c = json_pack("{s:s}", "mode", modes[s->counters_mode]);
+	if (s->counters_mode == MB_COUNTERS_CACHEGRIND)
+		json_object_set_new(c, "trial_timeout_factor", json_integer(MB_CG_TIMEOUT_FACTOR));
+	json_object_set_new(m, "counters", c);
+	if (have)
+		mb_topo_close(&tp);
+}
+
 static json_t *manifest_new(const mb_suite_t *s, const mb_plan_t *plan, const char *run_id,
 			    const char *wl_dir)
 {
@@ -133,6 +153,7 @@ static json_t *manifest_new(const mb_suite_t *s, const mb_plan_t *plan, const ch
 	if (!realpath(wl_dir, wreal))
 		snprintf(wreal, sizeof(wreal), "%s", wl_dir);
 	json_object_set_new(m, "workload_dir", json_string(wreal));
+	add_machine(m, s);
 	return m;
 }
 
@@ -375,7 +396,13 @@ int mb_suiterun(const mb_suiterun_opts_t *o, volatile sig_atomic_t *interrupted)
 		if (!o->quiet) {
 			if (tty)
 				printf("\r\033[K");
-			if (!strcmp(st, "ok"))
+			json_t *ins = json_object_get(json_object_get(json_object_get(res, "counters"),
+							      "PAPI_TOT_INS"), "per_op");
+			if (!strcmp(st, "ok") && json_is_null(json_object_get(res, "ns_per_op")))
+				printf("[%zu/%zu] %s: ok, simulated: %.1f instructions/op (%.1fs)\n",
+				       k + 1, plan.n, t->id, json_real_value(ins),
+				       json_real_value(json_object_get(rec, "wall_s")));
+			else if (!strcmp(st, "ok"))
 				printf("[%zu/%zu] %s: ok, %.1f ns/op, peak RSS %.1f MiB (%.1fs)\n", k + 1,
 				       plan.n, t->id,
 				       json_real_value(json_object_get(res, "ns_per_op")),

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,13 @@
 #include <unistd.h>
 
 #include "frag.h"
+#include "cachegrind.h"
+#include "counters.h"
 #include "lat.h"
 #include "plugin.h"
 #include "procfs.h"
 #include "result.h"
+#include "topology.h"
 #include "workload.h"
 
 typedef struct trial {
@@ -48,11 +52,19 @@ typedef struct trial {
 	mb_alloc_class_stats_t *cls;
 	int ncls;
 	bool usable_unknown; /* the allocator answers usable_size 0 (cannot tell) */
+	/* counters and placement (COUNTERS.md) */
+	mb_counters_t ctr;
+	int simulated;          /* under callgrind: toggle collection per chunk */
+	int main_parked;        /* simulated: the main thread is at the chunk end */
+	mb_topo_t topo;
+	mb_place_t *place;      /* per worker; NULL when not pinned */
 } trial_t;
 
 typedef struct worker_arg {
 	trial_t *t;
 	mb_worker_t *w;
+	mb_counters_thread_t ct;
+	char bind_error[160];   /* "" when bound as placed (or not pinned) */
 } worker_arg_t;
 
 /* Operations of worker tid in chunk c: total split evenly across threads, then
@@ -68,6 +80,10 @@ static void *worker_main(void *p)
 	trial_t *t = wa->t;
 	mb_worker_t *w = wa->w;
 	const mb_run_t *run = &t->run;
+	if (t->place && mb_topo_bind_self(&t->topo, &t->place[w->tid], t->a->membind,
+					  wa->bind_error, sizeof(wa->bind_error)) == 0)
+		wa->bind_error[0] = 0;
+	mb_counters_thread_open(&t->ctr, &wa->ct);
 	if (run->alloc->thread_enter)
 		run->alloc->thread_enter();
 	int rc = run->pattern->thread_init(w);
@@ -80,7 +96,7 @@ static void *worker_main(void *p)
 		if (mine)
 			run->pattern->step(w, mine);
 		pthread_barrier_wait(&t->bar); /* C: warm-up done */
-		w->lat_on = true;
+		w->lat_on = !t->simulated; /* simulated time means nothing */
 		const mb_sched_t *sc = &t->sched;
 		for (uint64_t c = 0; c < t->nchunks; c++) {
 			unsigned ph = sc->phase[c];
@@ -89,8 +105,21 @@ static void *worker_main(void *p)
 			w->epoch = c + 1;
 			pthread_barrier_wait(&t->bar); /* chunk start */
 			uint64_t k = mb_sched_ops(sc, c, run->nthreads, w->tid);
+			if (t->simulated) {
+				/* collect only once the main thread sleeps: its few
+				 * steps would land at a different point of the
+				 * simulated cache's history run by run */
+				do
+					sched_yield();
+				while (!__atomic_load_n(&t->main_parked, __ATOMIC_ACQUIRE));
+				mb_cachegrind_toggle();
+			}
+			mb_counters_begin(&t->ctr, &wa->ct);
 			if (k)
 				run->pattern->step(w, k);
+			mb_counters_end(&t->ctr, &wa->ct);
+			if (t->simulated)
+				mb_cachegrind_toggle();
 			if (c + 1 == sc->first[ph] + sc->count[ph]) { /* the phase's last chunk */
 				if (run->pattern->phase_end)
 					run->pattern->phase_end(w);
@@ -109,6 +138,7 @@ static void *worker_main(void *p)
 		run->pattern->drain(w);
 		pthread_barrier_wait(&t->bar); /* D: drained */
 	}
+	mb_counters_thread_close(&t->ctr, &wa->ct);
 	if (run->pattern->thread_fini)
 		run->pattern->thread_fini(w);
 	if (run->alloc->thread_exit)
@@ -242,6 +272,56 @@ static json_t *totals_json(const trial_t *t, mb_opstats_t *sum, mb_lathist_t *la
 			 "local_bytes", (json_int_t)local, "by_size", buckets, "kernel", kc);
 }
 
+/* Counters and placement, before any worker starts. Returns 0, or the exit
+ * status (2) after saying why on stderr. */
+static int measure_open(trial_t *t)
+{
+	const mb_trial_args_t *a = t->a;
+	char err[256];
+	if (a->counters && !strcmp(a->counters, "cachegrind")) {
+		if (!mb_cachegrind_active()) {
+			fprintf(stderr, "membench trial: --counters cachegrind runs only under "
+				"valgrind's callgrind, as `membench run` starts it\n");
+			return 2;
+		}
+		t->simulated = 1;
+	} else if (a->counters && *a->counters) {
+		char *copy = strdup(a->counters), *names[MB_COUNTERS_MAX + 1];
+		size_t n = 0;
+		for (char *sv, *e = strtok_r(copy, ",", &sv); e; e = strtok_r(NULL, ",", &sv))
+			if (n <= MB_COUNTERS_MAX)
+				names[n++] = e;
+		int rc = mb_counters_open(&t->ctr, names, n);
+		free(copy);
+		if (rc) {
+			fprintf(stderr, "membench trial: at most %d counters\n", MB_COUNTERS_MAX);
+			return 2;
+		}
+	}
+	if (a->pin == MB_PIN_NONE && a->membind == MB_MEMBIND_NONE)
+		return 0;
+	if (mb_topo_open(&t->topo, NULL, err, sizeof(err))) {
+		fprintf(stderr, "membench trial: %s\n", err);
+		return 2;
+	}
+	t->place = calloc(a->threads, sizeof(*t->place));
+	mb_topo_place(&t->topo, a->pin, a->threads, t->place);
+	return 0;
+}
+
+static json_t *placement_json(const trial_t *t, const worker_arg_t *wa)
+{
+	json_t *th = json_array();
+	for (unsigned i = 0; t->place && i < t->a->threads; i++) {
+		const mb_place_t *p = &t->place[i];
+		json_array_append_new(th, json_pack("{s:i, s:i, s:i, s:i, s:i, s:s?}", "tid", (int)i,
+			"pu_os", p->pu_os, "core", p->core, "package", p->package, "numa", p->numa,
+			"bind_error", wa[i].bind_error[0] ? wa[i].bind_error : NULL));
+	}
+	return json_pack("{s:s, s:s, s:o}", "pin", mb_pin_names[t->a->pin], "membind",
+			 mb_membind_names[t->a->membind], "threads", th);
+}
+
 static double tv_s(struct timeval tv)
 {
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
@@ -297,6 +377,8 @@ int mb_trial_run(const mb_trial_args_t *a)
 		fprintf(stderr, "membench trial: pattern setup failed: %s\n", strerror(-rc));
 		return rc == -ENOMEM ? 4 : 2;
 	}
+	if ((rc = measure_open(&t)))
+		return rc;
 	if (mb_sched_make(t.wl, a->ops, a->samples ? a->samples : 1, &t.sched))
 		return 4;
 	t.nchunks = t.sched.nchunks;
@@ -326,7 +408,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 		w->track_usable = a->memory_profile; /* from the first allocation on */
 		mb_rng_seed(&w->rng, a->seed, i);
 		run->workers[i] = w;
-		wa[i] = (worker_arg_t){&t, w};
+		wa[i] = (worker_arg_t){.t = &t, .w = w};
 	}
 	for (unsigned i = 0; i < a->threads; i++)
 		if (pthread_create(&th[i], NULL, worker_main, &wa[i])) {
@@ -346,8 +428,10 @@ int mb_trial_run(const mb_trial_args_t *a)
 		for (uint64_t c = 0; c < t.nchunks; c++) {
 			pthread_barrier_wait(&t.bar);
 			uint64_t t0 = mb_now_ns();
+			__atomic_store_n(&t.main_parked, 1, __ATOMIC_RELEASE);
 			pthread_barrier_wait(&t.bar);
 			elapsed += mb_now_ns() - t0;
+			__atomic_store_n(&t.main_parked, 0, __ATOMIC_RELEASE);
 			for (unsigned i = 0; i < a->threads; i++)
 				ops_done += mb_sched_ops(&t.sched, c, a->threads, i);
 			sample(&t, ops_done, elapsed);
@@ -436,6 +520,17 @@ int mb_trial_run(const mb_trial_args_t *a)
 		free(plive);
 	}
 	json_object_set_new(r, "frag", frag_summary_json(r));
+	json_object_set_new(r, "counters_mode", json_string(t.simulated ? "cachegrind" :
+		t.ctr.n ? "papi" : "off"));
+	if (t.ctr.n) {
+		mb_counters_thread_t **cts = calloc(a->threads, sizeof(*cts));
+		for (unsigned i = 0; i < a->threads; i++)
+			cts[i] = &wa[i].ct;
+		json_object_set_new(r, "counters", mb_counters_json(&t.ctr, cts, a->threads,
+								    ops_done));
+		free(cts);
+	}
+	json_object_set_new(r, "placement", placement_json(&t, wa));
 	char *s = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	int wr = s ? write_all(a->result_fd, s) : -1;
 	free(s);
@@ -449,6 +544,10 @@ int mb_trial_run(const mb_trial_args_t *a)
 	pthread_barrier_destroy(&t.bar);
 	pthread_barrier_destroy(&t.wbar);
 	mb_sched_free(&t.sched);
+	mb_counters_close(&t.ctr);
+	free(t.place);
+	if (t.topo.t)
+		mb_topo_close(&t.topo);
 	mb_workload_free(t.wl);
 	if (wr)
 		return 2;
@@ -461,13 +560,17 @@ static const struct option trial_opts[] = {
 	{"ops", required_argument, NULL, 'o'},      {"warmup", required_argument, NULL, 'u'},
 	{"samples", required_argument, NULL, 'n'},  {"result-fd", required_argument, NULL, 'f'},
 	{"memory-profile", no_argument, NULL, 'm'}, {"drain-wait-ns", required_argument, NULL, 'd'},
-	{"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+	{"counters", required_argument, NULL, 'c'}, {"pin", required_argument, NULL, 'P'},
+	{"membind", required_argument, NULL, 'M'},  {"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
 };
 
 static const char trial_usage[] =
 	"usage: membench trial --workload FILE [--plugin SO] [--threads N] [--seed S]\n"
 	"                      [--ops N] [--warmup N] [--samples N] [--result-fd FD]\n"
 	"                      [--memory-profile] [--drain-wait-ns NS]\n"
+	"                      [--counters EV,EV...|cachegrind] [--pin none|compact|scatter]\n"
+	"                      [--membind none|local|interleave]\n"
 	"Internal: runs one trial in this process and writes its measurements as JSON\n"
 	"to FD (default 1). `membench run` starts one per trial with the plug-in in\n"
 	"LD_PRELOAD. Exit: 0 measured, 2 bad arguments, 3 plug-in refused, 4 out of memory.\n";
@@ -480,7 +583,20 @@ int mb_cmd_trial(int argc, char **argv)
 	char err[160];
 	while ((c = getopt_long(argc, argv, "h", trial_opts, NULL)) != -1) {
 		uint64_t v = 0;
-		if (c != 'w' && c != 'p' && c != 'h' && c != '?' && c != 'm' &&
+		if (c == 'P' || c == 'M') {
+			const char *const *names = c == 'P' ? mb_pin_names : mb_membind_names;
+			int k = 0;
+			while (names[k] && strcmp(names[k], optarg))
+				k++;
+			if (!names[k]) {
+				fprintf(stderr, "membench trial: --%s: no policy '%s'\n",
+					c == 'P' ? "pin" : "membind", optarg);
+				return 2;
+			}
+			*(c == 'P' ? &a.pin : &a.membind) = k;
+			continue;
+		}
+		if (c != 'w' && c != 'p' && c != 'h' && c != '?' && c != 'c' && c != 'm' &&
 		    mb_parse_uint(optarg, &v, err, sizeof(err))) {
 			fprintf(stderr, "membench trial: %s\n", err);
 			return 2;
@@ -496,6 +612,7 @@ int mb_cmd_trial(int argc, char **argv)
 		case 'f': a.result_fd = (int)v; break;
 		case 'm': a.memory_profile = true; break;
 		case 'd': a.drain_wait_ns = v; break;
+		case 'c': a.counters = optarg; break;
 		case 'h': fputs(trial_usage, stdout); return 0;
 		default: fputs(trial_usage, stderr); return 2;
 		}

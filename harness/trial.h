@@ -20,7 +20,9 @@ typedef struct mb_trial_args {
 	int result_fd;
 	bool memory_profile;     /* keep live usable bytes (costs usable_size calls) */
 	uint64_t drain_wait_ns;  /* RSS again this long after the drain; 0: not */
-	int pin;
+	int pin;                /* MB_PIN_* (topology.h) */
+	int membind;            /* MB_MEMBIND_* */
+	const char *counters;   /* comma-separated events, "cachegrind", or NULL */
 } mb_trial_args_t;
 
 /* Runs the trial; returns the process exit status described above. */
