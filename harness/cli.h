@@ -17,6 +17,9 @@ int mb_cmd_trial(int argc, char **argv);    /* trial.c */
 int mb_cmd_validate(int argc, char **argv); /* inspect.c */
 int mb_cmd_list(int argc, char **argv);     /* inspect.c */
 int mb_cmd_docs(int argc, char **argv);     /* inspect.c */
+int mb_cmd_report(int argc, char **argv);   /* analysis/report.c */
+int mb_cmd_compare(int argc, char **argv);  /* analysis/compare.c */
+int mb_cmd_history(int argc, char **argv);  /* analysis/history.c */
 
 /* True when argv has -h or --help (for commands without other options). */
 int mb_wants_help(int argc, char **argv);
