@@ -153,7 +153,7 @@ fail:
 	return -1;
 }
 
-int history_record_run(const char *dir)
+int history_record_run(const char *dir, int quiet)
 {
 	char err[4400], db[4400];
 	rundir_t *rd = rundir_load(dir, err, sizeof(err));
@@ -169,7 +169,7 @@ int history_record_run(const char *dir)
 	long n = history_append(db, rd, err, sizeof(err));
 	if (n < 0)
 		fprintf(stderr, "membench: warning: history not updated: %s\n", err);
-	else
+	else if (!quiet)
 		printf("history: %ld samples of %s appended to %s\n", n, rd->run_id, db);
 	rundir_free(rd);
 	return n < 0 ? -1 : 0;

@@ -19,8 +19,8 @@
 long history_append(const char *db, const rundir_t *rd, char *err, size_t errlen);
 
 /* The hook for the end of `membench run`: appends DIR to
- * dirname(DIR)/history.sqlite and prints one line saying so; a failure is a
- * warning on stderr, never a failed run. Returns 0 or -1. */
-int history_record_run(const char *dir);
+ * dirname(DIR)/history.sqlite and prints one line saying so (unless quiet);
+ * a failure is a warning on stderr, never a failed run. Returns 0 or -1. */
+int history_record_run(const char *dir, int quiet);
 
 #endif

@@ -74,16 +74,13 @@ void plot_begin(FILE *f)
 		   "set border 3\nset tics nomirror\nset style fill solid 0.75 border -1\n");
 }
 
-int plot_render(const char *dir, const char *base, int width, int height, char *err,
-		size_t errlen)
+int plot_write_wrapper(const char *dir, const char *base, int width, int height)
 {
 	plot_file_t g;
 	char name[300];
 	snprintf(name, sizeof(name), "%s.gp", base);
-	if (plot_open(&g, dir, name)) {
-		snprintf(err, errlen, "%s: %s", g.path, strerror(errno));
+	if (plot_open(&g, dir, name))
 		return -1;
-	}
 	fprintf(g.f, "# membench report figure: renders %s.body.gp as SVG and PNG.\n"
 		     "# Run again from this folder with: gnuplot %s.gp\n", base, base);
 	fprintf(g.f, "set terminal svg size %d,%d dynamic noenhanced font 'Sans,11' "
@@ -94,7 +91,18 @@ int plot_render(const char *dir, const char *base, int width, int height, char *
 		     "} else {\n  set terminal png size %d,%d noenhanced\n}\n"
 		     "set output '%s.png'\nload '%s.body.gp'\nunset output\n",
 		width, height, width, height, base, base);
-	plot_close(&g);
+	return plot_close(&g);
+}
+
+int plot_render(const char *dir, const char *base, int width, int height, char *err,
+		size_t errlen)
+{
+	char name[300];
+	snprintf(name, sizeof(name), "%s.gp", base);
+	if (plot_write_wrapper(dir, base, width, height)) {
+		snprintf(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
+		return -1;
+	}
 	return plot_run(dir, name, err, errlen);
 }
 

@@ -40,6 +40,9 @@ void plot_label(FILE *f, const char *s);
  * missing values, grid, key). */
 void plot_begin(FILE *f);
 
+/* Writes DIR/BASE.gp only (for a later `gnuplot BASE.gp`); 0 or -1. */
+int plot_write_wrapper(const char *dir, const char *base, int width, int height);
+
 /* Writes DIR/BASE.gp, which loads BASE.body.gp twice (SVG, then PNG via
  * pngcairo, or png when this gnuplot lacks cairo) into BASE.svg and
  * BASE.png, and runs it. Returns as plot_run(). */

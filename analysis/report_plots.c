@@ -403,7 +403,8 @@ static void fig_f(fig_ctx_t *x)
 	}
 	FILE *d = x->dat.f, *f = x->body.f;
 	fprintf(f, "set multiplot layout %zu,1\nset style data boxes\nset boxwidth 0.6\n"
-		   "set xtics rotate by -25 scale 0\nset key off\n", nev);
+		   "set xtics rotate by -25 scale 0\nset key off\nset xrange [-0.6:%zu.4]\n", nev,
+		rd->nc ? rd->nc - 1 : 0);
 	for (size_t e = 0; e < nev; e++) {
 		int avail = 0;
 		for (size_t i = 0; i < rd->nc; i++) {
@@ -610,6 +611,7 @@ int report_plots(report_t *r)
 			continue;
 		if (!have_gp) {
 			fig->state = FIG_NOGNUPLOT;
+			plot_write_wrapper(r->plotdir, fig->base, x.w, x.h);
 			continue;
 		}
 		char err[600];
