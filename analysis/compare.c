@@ -177,6 +177,19 @@ static void fmt_summary(const compare_row_t *r, const metric_summary_t *s, char 
 		snprintf(buf, n, "%s", v);
 }
 
+/* Prints s left-aligned in a column of `width` characters (UTF-8 aware: "±"
+ * is one character, two bytes), then one space. */
+static void put_col(FILE *f, const char *s, int width)
+{
+	int chars = 0;
+	for (const char *p = s; *p; p++)
+		chars += ((unsigned char)*p & 0xC0) != 0x80;
+	fputs(s, f);
+	for (; chars < width; chars++)
+		fputc(' ', f);
+	fputc(' ', f);
+}
+
 static void fmt_delta(const compare_t *c, const compare_row_t *r, char *buf, size_t n)
 {
 	if (r->verdict == CMP_UNDECIDED)
@@ -203,8 +216,12 @@ void compare_print_table(const compare_t *c, FILE *f)
 		if (!isnan(r->ci_lo_pct))
 			snprintf(ci, sizeof(ci), "[%+.1f%%, %+.1f%%] @%.0f%%", r->ci_lo_pct,
 				 r->ci_hi_pct, r->ci_achieved * 100);
-		fprintf(f, "%-32s %-20s %-20s %-20s %-26s %s%s\n", r->cell->key, r->m.name, b, n, d,
-			ci, r->regression ? "  REGRESSION" : "");
+		put_col(f, r->cell->key, 32);
+		put_col(f, r->m.name, 20);
+		put_col(f, b, 20);
+		put_col(f, n, 20);
+		put_col(f, d, 26);
+		fprintf(f, "%s%s\n", ci, r->regression ? "  REGRESSION" : "");
 	}
 	for (size_t i = 0; i < c->nwarn; i++)
 		fprintf(f, "warning: %s\n", c->warn[i]);

@@ -109,20 +109,34 @@ static void collect_warnings(report_t *r)
 	}
 }
 
+/* Prints s left-aligned in a column of `width` characters (UTF-8 aware: "±"
+ * is one character, two bytes), then one space. */
+static void put_col(FILE *f, const char *s, int width)
+{
+	int chars = 0;
+	for (const char *p = s; *p; p++)
+		chars += ((unsigned char)*p & 0xC0) != 0x80;
+	fputs(s, f);
+	for (; chars < width; chars++)
+		fputc(' ', f);
+	fputc(' ', f);
+}
+
 /* Plain-text summary: the medians table and the warnings. */
 static void print_summary(const report_t *r, FILE *f)
 {
 	const rundir_t *rd = r->rd;
 	fprintf(f, "run %s: %zu trials in %zu cells\n", rd->run_id, rd->nt, rd->nc);
-	fprintf(f, "%-34s %-7s", "workload/allocator/threads", "ok");
+	fprintf(f, "%-33s %-6s ", "workload/allocator/threads", "ok");
 	for (const char *const *m = report_table_metrics; *m; m++)
-		fprintf(f, " %-22s", *m);
+		fprintf(f, "%-21s ", *m);
 	fprintf(f, "\n");
 	for (size_t i = 0; i < rd->nc; i++) {
 		const rundir_cell_t *c = &rd->c[i];
 		char ok[32];
 		snprintf(ok, sizeof(ok), "%zu/%zu", c->nok, c->n);
-		fprintf(f, "%-34s %-7s", c->key, ok);
+		put_col(f, c->key, 33);
+		put_col(f, ok, 6);
 		double *v = malloc((c->n + 1) * sizeof(double));
 		for (const char *const *mn = report_table_metrics; *mn; mn++) {
 			const metric_t *m = metric_find_static(*mn);
@@ -136,7 +150,7 @@ static void print_summary(const report_t *r, FILE *f)
 					 (s.max - s.min) / 2 / fabs(s.median) * 100);
 			else
 				snprintf(cell, sizeof(cell), "%s", med);
-			fprintf(f, " %-22s", cell);
+			put_col(f, cell, 21);
 		}
 		free(v);
 		fprintf(f, "\n");

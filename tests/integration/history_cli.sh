@@ -9,7 +9,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # a real run appends itself
-"$M" run --quiet --output "$tmp/out" configs/ci.yaml || fail "run exit $?"
+"$M" run --quiet --debug-results --output "$tmp/out" configs/ci.yaml || fail "run exit $?"
 db=$tmp/out/history.sqlite
 [ -s "$db" ] || fail "run did not create history.sqlite"
 n=$(sqlite3 "$db" "SELECT count(*) FROM samples WHERE metric='ns_per_op'")
