@@ -111,6 +111,18 @@ int compare_runs(const rundir_t *base, const rundir_t *cur, const compare_opts_t
 	out->o = *o;
 	out->base = base;
 	out->cur = cur;
+	/* differences that make a comparison of times doubtful, said up front */
+	static const char *const same[] = {"host.hostname", "host.kernel", "config.seed",
+					   "config.ops_scale", "config.pin", "build.flags", NULL};
+	for (const char *const *k = same; *k; k++) {
+		json_t *x = rundir_get(base->manifest, *k), *y = rundir_get(cur->manifest, *k);
+		if (x && y && !json_equal(x, y)) {
+			char *a = json_dumps(x, JSON_ENCODE_ANY), *b = json_dumps(y, JSON_ENCODE_ANY);
+			cwarn(out, "the runs differ in %s: %s vs %s", *k, a, b);
+			free(a);
+			free(b);
+		}
+	}
 	metric_t *mb, *mc;
 	size_t nmb = metric_discover(base, &mb), nmc = metric_discover(cur, &mc);
 	for (size_t i = 0; i < base->nc; i++)
@@ -428,6 +440,9 @@ int mb_cmd_compare(int argc, char **argv)
 	if ((csv && write_to(csv, &c, compare_write_csv)) || (js && write_to(js, &c, compare_write_json)))
 		rc = 2;
 	compare_print_regressions(&c, stdout_taken ? stderr : stdout);
+	if (quiet || stdout_taken) /* the table, which lists them, was not printed */
+		for (size_t i = 0; i < c.nwarn; i++)
+			fprintf(stderr, "warning: %s\n", c.warn[i]);
 	if (c.nrow == 0) {
 		fprintf(stderr, "membench compare: the runs have no workload x allocator x threads "
 			"x metric in common\n");

@@ -52,7 +52,16 @@ grep -q 'churn/system/t1' "$tmp/nogp.txt" || fail "no text report without gnuplo
 [ -s "$tmp/nogp/plots/a-time.gp" ] || fail "scripts not kept for later"
 ! ls "$tmp/nogp/plots/"*.svg >/dev/null 2>&1 || fail "SVG without gnuplot?"
 
-# 4. not a results folder: exit 2
+# 4. a damaged folder degrades: no manifest, a truncated trial file
+cp -r tests/fixtures/run-real "$tmp/damaged"
+rm "$tmp/damaged/manifest.json"
+head -c 200 "$tmp/damaged/trials/churn__system__t1__r0.json" >"$tmp/damaged/trials/churn__system__t1__r9.json"
+"$M" report --no-plots "$tmp/damaged" >"$tmp/damaged.txt" 2>&1 || fail "damaged folder: exit $?"
+grep -q 'trials/churn__system__t1__r9.json: unreadable' "$tmp/damaged.txt" || fail "bad trial not warned"
+grep -q 'manifest.json: unreadable' "$tmp/damaged/report.html" || fail "missing manifest not warned"
+grep -q '^| churn/system/t1 | 6/6 |' "$tmp/damaged/report.md" || fail "good trials lost"
+
+# 5. not a results folder: exit 2
 rc=0
 "$M" report "$tmp/none" >/dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "report on a missing folder: exit $rc, want 2"
