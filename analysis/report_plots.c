@@ -562,8 +562,19 @@ static void fig_h(fig_ctx_t *x)
 			 "record it): not available");
 		return;
 	}
-	fprintf(f, "set title 'span occupancy per size class (%% of object slots in use, end of "
-		   "measured phase)'\nset xlabel 'size class'\nset cbrange [0:100]\n"
+	/* x labels: the object size of each class, from the first table */
+	json_t *first = NULL;
+	for (size_t i = 0; i < rd->nc && !first; i++)
+		first = size_classes(rd, &rd->c[i]);
+	fprintf(f, "set xtics rotate by -45 (");
+	for (size_t k = 0; k < ncls; k++) {
+		json_t *e = json_array_get(first, k);
+		double sz = pick(e, k_size), cls = pick(e, k_class);
+		fprintf(f, "%s'%.0f' %zu", k ? ", " : "", isnan(sz) ? (isnan(cls) ? (double)k : cls) : sz, k);
+	}
+	fprintf(f, ")\n");
+	fprintf(f, "set title 'span occupancy per size class (%% of object slots in use, as the "
+		   "trial recorded it)'\nset xlabel 'size class (bytes per object)'\nset cbrange [0:100]\n"
 		   "set palette defined (0 '#f7fbff', 50 '#6baed6', 100 '#08306b')\n"
 		   "set xrange [-0.5:%zu.5]\nset yrange [-0.5:%zu.5]\nset grid noytics\n"
 		   "plot '%s' matrix with image notitle\n", ncls - 1, nrow - 1, x->dat.name);
