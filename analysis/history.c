@@ -10,6 +10,7 @@
  */
 #include "history.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -279,7 +280,8 @@ static void series_free(series_t *ss, size_t n)
 }
 
 /* Step of the newest run against the `window` runs before it: +1 worse,
- * -1 better, 2 changed (no direction), 0 none. *delta gets the change in %. */
+ * -1 better, 2 changed (no direction), 3 undecidable (too few samples for
+ * any p < alpha), 0 none. *delta gets the change in %. */
 static int step_change(const series_t *s, const hist_opts_t *o, double *delta, double *p)
 {
 	*delta = NAN;
@@ -307,6 +309,10 @@ static int step_change(const series_t *s, const hist_opts_t *o, double *delta, d
 		stats_mwu_t u;
 		stats_mannwhitney(base, nb, s->v[last], s->nv[last], &u);
 		*p = u.p;
+		if (u.p_min >= o->alpha) { /* these sample sizes can never decide */
+			free(base);
+			return 3;
+		}
 		sig = u.p < o->alpha && (isnan(*delta) || fabs(*delta) >= o->threshold_pct);
 	}
 	free(base);
@@ -347,7 +353,10 @@ static int plot_series(const series_t *ss, size_t n, const hist_opts_t *o)
 				done[k] = 1;
 			}
 		char base[300], dat[320], body[320];
-		snprintf(base, sizeof(base), "history-%zu", i);
+		snprintf(base, sizeof(base), "history-%s-%s", ss[i].workload, ss[i].metric);
+		for (char *c = base; *c; c++) /* a file name, whatever the names hold */
+			if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '_' || *c == '.'))
+				*c = '_';
 		snprintf(dat, sizeof(dat), "%s.dat", base);
 		snprintf(body, sizeof(body), "%s.body.gp", base);
 		plot_file_t d, g;
@@ -491,7 +500,10 @@ int mb_cmd_history(int argc, char **argv)
 		double delta, p;
 		int st = step_change(s, &o, &delta, &p);
 		char flag[128] = "";
-		if (st)
+		if (st == 3)
+			snprintf(flag, sizeof(flag), "   ? %+.1f%% (too few samples to decide: %zu in "
+				 "the newest run)", delta, s->nv[s->nrun - 1]);
+		else if (st)
 			snprintf(flag, sizeof(flag), "   STEP %+.1f%% (%s, p=%.3g)", delta,
 				 st == 1 ? "worse" : st == -1 ? "better" : "changed", p);
 		worse |= st == 1;
