@@ -63,6 +63,11 @@ const rundir_trial_t *report_first_ok(const rundir_t *rd, const rundir_cell_t *c
  * "live", "internal", "tail", "external", "metadata". */
 double report_frag(const rundir_trial_t *t, const char *comp, int *derived);
 
+/* The first number under object o at any of the NULL-terminated names (a
+ * number, or an object {bytes: N}); NaN when none. For sections whose field
+ * names vary between producers. */
+double report_pick(json_t *o, const char *const *names);
+
 /* An in-memory file: report_md/html build their text here, then write it
  * atomically. */
 typedef struct rbuf {

@@ -217,68 +217,6 @@ static void fig_c(fig_ctx_t *x)
 static const char *const frag_comp[] = {"live", "internal", "tail", "external", "metadata"};
 #define NFRAG 5
 
-/* first number found under o at any of the names (a number or {bytes: N}) */
-static double pick(json_t *o, const char *const *names)
-{
-	for (; *names; names++) {
-		json_t *v = json_object_get(o, *names);
-		if (json_is_object(v))
-			v = json_object_get(v, "bytes");
-		if (json_is_number(v))
-			return json_number_value(v);
-	}
-	return NAN;
-}
-
-static double series_at(json_t *s, const char *col, size_t i)
-{
-	json_t *v = json_array_get(json_object_get(s, col), i);
-	return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-double report_frag(const rundir_trial_t *t, const char *comp, int *derived)
-{
-	static const char *const names[NFRAG][5] = {
-		{"live", "live_bytes", "live_requested", NULL},
-		{"internal", "internal_bytes", NULL},
-		{"tail", "tail_bytes", "tail_waste", NULL},
-		{"external", "external_bytes", NULL},
-		{"metadata", "metadata_bytes", NULL},
-	};
-	int k = 0;
-	while (k < NFRAG && strcmp(frag_comp[k], comp))
-		k++;
-	if (k == NFRAG || !t || !t->result)
-		return NAN;
-	json_t *frag = json_object_get(t->result, "frag");
-	*derived = !json_is_object(frag);
-	if (!*derived)
-		return pick(frag, names[k]);
-	/* derived at the sample with the most live bytes */
-	json_t *s = json_object_get(t->result, "series");
-	json_t *live = json_object_get(s, "live_requested");
-	size_t at = 0;
-	double best = -1;
-	for (size_t i = 0; i < json_array_size(live); i++)
-		if (json_is_number(json_array_get(live, i)) &&
-		    json_number_value(json_array_get(live, i)) > best)
-			best = json_number_value(json_array_get(live, i)), at = i;
-	if (best < 0)
-		return NAN;
-	double alloc = series_at(s, "alloc_allocated", at), active = series_at(s, "alloc_active", at);
-	double mapped = series_at(s, "alloc_resident", at);
-	if (isnan(mapped))
-		mapped = series_at(s, "alloc_mapped", at);
-	switch (k) {
-	case 0: return best;
-	case 1: return alloc >= best ? alloc - best : NAN;  /* allocated - requested */
-	case 2: return NAN;                                  /* needs per-class data */
-	case 3: return mapped >= (isnan(active) ? alloc : active)
-			? mapped - (isnan(active) ? alloc : active) : NAN;
-	default: return series_at(s, "alloc_metadata", at);
-	}
-}
-
 static void fig_d(fig_ctx_t *x)
 {
 	const rundir_t *rd = x->r->rd;
@@ -484,8 +422,8 @@ static void fig_g(fig_ctx_t *x)
 	json_t *e;
 	size_t i;
 	json_array_foreach(sc, i, e) {
-		double cls = pick(e, k_class), tail = pick(e, k_tail), mw = pick(e, k_maxw);
-		double sz = pick(e, k_size);
+		double cls = report_pick(e, k_class), tail = report_pick(e, k_tail), mw = report_pick(e, k_maxw);
+		double sz = report_pick(e, k_size);
 		if (isnan(tail) && isnan(mw))
 			continue;
 		fprintf(x->dat.f, "%.0f", isnan(cls) ? (double)i : cls);
@@ -516,10 +454,10 @@ static void fig_g(fig_ctx_t *x)
 
 static double occupancy(json_t *e)
 {
-	double o = pick(e, k_occ);
+	double o = report_pick(e, k_occ);
 	if (!isnan(o))
 		return o > 1 ? o / 100 : o;
-	double u = pick(e, k_inuse), c = pick(e, k_cap);
+	double u = report_pick(e, k_inuse), c = report_pick(e, k_cap);
 	return c > 0 ? u / c : NAN;
 }
 
@@ -569,7 +507,7 @@ static void fig_h(fig_ctx_t *x)
 	fprintf(f, "set xtics rotate by -45 (");
 	for (size_t k = 0; k < ncls; k++) {
 		json_t *e = json_array_get(first, k);
-		double sz = pick(e, k_size), cls = pick(e, k_class);
+		double sz = report_pick(e, k_size), cls = report_pick(e, k_class);
 		fprintf(f, "%s'%.0f' %zu", k ? ", " : "", isnan(sz) ? (isnan(cls) ? (double)k : cls) : sz, k);
 	}
 	fprintf(f, ")\n");
