@@ -103,8 +103,11 @@ static void test_injected_regression(void **state)
 
 static void test_noise_is_not_a_regression(void **state)
 {
-	/* same distribution, spread +-10%: at alpha .05 a false alarm is rare; the
-	 * 5% threshold makes it rarer still. 40 seeds, at most 2 alarms. */
+	/* same distribution, spread +-10%: a false alarm needs p < .05 (5% of
+	 * pairs) and a median shift past 5%, so about 2 in 40 are expected; 5 or
+	 * fewer holds with probability > 98% under that rate, while a compare that
+	 * ignored p would alarm on about half the pairs. Fixed seeds: the count is
+	 * the same on every run. */
 	int alarms = 0;
 	for (uint64_t seed = 100; seed < 140; seed++) {
 		char a[300], b[300];
@@ -113,7 +116,8 @@ static void test_noise_is_not_a_regression(void **state)
 		make_pair(seed, 0, a, b);
 		alarms += run_compare(a, b, "ns_per_op", NULL, NULL) > 0;
 	}
-	assert_true(alarms <= 2);
+	print_message("noise: %d false alarm(s) in 40 pairs\n", alarms);
+	assert_true(alarms <= 5);
 	/* the first seed in particular exits clean (the shell test's case) */
 	char a[300], b[300];
 	snprintf(a, sizeof(a), "%s/noise100-a", root);
