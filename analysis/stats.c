@@ -99,9 +99,17 @@ static double norm_isf(double p)
  * 0..m*n, by f(i,j,u) = f(i-1,j,u-j) + f(i,j-1,u) (the largest of the i+j
  * values belongs to the first sample, beating all j others, or to the second).
  * Counts reach C(100,50) ~ 1e29: doubles hold them to 1e-16 relative.
- * Returns a malloc'd array of m*n+1 counts and their sum in *total. */
-static double *mwu_counts(size_t m, size_t n, double *total)
+ * Returns the m*n+1 counts (owned here: valid until the next call with other
+ * sizes) and their sum in *total. The last sizes are cached: a comparison
+ * asks for the same m, n for every metric, and 50 x 50 costs ~6M additions. */
+static const double *mwu_counts(size_t m, size_t n, double *total)
 {
+	static double *cache, cache_total;
+	static size_t cache_m, cache_n;
+	if (cache && cache_m == m && cache_n == n) {
+		*total = cache_total;
+		return cache;
+	}
 	size_t w = m * n + 1;
 	double *prev = calloc((n + 1) * w, sizeof(double));
 	double *cur = calloc((n + 1) * w, sizeof(double));
@@ -127,7 +135,11 @@ static double *mwu_counts(size_t m, size_t n, double *total)
 	double s = 0;
 	for (size_t u = 0; u < w; u++)
 		s += out[u];
-	*total = s;
+	free(cache);
+	cache = out;
+	cache_m = m;
+	cache_n = n;
+	*total = cache_total = s;
 	return out;
 }
 
@@ -138,10 +150,9 @@ double stats_mwu_cdf(size_t m, size_t n, double u)
 	if (u < 0)
 		return 0;
 	double total, c = 0;
-	double *cnt = mwu_counts(m, n, &total);
+	const double *cnt = mwu_counts(m, n, &total);
 	for (size_t k = 0; k <= m * n && (double)k <= u; k++)
 		c += cnt[k];
-	free(cnt);
 	return c / total;
 }
 
@@ -196,7 +207,7 @@ int stats_mannwhitney(const double *a, size_t n1, const double *b, size_t n2, st
 	double mu = nn1 * nn2 / 2;
 	if (!out->ties && n1 <= STATS_EXACT_MAX && n2 <= STATS_EXACT_MAX) {
 		double total;
-		double *cnt = mwu_counts(n1, n2, &total);
+		const double *cnt = mwu_counts(n1, n2, &total);
 		size_t u = (size_t)llround(out->u), top = n1 * n2;
 		double lo = 0, hi = 0; /* P(U <= u), P(U >= u) */
 		for (size_t k = 0; k <= top; k++) {
@@ -205,7 +216,6 @@ int stats_mannwhitney(const double *a, size_t n1, const double *b, size_t n2, st
 			if (k >= u)
 				hi += cnt[k];
 		}
-		free(cnt);
 		out->exact = 1;
 		out->p = fmin(1.0, 2.0 * fmin(lo, hi) / total);
 		return 0;
@@ -240,7 +250,7 @@ int stats_hodges_lehmann(const double *a, size_t n1, const double *b, size_t n2,
 		/* k = smallest u with P(U <= u) >= alpha/2 (R's qwilcox), at least 1;
 		 * achieved confidence 1 - 2 P(U <= k-1). */
 		double total, c = 0;
-		double *cnt = mwu_counts(n1, n2, &total);
+		const double *cnt = mwu_counts(n1, n2, &total);
 		k = 0;
 		while (k < N && (c + cnt[k]) / total < alpha / 2)
 			c += cnt[k++];
@@ -249,7 +259,6 @@ int stats_hodges_lehmann(const double *a, size_t n1, const double *b, size_t n2,
 			c = cnt[0];
 		} /* now c / total == P(U <= k-1) */
 		*achieved = 1 - 2 * c / total;
-		free(cnt);
 	} else {
 		double z = norm_isf(alpha / 2);
 		double s = sqrt((double)n1 * (double)n2 * (double)(n1 + n2 + 1) / 12.0);

@@ -6,7 +6,8 @@
  * assumption about the shape.
  *
  * Every function takes unsorted input and leaves it untouched unless it says
- * otherwise; NaN values must be filtered out by the caller.
+ * otherwise; NaN values must be filtered out by the caller. Not thread-safe:
+ * the exact null distribution of U is kept in a one-entry cache.
  */
 #ifndef MB_STATS_H
 #define MB_STATS_H
