@@ -65,7 +65,8 @@ static int inline_svg(rbuf_t *b, const char *path, const char *fid)
 	snprintf(pre, sizeof(pre), "f%s-", fid);
 	rb_printf(b, "<svg class=\"fig\" role=\"img\"");
 	p += 4;
-	static const char *const refs[] = {"id=\"", "href=\"#", "url(#", NULL};
+	/* gnuplot quotes attributes with ' (other SVG writers with ") */
+	static const char *const refs[] = {" id=\"", " id='", "href=\"#", "href='#", "url(#", NULL};
 	while (*p) {
 		int hit = 0;
 		for (const char *const *r = refs; *r && !hit; r++) {

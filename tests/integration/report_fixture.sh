@@ -22,6 +22,8 @@ done
 h=$tmp/full/report.html
 [ "$(grep -c '<svg class="fig"' "$h")" -eq 8 ] || fail "report.html should inline 8 figures"
 grep -q 'sys&lt;b&gt;&amp;&quot;x&#39;' "$h" || fail "allocator name not escaped in HTML"
+dups=$(grep -o " id=['\"][^'\"]*" "$h" | sort | uniq -d | head -3)
+[ -z "$dups" ] || fail "duplicate ids in report.html: $dups"
 ! grep -q 'sys<b>' "$h" || fail "raw allocator name in HTML"
 ! grep -qE '(src|href)="(https?:|file:|plots/)' "$h" || fail "report.html is not self-contained"
 grep -q 'churn__odd__t1__r9: crashed' "$h" || fail "failed trial not warned"
