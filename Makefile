@@ -72,7 +72,8 @@ test-bins: $(TEST_BINS)
 CONFIG ?= configs/quick.yaml
 run: deps
 	@$(MAKE) --no-print-directory build
-	$(B)/membench run $(CONFIG)
+	@rc=0; $(B)/membench run $(CONFIG) || rc=$$?; \
+	if [ $$rc -le 1 ]; then $(B)/membench report --quiet results/latest || true; fi; exit $$rc
 
 test: deps
 	@$(MAKE) --no-print-directory build

@@ -20,6 +20,9 @@ int mb_cmd_docs(int argc, char **argv);     /* inspect.c */
 int mb_cmd_probe(int argc, char **argv);    /* probe.c */
 int mb_cmd_sizeclasses(int argc, char **argv); /* sizeclasses_cmd.c */
 int mb_cmd_topology(int argc, char **argv); /* topology.c */
+int mb_cmd_report(int argc, char **argv);   /* analysis/report.c */
+int mb_cmd_compare(int argc, char **argv);  /* analysis/compare.c */
+int mb_cmd_history(int argc, char **argv);  /* analysis/history.c */
 
 /* True when argv has -h or --help (for commands without other options). */
 int mb_wants_help(int argc, char **argv);

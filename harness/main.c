@@ -15,6 +15,9 @@ static int cmd_help(int argc, char **argv);
 
 static const mb_cmd_t commands[] = {
 	{"run", mb_cmd_run, "run a suite config; every trial in its own process", 0},
+	{"report", mb_cmd_report, "plots, report.html and report.md for a results folder", 0},
+	{"compare", mb_cmd_compare, "compare two results folders; exit 1 on a significant regression", 0},
+	{"history", mb_cmd_history, "trends across runs from results/history.sqlite; step changes", 0},
 	{"validate", mb_cmd_validate, "check suite and workload files; exit 2 on any error", 0},
 	{"list", mb_cmd_list, "list workloads, patterns, allocators, counters", 0},
 	{"topology", mb_cmd_topology, "describe this machine (hwloc): packages, cores, caches, NUMA", 0},

@@ -20,6 +20,7 @@
 
 #include "cachegrind.h"
 #include "config.h"
+#include "history.h"
 #include "pattern.h"
 #include "plan.h"
 #include "result.h"
@@ -428,6 +429,8 @@ int mb_suiterun(const mb_suiterun_opts_t *o, volatile sig_atomic_t *interrupted)
 	size_t bad = 0;
 	for (int i = 1; i < MB_ST_COUNT; i++)
 		bad += counts[i];
+	if (!*interrupted)
+		history_record_run(dir, o->quiet); /* <output>/history.sqlite; never fails the run */
 	if (!o->quiet) {
 		printf("membench: %s: %zu ok, %zu not ok", s->name, counts[MB_ST_OK], bad);
 		if (skipped)

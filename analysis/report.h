@@ -1,0 +1,80 @@
+/*
+ * `membench report DIR`: figures (gnuplot, report_plots.c), report.html
+ * (report_html.c, self-contained) and report.md (report_md.c), and a text
+ * summary on stdout. The report reads the results folder only; every section
+ * a run did not record says "not available in this run" instead.
+ */
+#ifndef MB_REPORT_H
+#define MB_REPORT_H
+
+#include <stdio.h>
+
+#include "metric.h"
+#include "rundir.h"
+
+enum report_fig_state {
+	FIG_OK,        /* rendered: plots/BASE.svg and plots/BASE.png */
+	FIG_NA,        /* the run has no data for it; note says why */
+	FIG_FAILED,    /* gnuplot failed; note has its message */
+	FIG_NOGNUPLOT, /* data and script written, nothing rendered */
+};
+
+typedef struct report_fig {
+	const char *id;     /* "a" .. "h", as in the report's contents */
+	const char *base;   /* file base in plots/: "a-time" */
+	const char *title;
+	int state;          /* enum report_fig_state */
+	char note[600];     /* caveat or reason, "" when none */
+} report_fig_t;
+
+#define REPORT_NFIG 8
+
+typedef struct report {
+	rundir_t *rd;
+	metric_t *m;        /* metric_discover() of the run */
+	size_t nm;
+	report_fig_t fig[REPORT_NFIG];
+	char plotdir[4400];
+	char **warn;        /* failed trials, unavailable counters, file problems */
+	size_t nwarn;
+} report_t;
+
+/* Writes data and scripts for every figure into r->plotdir and renders them
+ * when gnuplot is there; fills r->fig. Returns the number rendered. */
+int report_plots(report_t *r);
+
+/* report.md and report.html; 0 or -1 (errno). Written atomically. */
+int report_write_md(const report_t *r, const char *path);
+int report_write_html(const report_t *r, const char *path);
+
+/* The rows of the medians table: metrics shown in every report. */
+extern const char *const report_table_metrics[];
+
+/* Distinct (workload, threads) groups of the run, in cell order; returns the
+ * count and the first cell of each group in *first (malloc'd). */
+size_t report_groups(const rundir_t *rd, size_t **first);
+
+/* The first ok trial of a cell (lowest rep), or NULL. */
+const rundir_trial_t *report_first_ok(const rundir_t *rd, const rundir_cell_t *c);
+
+/* A fragmentation component of trial t: from result.frag when the run has it
+ * (*derived = 0), else derived from allocator stats at the sample of peak
+ * live bytes (*derived = 1). NaN when neither can tell. comp is one of
+ * "live", "internal", "tail", "external", "metadata". */
+double report_frag(const rundir_trial_t *t, const char *comp, int *derived);
+
+/* The first number under object o at any of the NULL-terminated names (a
+ * number, or an object {bytes: N}); NaN when none. For sections whose field
+ * names vary between producers. */
+double report_pick(json_t *o, const char *const *names);
+
+/* An in-memory file: report_md/html build their text here, then write it
+ * atomically. */
+typedef struct rbuf {
+	char *p;
+	size_t n, cap;
+} rbuf_t;
+void rb_printf(rbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void rb_put(rbuf_t *b, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# membench report on the fixtures: every figure drawn where the run has the
+# data, "not available in this run" where it has not, names HTML-escaped,
+# warnings for the failed trial and the unavailable counter, and the text
+# report without gnuplot.
+set -euo pipefail
+B=${MB_BUILD_DIR:-build}
+M=$B/membench
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# 1. the full fixture: all eight figures, SVG and PNG
+cp -r tests/fixtures/run-full "$tmp/full"
+"$M" report "$tmp/full" >"$tmp/out.txt" 2>&1 || { cat "$tmp/out.txt"; fail "report exit $?"; }
+for f in a-time b-rss c-series d-frag e-latency f-counters g-sizeclass-waste h-span-occupancy; do
+	[ -s "$tmp/full/plots/$f.svg" ] || fail "no $f.svg"
+	[ -s "$tmp/full/plots/$f.png" ] || fail "no $f.png"
+	head -c 8 "$tmp/full/plots/$f.png" | od -An -c | grep -q 'P   N   G' || fail "$f.png is not a PNG"
+	grep -q '<svg' "$tmp/full/plots/$f.svg" || fail "$f.svg is not SVG"
+done
+h=$tmp/full/report.html
+[ "$(grep -c '<svg class="fig"' "$h")" -eq 8 ] || fail "report.html should inline 8 figures"
+grep -q 'sys&lt;b&gt;&amp;&quot;x&#39;' "$h" || fail "allocator name not escaped in HTML"
+dups=$(grep -o " id=['\"][^'\"]*" "$h" | sort | uniq -d | head -3)
+[ -z "$dups" ] || fail "duplicate ids in report.html: $dups"
+! grep -q 'sys<b>' "$h" || fail "raw allocator name in HTML"
+! grep -qE '(src|href)="(https?:|file:|plots/)' "$h" || fail "report.html is not self-contained"
+grep -q 'churn__odd__t1__r9: crashed' "$h" || fail "failed trial not warned"
+grep -q 'PAPI_L1_DCM unavailable' "$h" || fail "unavailable counter not warned"
+grep -q 'topology.caches' "$h" || fail "topology not shown"
+grep -q 'sys\\<b\\>&"x' "$tmp/full/report.md" || fail "allocator name not escaped in Markdown"
+grep -q '^| churn/system/t1 | 6/6 |' "$tmp/full/report.md" || fail "medians table missing in report.md"
+grep -q 'report: .*report.html' "$tmp/out.txt" || fail "report path not printed"
+
+# 2. the real run: counters, size classes, occupancy are not in it
+cp -r tests/fixtures/run-real "$tmp/real"
+"$M" report -q "$tmp/real" >/dev/null
+for f in f-counters g-sizeclass-waste h-span-occupancy; do
+	[ ! -e "$tmp/real/plots/$f.svg" ] || fail "$f drawn without data"
+done
+[ "$(grep -c 'Not available in this run' "$tmp/real/report.html")" -ge 3 ] ||
+	fail "missing sections not labelled"
+grep -q 'derived from the allocator' "$tmp/real/report.html" || fail "derived frag not labelled"
+grep -q 'topology.*not available in this run' "$tmp/real/report.html" || fail "no topology note"
+
+# 3. without gnuplot: a clear message, and the reports all the same
+cp -r tests/fixtures/run-real "$tmp/nogp"
+MB_GNUPLOT=/nonexistent/gnuplot "$M" report "$tmp/nogp" >"$tmp/nogp.txt" 2>&1 ||
+	fail "report without gnuplot exit $?"
+grep -q 'gnuplot not found' "$tmp/nogp.txt" || fail "no gnuplot message"
+grep -q 'churn/system/t1' "$tmp/nogp.txt" || fail "no text report without gnuplot"
+[ -s "$tmp/nogp/report.html" ] && [ -s "$tmp/nogp/report.md" ] || fail "no reports without gnuplot"
+[ -s "$tmp/nogp/plots/a-time.gp" ] || fail "scripts not kept for later"
+! ls "$tmp/nogp/plots/"*.svg >/dev/null 2>&1 || fail "SVG without gnuplot?"
+
+# 4. a damaged folder degrades: no manifest, a truncated trial file
+cp -r tests/fixtures/run-real "$tmp/damaged"
+rm "$tmp/damaged/manifest.json"
+head -c 200 "$tmp/damaged/trials/churn__system__t1__r0.json" >"$tmp/damaged/trials/churn__system__t1__r9.json"
+"$M" report --no-plots "$tmp/damaged" >"$tmp/damaged.txt" 2>&1 || fail "damaged folder: exit $?"
+grep -q 'trials/churn__system__t1__r9.json: unreadable' "$tmp/damaged.txt" || fail "bad trial not warned"
+grep -q 'manifest.json: unreadable' "$tmp/damaged/report.html" || fail "missing manifest not warned"
+grep -q '^| churn/system/t1 | 6/6 |' "$tmp/damaged/report.md" || fail "good trials lost"
+
+# 5. not a results folder: exit 2
+rc=0
+"$M" report "$tmp/none" >/dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "report on a missing folder: exit $rc, want 2"
+echo "report fixture: ok"
