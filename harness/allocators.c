@@ -30,6 +30,9 @@ const mb_allocator_t mb_allocators[] = {
 const char *mb_self_exe(void)
 {
 	static char exe[PATH_MAX];
+	const char *env = getenv("MEMBENCH_EXE");
+	if (env && *env)
+		return env;
 	if (!exe[0]) {
 		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		exe[n > 0 ? n : 0] = 0;

@@ -78,7 +78,9 @@ void mb_allocator_setenv(const mb_alloc_ref_t *r);
 /* The folder holding the plug-ins: $MEMBENCH_PLUGIN_DIR, else plugins/ beside
  * the membench binary. */
 const char *mb_plugin_dir(void);
-/* The running membench binary's path. */
+/* The membench binary that runs trials and probes: $MEMBENCH_EXE when set (a
+ * test binary linking the harness must set it, or it would exec itself), else
+ * the running binary. */
 const char *mb_self_exe(void);
 
 #endif

@@ -9,8 +9,12 @@ B=${1:?usage: tests/run.sh BUILD_DIR [TIER...]}
 shift
 tiers=("$@")
 [ ${#tiers[@]} -eq 0 ] && tiers=(unit integration stress fuzz)
+# a runaway test must not take the machine down with it
+ulimit -u 4096 2>/dev/null || true
 export MB_TEST_SHORT=${MB_TEST_SHORT-1}
 export MB_BUILD_DIR=$B
+# test binaries link the harness: trials and probes must exec membench, not them
+export MEMBENCH_EXE=$PWD/$B/membench
 passed=0 failed=0 failures=()
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
