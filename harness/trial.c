@@ -3,9 +3,11 @@
  *
  * Timing: the main thread only coordinates. Workers run the measured operations
  * in `samples` chunks; before and after each chunk all threads meet at a
- * barrier, and the main thread's clock runs from the release of the first to
- * the arrival at the second. Memory is sampled while the workers wait, so the
- * sampling cost is outside the timed total (it is in the run's wall time).
+ * barrier. Each worker reads the clock right before and after its step, and a
+ * chunk's time is from the earliest start to the latest end: the barriers'
+ * wake-up latency (tens of microseconds on a VM, per chunk) stays out of it.
+ * Memory is sampled while the workers wait, so the sampling cost is outside
+ * the timed total (it is in the run's wall time).
  * What sampling still costs the timed path (cache state, one barrier pair per
  * chunk) is measured by `make bench-sampling`; see analysis/METRICS.md.
  * Memory-profile trials (--memory-profile) also keep the live usable bytes,
@@ -24,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "barrier.h"
 #include "frag.h"
 #include "lat.h"
 #include "plugin.h"
@@ -35,7 +38,7 @@ typedef struct trial {
 	const mb_trial_args_t *a;
 	mb_workload_t *wl;
 	mb_run_t run;
-	pthread_barrier_t bar;
+	mb_barrier_t bar;        /* spins through sampling pauses: barrier.h */
 	uint64_t nchunks;
 	int init_error;
 	/* series, one row per sample */
@@ -51,7 +54,23 @@ typedef struct trial {
 typedef struct worker_arg {
 	trial_t *t;
 	mb_worker_t *w;
+	uint64_t c_start, c_end; /* this chunk's step, by the worker's clock; read
+	                            by the main thread after the chunk-end barrier */
+	uint64_t cpu_ns;         /* CPU time of this thread in measured steps: unlike
+	                            the wall clock, not inflated while preempted */
 } worker_arg_t;
+
+/* How long a waiting thread spins at a barrier before it sleeps: longer than
+ * one memory sample takes (statm plus the allocator's stats: 10 to 100 us),
+ * short against a chunk (10^4 operations at the default 200 samples). */
+#define MB_BARRIER_SPIN_NS 2000000
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Operations of worker tid in chunk c: total split evenly across threads, then
  * each thread's share evenly across chunks (the remainders go first). */
@@ -71,26 +90,30 @@ static void *worker_main(void *p)
 	int rc = run->pattern->thread_init(w);
 	if (rc)
 		__atomic_store_n(&t->init_error, rc, __ATOMIC_SEQ_CST);
-	pthread_barrier_wait(&t->bar); /* A: all initialised */
-	pthread_barrier_wait(&t->bar); /* B: go (or stop, on init error) */
+	mb_barrier_wait(&t->bar); /* A: all initialised */
+	mb_barrier_wait(&t->bar); /* B: go (or stop, on init error) */
 	if (!__atomic_load_n(&t->init_error, __ATOMIC_SEQ_CST)) {
 		uint64_t mine = share(t->a->warmup, run->nthreads, w->tid);
 		if (mine)
 			run->pattern->step(w, mine);
-		pthread_barrier_wait(&t->bar); /* C: warm-up done */
+		mb_barrier_wait(&t->bar); /* C: warm-up done */
 		w->lat_on = true;
 		mine = share(t->a->ops, run->nthreads, w->tid);
 		for (uint64_t c = 0; c < t->nchunks; c++) {
-			pthread_barrier_wait(&t->bar); /* chunk start */
+			mb_barrier_wait(&t->bar); /* chunk start */
 			uint64_t k = share(mine, t->nchunks, c);
+			uint64_t cpu0 = thread_cpu_ns();
+			wa->c_start = mb_now_ns();
 			if (k)
 				run->pattern->step(w, k);
-			pthread_barrier_wait(&t->bar); /* chunk end */
+			wa->c_end = mb_now_ns();
+			wa->cpu_ns += thread_cpu_ns() - cpu0;
+			mb_barrier_wait(&t->bar); /* chunk end */
 		}
 		w->lat_on = false;
-		pthread_barrier_wait(&t->bar); /* E: the last sample is taken */
+		mb_barrier_wait(&t->bar); /* E: the last sample is taken */
 		run->pattern->drain(w);
-		pthread_barrier_wait(&t->bar); /* D: drained */
+		mb_barrier_wait(&t->bar); /* D: drained */
 	}
 	if (run->pattern->thread_fini)
 		run->pattern->thread_fini(w);
@@ -289,7 +312,10 @@ int mb_trial_run(const mb_trial_args_t *a)
 	run->workers = calloc(a->threads, sizeof(*run->workers));
 	worker_arg_t *wa = calloc(a->threads, sizeof(*wa));
 	pthread_t *th = calloc(a->threads, sizeof(*th));
-	pthread_barrier_init(&t.bar, NULL, a->threads + 1);
+	/* spin through the sampling pause only when every thread has a core */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	mb_barrier_init(&t.bar, a->threads + 1,
+			(long)a->threads + 1 <= cpus ? MB_BARRIER_SPIN_NS : 0);
 	for (unsigned i = 0; i < a->threads; i++) {
 		mb_worker_t *w = aligned_alloc(64, (sizeof(*w) + 63) & ~(size_t)63);
 		memset(w, 0, sizeof(*w));
@@ -300,28 +326,32 @@ int mb_trial_run(const mb_trial_args_t *a)
 		w->track_usable = a->memory_profile; /* from the first allocation on */
 		mb_rng_seed(&w->rng, a->seed, i);
 		run->workers[i] = w;
-		wa[i] = (worker_arg_t){&t, w};
+		wa[i] = (worker_arg_t){.t = &t, .w = w};
 	}
 	for (unsigned i = 0; i < a->threads; i++)
 		if (pthread_create(&th[i], NULL, worker_main, &wa[i])) {
 			fprintf(stderr, "membench trial: cannot start thread %u\n", i);
 			_exit(2);
 		}
-	pthread_barrier_wait(&t.bar); /* A */
+	mb_barrier_wait(&t.bar); /* A */
 	int init_error = __atomic_load_n(&t.init_error, __ATOMIC_SEQ_CST);
-	pthread_barrier_wait(&t.bar); /* B */
+	mb_barrier_wait(&t.bar); /* B */
 	uint64_t elapsed = 0, ops_done = 0, rss_drained = 0;
 	struct rusage ru0, ru1;
 	json_t *smaps_end = NULL, *smaps_drained = NULL, *classes_end = json_null();
 	if (!init_error) {
-		pthread_barrier_wait(&t.bar); /* C */
+		mb_barrier_wait(&t.bar); /* C */
 		sample(&t, 0, 0);
 		getrusage(RUSAGE_SELF, &ru0);
 		for (uint64_t c = 0; c < t.nchunks; c++) {
-			pthread_barrier_wait(&t.bar);
-			uint64_t t0 = mb_now_ns();
-			pthread_barrier_wait(&t.bar);
-			elapsed += mb_now_ns() - t0;
+			mb_barrier_wait(&t.bar);
+			mb_barrier_wait(&t.bar);
+			uint64_t first = UINT64_MAX, last = 0;
+			for (unsigned i = 0; i < a->threads; i++) {
+				first = wa[i].c_start < first ? wa[i].c_start : first;
+				last = wa[i].c_end > last ? wa[i].c_end : last;
+			}
+			elapsed += last - first;
 			for (unsigned i = 0; i < a->threads; i++)
 				ops_done += share(share(a->ops, a->threads, i), t.nchunks, c);
 			sample(&t, ops_done, elapsed);
@@ -334,8 +364,8 @@ int mb_trial_run(const mb_trial_args_t *a)
 			for (int k = 0; k < t.ncls; k++)
 				json_array_append_new(classes_end, frag_class_json(&t.cls[k]));
 		}
-		pthread_barrier_wait(&t.bar); /* E */
-		pthread_barrier_wait(&t.bar); /* D */
+		mb_barrier_wait(&t.bar); /* E */
+		mb_barrier_wait(&t.bar); /* D */
 		rss_drained = mb_proc_rss(0);
 	}
 	for (unsigned i = 0; i < a->threads; i++)
@@ -374,6 +404,12 @@ int mb_trial_run(const mb_trial_args_t *a)
 	json_object_set_new(r, "warmup_ops", json_integer((json_int_t)a->warmup));
 	json_object_set_new(r, "elapsed_ns", json_integer((json_int_t)elapsed));
 	json_object_set_new(r, "ns_per_op", json_real(ops_done ? (double)elapsed / ops_done : 0));
+	uint64_t cpu_ns = 0;
+	for (unsigned i = 0; i < a->threads; i++)
+		cpu_ns += wa[i].cpu_ns;
+	/* workers' CPU time in the measured steps per operation: with one thread,
+	 * ns_per_op without the time the thread spent preempted */
+	json_object_set_new(r, "cpu_ns_per_op", json_real(ops_done ? (double)cpu_ns / ops_done : 0));
 	json_object_set_new(r, "cpu_user_s", json_real(tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime)));
 	json_object_set_new(r, "cpu_sys_s", json_real(tv_s(ru1.ru_stime) - tv_s(ru0.ru_stime)));
 	json_object_set_new(r, "peak_rss", json_integer((json_int_t)mb_proc_status_kb_field(0, "VmHWM")));
@@ -409,7 +445,6 @@ int mb_trial_run(const mb_trial_args_t *a)
 		free(run->workers[i]);
 	free(run->workers), free(wa), free(th);
 	free(t.s_ops), free(t.s_ns), free(t.s_mem), free(t.cls);
-	pthread_barrier_destroy(&t.bar);
 	mb_workload_free(t.wl);
 	if (wr)
 		return 2;
