@@ -108,7 +108,9 @@ static int resolve(const char *ref, mb_alloc_ref_t *out, const char **why)
 	}
 	snprintf(out->plugin, sizeof(out->plugin), "%s/%s", mb_plugin_dir(), out->reg->plugin);
 	if (access(out->plugin, R_OK) != 0) {
-		*why = "plug-in not built: its library's Debian package was missing at build time";
+		*why = out->reg->package[0] == '('
+			       ? "plug-in not built (it is built from this repository: run make)"
+			       : "plug-in not built: its library's Debian package was missing at build time";
 		return -ENODEV;
 	}
 	return 0;
@@ -224,6 +226,12 @@ void mb_allocator_setenv(const mb_alloc_ref_t *r)
 	else
 		snprintf(preload, sizeof(preload), "%s", r->plugin);
 	setenv("LD_PRELOAD", preload, 1);
+#ifdef MB_SANITIZER
+	/* the plug-in is preloaded ahead of the sanitizer runtime; that is fine
+	 * here. Leaks and ODR reports from a foreign allocator library (or from two
+	 * instrumented plug-ins loaded together) are not membench's. */
+	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0:detect_odr_violation=0", 0);
+#endif
 	for (unsigned i = 0; i < r->nenv; i++) {
 		char kv[512];
 		snprintf(kv, sizeof(kv), "%s", r->env[i]);

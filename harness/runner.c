@@ -131,11 +131,7 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 		dup2(rfd_w, 3);
 		close(rfd_w);
 	}
-	mb_allocator_setenv(al); /* LD_PRELOAD and the allocator's tunables */
-#ifdef MB_SANITIZER
-	/* the plug-in is preloaded ahead of the sanitizer runtime; that is fine here */
-	setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);
-#endif
+	mb_allocator_setenv(al); /* LD_PRELOAD, the allocator's tunables (and sanitizer options) */
 	execv(argv[0], (char *const *)argv);
 	fprintf(stderr, "membench: cannot exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);

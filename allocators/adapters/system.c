@@ -1,6 +1,7 @@
 /*
  * The `system` plug-in: glibc malloc (ptmalloc2). Stats from mallinfo2.
  */
+#include <errno.h>
 #include <gnu/libc-version.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -55,6 +56,11 @@ static const char *sys_version(void)
 static int sys_stats(mb_alloc_stats_t *s)
 {
 	struct mallinfo2 mi = mallinfo2();
+	/* the process has allocated (the harness has) long before any sample: an
+	 * empty mallinfo2 means glibc's malloc is not the one serving it (a
+	 * sanitizer runtime or a preloaded allocator replaced it) */
+	if (mi.arena == 0 && mi.hblkhd == 0)
+		return -ENOTSUP;
 	s->allocated = mi.uordblks + mi.hblkhd;
 	s->active = mi.arena + mi.hblkhd - mi.keepcost;
 	if (s->active < s->allocated) /* cannot happen: arena = uordblks + fordblks */

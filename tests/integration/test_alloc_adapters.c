@@ -24,7 +24,11 @@ static const struct expect {
 	const char *known; /* stats fields that must be numbers */
 	int classes;       /* per-size-class view */
 } expects[] = {
+#ifdef MB_SANITIZER
+	{"system", 0, "", 0}, /* the sanitizer's malloc serves: mallinfo2 is empty */
+#else
 	{"system", 1, "allocated active mapped", 0},
+#endif
 	{"jemalloc", 1, "allocated active resident mapped metadata retained", 1},
 	{"tcmalloc", 1, "allocated active resident mapped retained", 0},
 	{"mimalloc", 1, "mapped", 0},
@@ -60,6 +64,11 @@ static int setup(void **state)
 	for (size_t i = 0; i < NEXP; i++) {
 		snprintf(path, sizeof(path), "%s/plugins/mb-%s.so", B, expects[i].name);
 		installed[i] = access(path, R_OK) == 0;
+#ifdef MB_SANITIZER
+		/* an external allocator replaces malloc, which the sanitizer runtime
+		 * owns: only system runs in sanitizer builds */
+		installed[i] = installed[i] && i == 0;
+#endif
 		if (installed[i])
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 				 list[0] ? ", " : "", expects[i].name);
@@ -72,7 +81,7 @@ static int setup(void **state)
 		   "ops_scale: 0.02\nsample_points: 10\nmemory_profile: true\ndrain_wait: 10ms\n",
 		list);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "%s/membench run --quiet --output %s/res %s 2>&1", B, tmpdir,
+	snprintf(cmd, sizeof(cmd), "%s/membench run --quiet --debug-results --output %s/res %s 2>&1", B, tmpdir,
 		 path);
 	if (run(cmd, out, sizeof(out)) != 0) {
 		fprintf(stderr, "membench run failed: %s\n", out);
