@@ -86,7 +86,8 @@ for al in sorted({a for a, _ in runs}):
           f" | {wp / w0:>12.4f} {cp / c0:>6.4f}")
 print("prof = sample_points 200 + memory_profile (usable_size on every alloc and free):")
 print("its extra cost is in its ns/op by design; such trials are marked memory_profile.")
-verdict = ("inconclusive: repetitions of one mode spread by %.1f%%, more than the 2%% to detect"
+verdict = ("inconclusive: fewer than 3 repetitions, the noise cannot be judged" if reps < 3 else
+           "inconclusive: repetitions of one mode spread by %.1f%%, more than the 2%% to detect"
            % (100 * noisy) if noisy > 0.02 else "ok" if worst < 0.02 else "TOO MUCH")
 print(f"wall clock: largest move from sampling (s200 vs s0) {100 * worst:.2f}%: {verdict}")
 sys.exit(1 if verdict == "TOO MUCH" else 0)
