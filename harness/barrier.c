@@ -7,10 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
-void mb_barrier_init(mb_barrier_t *b, unsigned n, uint64_t spin_ns)
+void mb_barrier_init(mb_barrier_t *b, unsigned n)
 {
 	b->n = n;
-	b->spin_ns = spin_ns;
 	b->arrived = b->gen = b->sleepers = 0;
 }
 
@@ -30,7 +29,7 @@ static inline void cpu_relax(void)
 #endif
 }
 
-void mb_barrier_wait(mb_barrier_t *b)
+void mb_barrier_wait(mb_barrier_t *b, uint64_t spin_ns)
 {
 	/* read the generation before arriving: the last arriver bumps it only
 	 * after everyone's increment */
@@ -42,11 +41,11 @@ void mb_barrier_wait(mb_barrier_t *b)
 			syscall(SYS_futex, &b->gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 		return;
 	}
-	if (b->spin_ns) {
+	if (spin_ns) {
 		uint64_t t0 = now_ns();
 		for (unsigned i = 1; __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE) == g; i++) {
 			cpu_relax();
-			if ((i & 255) == 0 && now_ns() - t0 > b->spin_ns)
+			if ((i & 255) == 0 && now_ns() - t0 > spin_ns)
 				break;
 		}
 	}

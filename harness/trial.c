@@ -39,6 +39,7 @@ typedef struct trial {
 	mb_workload_t *wl;
 	mb_run_t run;
 	mb_barrier_t bar;        /* spins through sampling pauses: barrier.h */
+	uint64_t spin_ns;        /* the workers' spin budget at it (main: 0) */
 	uint64_t nchunks;
 	int init_error;
 	/* series, one row per sample */
@@ -60,9 +61,9 @@ typedef struct worker_arg {
 	                            the wall clock, not inflated while preempted */
 } worker_arg_t;
 
-/* How long a waiting thread spins at a barrier before it sleeps: longer than
- * one memory sample takes (statm plus the allocator's stats: 10 to 100 us),
- * short against a chunk (10^4 operations at the default 200 samples). */
+/* How long a waiting worker spins at a barrier before it sleeps: longer than
+ * one memory sample takes (statm plus the allocator's stats: 10 to 100 us), so
+ * a worker keeps its core through the pause between chunks. */
 #define MB_BARRIER_SPIN_NS 2000000
 
 static uint64_t thread_cpu_ns(void)
@@ -90,17 +91,17 @@ static void *worker_main(void *p)
 	int rc = run->pattern->thread_init(w);
 	if (rc)
 		__atomic_store_n(&t->init_error, rc, __ATOMIC_SEQ_CST);
-	mb_barrier_wait(&t->bar); /* A: all initialised */
-	mb_barrier_wait(&t->bar); /* B: go (or stop, on init error) */
+	mb_barrier_wait(&t->bar, t->spin_ns); /* A: all initialised */
+	mb_barrier_wait(&t->bar, t->spin_ns); /* B: go (or stop, on init error) */
 	if (!__atomic_load_n(&t->init_error, __ATOMIC_SEQ_CST)) {
 		uint64_t mine = share(t->a->warmup, run->nthreads, w->tid);
 		if (mine)
 			run->pattern->step(w, mine);
-		mb_barrier_wait(&t->bar); /* C: warm-up done */
+		mb_barrier_wait(&t->bar, t->spin_ns); /* C: warm-up done */
 		w->lat_on = true;
 		mine = share(t->a->ops, run->nthreads, w->tid);
 		for (uint64_t c = 0; c < t->nchunks; c++) {
-			mb_barrier_wait(&t->bar); /* chunk start */
+			mb_barrier_wait(&t->bar, t->spin_ns); /* chunk start */
 			uint64_t k = share(mine, t->nchunks, c);
 			uint64_t cpu0 = thread_cpu_ns();
 			wa->c_start = mb_now_ns();
@@ -108,12 +109,12 @@ static void *worker_main(void *p)
 				run->pattern->step(w, k);
 			wa->c_end = mb_now_ns();
 			wa->cpu_ns += thread_cpu_ns() - cpu0;
-			mb_barrier_wait(&t->bar); /* chunk end */
+			mb_barrier_wait(&t->bar, t->spin_ns); /* chunk end */
 		}
 		w->lat_on = false;
-		mb_barrier_wait(&t->bar); /* E: the last sample is taken */
+		mb_barrier_wait(&t->bar, t->spin_ns); /* E: the last sample is taken */
 		run->pattern->drain(w);
-		mb_barrier_wait(&t->bar); /* D: drained */
+		mb_barrier_wait(&t->bar, t->spin_ns); /* D: drained */
 	}
 	if (run->pattern->thread_fini)
 		run->pattern->thread_fini(w);
@@ -123,7 +124,7 @@ static void *worker_main(void *p)
 }
 
 /* One memory sample; the workers must be stopped (at a barrier, or gone). */
-static void mb_sample_memory(trial_t *t, frag_sample_t *m)
+static void sample_memory(trial_t *t, frag_sample_t *m)
 {
 	int64_t live = 0, objs = 0, usable = 0;
 	for (unsigned i = 0; i < t->run.nthreads; i++) {
@@ -150,7 +151,7 @@ static void sample(trial_t *t, uint64_t ops_done, uint64_t ns)
 	uint64_t r = t->nrows++;
 	t->s_ops[r] = ops_done;
 	t->s_ns[r] = ns;
-	mb_sample_memory(t, &t->s_mem[r]);
+	sample_memory(t, &t->s_mem[r]);
 }
 
 static json_t *u64_array(const uint64_t *v, uint64_t n, size_t stride)
@@ -314,8 +315,8 @@ int mb_trial_run(const mb_trial_args_t *a)
 	pthread_t *th = calloc(a->threads, sizeof(*th));
 	/* spin through the sampling pause only when every thread has a core */
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	mb_barrier_init(&t.bar, a->threads + 1,
-			(long)a->threads + 1 <= cpus ? MB_BARRIER_SPIN_NS : 0);
+	mb_barrier_init(&t.bar, a->threads + 1);
+	t.spin_ns = (long)a->threads + 1 <= cpus ? MB_BARRIER_SPIN_NS : 0;
 	for (unsigned i = 0; i < a->threads; i++) {
 		mb_worker_t *w = aligned_alloc(64, (sizeof(*w) + 63) & ~(size_t)63);
 		memset(w, 0, sizeof(*w));
@@ -333,19 +334,19 @@ int mb_trial_run(const mb_trial_args_t *a)
 			fprintf(stderr, "membench trial: cannot start thread %u\n", i);
 			_exit(2);
 		}
-	mb_barrier_wait(&t.bar); /* A */
+	mb_barrier_wait(&t.bar, 0); /* A */
 	int init_error = __atomic_load_n(&t.init_error, __ATOMIC_SEQ_CST);
-	mb_barrier_wait(&t.bar); /* B */
+	mb_barrier_wait(&t.bar, 0); /* B */
 	uint64_t elapsed = 0, ops_done = 0, rss_drained = 0;
 	struct rusage ru0, ru1;
 	json_t *smaps_end = NULL, *smaps_drained = NULL, *classes_end = json_null();
 	if (!init_error) {
-		mb_barrier_wait(&t.bar); /* C */
+		mb_barrier_wait(&t.bar, 0); /* C */
 		sample(&t, 0, 0);
 		getrusage(RUSAGE_SELF, &ru0);
 		for (uint64_t c = 0; c < t.nchunks; c++) {
-			mb_barrier_wait(&t.bar);
-			mb_barrier_wait(&t.bar);
+			mb_barrier_wait(&t.bar, 0);
+			mb_barrier_wait(&t.bar, 0);
 			uint64_t first = UINT64_MAX, last = 0;
 			for (unsigned i = 0; i < a->threads; i++) {
 				first = wa[i].c_start < first ? wa[i].c_start : first;
@@ -364,8 +365,8 @@ int mb_trial_run(const mb_trial_args_t *a)
 			for (int k = 0; k < t.ncls; k++)
 				json_array_append_new(classes_end, frag_class_json(&t.cls[k]));
 		}
-		mb_barrier_wait(&t.bar); /* E */
-		mb_barrier_wait(&t.bar); /* D */
+		mb_barrier_wait(&t.bar, 0); /* E */
+		mb_barrier_wait(&t.bar, 0); /* D */
 		rss_drained = mb_proc_rss(0);
 	}
 	for (unsigned i = 0; i < a->threads; i++)
