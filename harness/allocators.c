@@ -37,6 +37,16 @@ const char *mb_self_exe(void)
 	return exe;
 }
 
+const char *mb_membench_exe(void)
+{
+	static char exe[PATH_MAX + 16];
+	const char *self = mb_self_exe(), *slash = strrchr(self, '/');
+	if (!strcmp(slash ? slash + 1 : self, "membench"))
+		return self;
+	snprintf(exe, sizeof(exe), "%s/../membench", mb_plugin_dir());
+	return access(exe, X_OK) == 0 ? exe : NULL;
+}
+
 const char *mb_plugin_dir(void)
 {
 	static char dir[PATH_MAX];

@@ -107,7 +107,8 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 {
 	char thr[24], seed[24], ops[24], warm[24], samples[24], wait[24];
 	const mb_alloc_ref_t *al = &s->al[t->al];
-	const char *argv[] = {mb_self_exe(), "trial", "--workload", s->wl[t->wl]->path,
+	const char *exe = mb_membench_exe();
+	const char *argv[] = {exe ? exe : "membench (not found)", "trial", "--workload", s->wl[t->wl]->path,
 			      "--plugin", al->plugin, "--threads", u64s(thr, t->threads),
 			      "--seed", u64s(seed, t->seed), "--ops", u64s(ops, t->ops),
 			      "--warmup", u64s(warm, t->warmup), "--samples",
