@@ -46,3 +46,8 @@ BAD_FLAG_mb-badselftest.so := -DBAD_SELFTEST
 $(TP)/not-a-plugin.so: $(TP_SRC)/badplugin.c
 	@mkdir -p $(@D)
 	cp $< $@
+
+# Does memory sampling move ns/op? (analysis/METRICS.md, "Sampling cost")
+.PHONY: bench-sampling
+bench-sampling: build
+	scripts/bench-sampling.sh $(B)

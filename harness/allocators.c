@@ -30,14 +30,21 @@ const mb_allocator_t mb_allocators[] = {
 const char *mb_self_exe(void)
 {
 	static char exe[PATH_MAX];
-	const char *env = getenv("MEMBENCH_EXE");
-	if (env && *env)
-		return env;
 	if (!exe[0]) {
 		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		exe[n > 0 ? n : 0] = 0;
 	}
 	return exe;
+}
+
+const char *mb_membench_exe(void)
+{
+	static char exe[PATH_MAX + 16];
+	const char *self = mb_self_exe(), *slash = strrchr(self, '/');
+	if (!strcmp(slash ? slash + 1 : self, "membench"))
+		return self;
+	snprintf(exe, sizeof(exe), "%s/../membench", mb_plugin_dir());
+	return access(exe, X_OK) == 0 ? exe : NULL;
 }
 
 const char *mb_plugin_dir(void)
@@ -111,7 +118,9 @@ static int resolve(const char *ref, mb_alloc_ref_t *out, const char **why)
 	}
 	snprintf(out->plugin, sizeof(out->plugin), "%s/%s", mb_plugin_dir(), out->reg->plugin);
 	if (access(out->plugin, R_OK) != 0) {
-		*why = "plug-in not built: its library's Debian package was missing at build time";
+		*why = out->reg->package[0] == '('
+			       ? "plug-in not built (it is built from this repository: run make)"
+			       : "plug-in not built: its library's Debian package was missing at build time";
 		return -ENODEV;
 	}
 	return 0;
@@ -227,6 +236,14 @@ void mb_allocator_setenv(const mb_alloc_ref_t *r)
 	else
 		snprintf(preload, sizeof(preload), "%s", r->plugin);
 	setenv("LD_PRELOAD", preload, 1);
+#ifdef MB_SANITIZER
+	/* the plug-in is preloaded ahead of the sanitizer runtime; that is fine
+	 * here. Leaks and ODR reports from a foreign allocator library (or from two
+	 * instrumented plug-ins loaded together) are not membench's. A crash must
+	 * stay a crash (a signal), not an ASan exit code. */
+	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0:detect_odr_violation=0:"
+			       "handle_segv=0:handle_sigbus=0:handle_sigfpe=0", 0);
+#endif
 	for (unsigned i = 0; i < r->nenv; i++) {
 		char kv[512];
 		snprintf(kv, sizeof(kv), "%s", r->env[i]);

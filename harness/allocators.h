@@ -78,9 +78,12 @@ void mb_allocator_setenv(const mb_alloc_ref_t *r);
 /* The folder holding the plug-ins: $MEMBENCH_PLUGIN_DIR, else plugins/ beside
  * the membench binary. */
 const char *mb_plugin_dir(void);
-/* The membench binary that runs trials and probes: $MEMBENCH_EXE when set (a
- * test binary linking the harness must set it, or it would exec itself), else
- * the running binary. */
+/* The running binary's path. */
 const char *mb_self_exe(void);
+/* The membench binary to start children (`trial`, `probe`) with: this process
+ * when it is membench, else `membench` beside the plug-in folder; NULL when
+ * there is none. Never a program that merely links the harness (a test):
+ * exec'ing that with membench's arguments would run it again, recursively. */
+const char *mb_membench_exe(void);
 
 #endif

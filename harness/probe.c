@@ -193,7 +193,74 @@ static char *read_all(int fd)
 	return b;
 }
 
+/* Set in the probe child's environment: a probe never starts another. */
+#define PROBE_GUARD "MEMBENCH_IN_PROBE"
+
+/* Probes already made by this process, so that loading suites again (resume,
+ * validating many files, a YAML fuzzer) does not start a child each time;
+ * keyed by everything that reaches the child. */
+#define MEMO_MAX 32
+typedef struct memo {
+	char *key;
+	json_t *info;   /* NULL: refused, see why */
+	char why[512];
+} memo_t;
+static memo_t memo[MEMO_MAX];
+static unsigned nmemo;
+
+static char *memo_key(const mb_alloc_ref_t *r, bool classes)
+{
+	size_t cap = 16 + strlen(r->plugin) + strlen(r->preload) + MB_ENV_MAX * 513;
+	char *k = malloc(cap);
+	int n = snprintf(k, cap, "%d|%s|%s", (int)classes, r->plugin, r->preload);
+	for (unsigned i = 0; i < r->nenv; i++)
+		n += snprintf(k + n, cap - (size_t)n, "|%s", r->env[i]);
+	return k;
+}
+
+static void fill_ref(mb_alloc_ref_t *r, json_t *j)
+{
+	const char *v = json_string_value(json_object_get(j, "version"));
+	const char *l = json_string_value(json_object_get(j, "library"));
+	snprintf(r->version, sizeof(r->version), "%s", v ? v : "");
+	snprintf(r->library, sizeof(r->library), "%s", r->preload[0] ? r->preload : l ? l : "");
+}
+
+static json_t *probe_child(const char *exe, mb_alloc_ref_t *r, bool classes, char *why,
+			   size_t whylen);
+
 json_t *mb_allocator_probe(mb_alloc_ref_t *r, bool classes, char *why, size_t whylen)
+{
+	if (getenv(PROBE_GUARD)) {
+		snprintf(why, whylen, "a probe cannot start another probe");
+		return NULL;
+	}
+	const char *exe = mb_membench_exe();
+	if (!exe) /* no membench to load the plug-in with: nothing is checked */
+		return json_pack("{s:s}", "probe", "skipped: no membench binary beside the plug-ins");
+	char *key = memo_key(r, classes);
+	for (unsigned i = 0; i < nmemo; i++)
+		if (!strcmp(memo[i].key, key)) {
+			free(key);
+			snprintf(why, whylen, "%s", memo[i].why);
+			if (memo[i].info)
+				fill_ref(r, memo[i].info);
+			return json_incref(memo[i].info);
+		}
+	json_t *j = probe_child(exe, r, classes, why, whylen);
+	if (nmemo < MEMO_MAX) {
+		memo[nmemo].key = key;
+		memo[nmemo].info = json_incref(j);
+		snprintf(memo[nmemo].why, sizeof(memo[nmemo].why), "%s", j ? "" : why);
+		nmemo++;
+	} else {
+		free(key);
+	}
+	return j;
+}
+
+static json_t *probe_child(const char *exe, mb_alloc_ref_t *r, bool classes, char *why,
+			   size_t whylen)
 {
 	int out[2], err[2];
 	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
@@ -201,7 +268,7 @@ json_t *mb_allocator_probe(mb_alloc_ref_t *r, bool classes, char *why, size_t wh
 		return NULL;
 	}
 	const char *lib = r->reg && r->reg->library ? r->reg->library : NULL;
-	const char *argv[8] = {mb_self_exe(), "probe"};
+	const char *argv[8] = {exe, "probe"};
 	int k = 2;
 	if (lib)
 		argv[k++] = "--library", argv[k++] = lib;
@@ -216,6 +283,7 @@ json_t *mb_allocator_probe(mb_alloc_ref_t *r, bool classes, char *why, size_t wh
 	if (pid == 0) {
 		dup2(out[1], 1);
 		dup2(err[1], 2);
+		setenv(PROBE_GUARD, "1", 1);
 		mb_allocator_setenv(r);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
@@ -241,12 +309,8 @@ json_t *mb_allocator_probe(mb_alloc_ref_t *r, bool classes, char *why, size_t wh
 		snprintf(why, whylen, "the allocator printed at start-up: %s", e);
 	else if (!(j = json_loads(o, 0, NULL)))
 		snprintf(why, whylen, "the probe printed no result");
-	if (j) {
-		const char *v = json_string_value(json_object_get(j, "version"));
-		const char *l = json_string_value(json_object_get(j, "library"));
-		snprintf(r->version, sizeof(r->version), "%s", v ? v : "");
-		snprintf(r->library, sizeof(r->library), "%s", r->preload[0] ? r->preload : l ? l : "");
-	}
+	if (j)
+		fill_ref(r, j);
 	free(o);
 	free(e);
 	return j;

@@ -148,7 +148,8 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 	const char *wl_path = s->wl[t->wl]->path;
 	if (cg_out && realpath(wl_path, wl_real))
 		wl_path = wl_real;
-	const char *trial_argv[] = {mb_self_exe(), "trial", "--workload", wl_path,
+	const char *exe = mb_membench_exe();
+	const char *trial_argv[] = {exe ? exe : "membench (not found)", "trial", "--workload", wl_path,
 			      "--plugin", al->plugin, "--threads", u64s(thr, t->threads),
 			      "--seed", u64s(seed, t->seed), "--ops", u64s(ops, t->ops),
 			      "--warmup", u64s(warm, t->warmup), "--samples",
@@ -182,15 +183,9 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 		dup2(rfd_w, 3);
 		close(rfd_w);
 	}
-	mb_allocator_setenv(al); /* LD_PRELOAD and the allocator's tunables */
+	mb_allocator_setenv(al); /* LD_PRELOAD, the allocator's tunables (and sanitizer options) */
 	if (cg_out)
 		mb_cachegrind_pad_env(trial_argv);
-#ifdef MB_SANITIZER
-	/* the plug-in is preloaded ahead of the sanitizer runtime, which is fine
-	 * here; and a crash must stay a crash (a signal), not an ASan exit code */
-	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:handle_segv=0:handle_sigbus=0:"
-			       "handle_sigfpe=0", 0);
-#endif
 	execv(argv[0], (char *const *)argv);
 	fprintf(stderr, "membench: cannot exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);

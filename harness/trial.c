@@ -3,9 +3,11 @@
  *
  * Timing: the main thread only coordinates. Workers run the measured operations
  * in `samples` chunks; before and after each chunk all threads meet at a
- * barrier, and the main thread's clock runs from the release of the first to
- * the arrival at the second. Memory is sampled while the workers wait, so the
- * sampling cost is outside the timed total (it is in the run's wall time).
+ * barrier. Each worker reads the clock right before and after its step, and a
+ * chunk's time is from the earliest start to the latest end: the barriers'
+ * wake-up latency (tens of microseconds on a VM, per chunk) stays out of it.
+ * Memory is sampled while the workers wait, so the sampling cost is outside
+ * the timed total (it is in the run's wall time).
  * What sampling still costs the timed path (cache state, one barrier pair per
  * chunk) is measured by `make bench-sampling`; see analysis/METRICS.md.
  * Memory-profile trials (--memory-profile) also keep the live usable bytes,
@@ -25,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "barrier.h"
 #include "frag.h"
 #include "cachegrind.h"
 #include "counters.h"
@@ -39,7 +42,8 @@ typedef struct trial {
 	const mb_trial_args_t *a;
 	mb_workload_t *wl;
 	mb_run_t run;
-	pthread_barrier_t bar;
+	mb_barrier_t bar;        /* spins through sampling pauses: barrier.h */
+	uint64_t spin_ns;        /* the workers' spin budget at it (main: 0) */
 	pthread_barrier_t wbar; /* workers only: a drain phase ends */
 	uint64_t nchunks;
 	mb_sched_t sched;       /* chunks and their phases */
@@ -65,7 +69,23 @@ typedef struct worker_arg {
 	mb_worker_t *w;
 	mb_counters_thread_t ct;
 	char bind_error[160];   /* "" when bound as placed (or not pinned) */
+	uint64_t c_start, c_end; /* this chunk's step, by the worker's clock; read
+	                            by the main thread after the chunk-end barrier */
+	uint64_t cpu_ns;         /* CPU time of this thread in measured steps: unlike
+	                            the wall clock, not inflated while preempted */
 } worker_arg_t;
+
+/* How long a waiting worker spins at a barrier before it sleeps: longer than
+ * one memory sample takes (statm plus the allocator's stats: 10 to 100 us), so
+ * a worker keeps its core through the pause between chunks. */
+#define MB_BARRIER_SPIN_NS 2000000
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 /* Operations of worker tid in chunk c: total split evenly across threads, then
  * each thread's share evenly across chunks (the remainders go first). */
@@ -89,13 +109,13 @@ static void *worker_main(void *p)
 	int rc = run->pattern->thread_init(w);
 	if (rc)
 		__atomic_store_n(&t->init_error, rc, __ATOMIC_SEQ_CST);
-	pthread_barrier_wait(&t->bar); /* A: all initialised */
-	pthread_barrier_wait(&t->bar); /* B: go (or stop, on init error) */
+	mb_barrier_wait(&t->bar, t->spin_ns); /* A: all initialised */
+	mb_barrier_wait(&t->bar, t->spin_ns); /* B: go (or stop, on init error) */
 	if (!__atomic_load_n(&t->init_error, __ATOMIC_SEQ_CST)) {
 		uint64_t mine = share(t->a->warmup, run->nthreads, w->tid);
 		if (mine)
 			run->pattern->step(w, mine);
-		pthread_barrier_wait(&t->bar); /* C: warm-up done */
+		mb_barrier_wait(&t->bar, t->spin_ns); /* C: warm-up done */
 		w->lat_on = !t->simulated; /* simulated time means nothing */
 		const mb_sched_t *sc = &t->sched;
 		for (uint64_t c = 0; c < t->nchunks; c++) {
@@ -103,7 +123,7 @@ static void *worker_main(void *p)
 			w->params = run->phase_params[ph];
 			w->phase = ph;
 			w->epoch = c + 1;
-			pthread_barrier_wait(&t->bar); /* chunk start */
+			mb_barrier_wait(&t->bar, t->spin_ns); /* chunk start */
 			uint64_t k = mb_sched_ops(sc, c, run->nthreads, w->tid);
 			if (t->simulated) {
 				/* collect only once the main thread sleeps: its few
@@ -115,11 +135,10 @@ static void *worker_main(void *p)
 				mb_cachegrind_toggle();
 			}
 			mb_counters_begin(&t->ctr, &wa->ct);
+			uint64_t cpu0 = thread_cpu_ns();
+			wa->c_start = mb_now_ns();
 			if (k)
 				run->pattern->step(w, k);
-			mb_counters_end(&t->ctr, &wa->ct);
-			if (t->simulated)
-				mb_cachegrind_toggle();
 			if (c + 1 == sc->first[ph] + sc->count[ph]) { /* the phase's last chunk */
 				if (run->pattern->phase_end)
 					run->pattern->phase_end(w);
@@ -130,13 +149,18 @@ static void *worker_main(void *p)
 					run->pattern->drain(w);
 				}
 			}
-			pthread_barrier_wait(&t->bar); /* chunk end */
+			wa->c_end = mb_now_ns();
+			wa->cpu_ns += thread_cpu_ns() - cpu0;
+			mb_counters_end(&t->ctr, &wa->ct);
+			if (t->simulated)
+				mb_cachegrind_toggle();
+			mb_barrier_wait(&t->bar, t->spin_ns); /* chunk end */
 		}
-		pthread_barrier_wait(&t->bar); /* E: the last sample is taken */
+		mb_barrier_wait(&t->bar, t->spin_ns); /* E: the last sample is taken */
 		w->lat_on = false;
 		w->epoch = t->nchunks + 1; /* every handoff is in: drain takes them all */
 		run->pattern->drain(w);
-		pthread_barrier_wait(&t->bar); /* D: drained */
+		mb_barrier_wait(&t->bar, t->spin_ns); /* D: drained */
 	}
 	mb_counters_thread_close(&t->ctr, &wa->ct);
 	if (run->pattern->thread_fini)
@@ -147,7 +171,7 @@ static void *worker_main(void *p)
 }
 
 /* One memory sample; the workers must be stopped (at a barrier, or gone). */
-static void mb_sample_memory(trial_t *t, frag_sample_t *m)
+static void sample_memory(trial_t *t, frag_sample_t *m)
 {
 	int64_t live = 0, objs = 0, usable = 0;
 	for (unsigned i = 0; i < t->run.nthreads; i++) {
@@ -174,7 +198,7 @@ static void sample(trial_t *t, uint64_t ops_done, uint64_t ns)
 	uint64_t r = t->nrows++;
 	t->s_ops[r] = ops_done;
 	t->s_ns[r] = ns;
-	mb_sample_memory(t, &t->s_mem[r]);
+	sample_memory(t, &t->s_mem[r]);
 }
 
 static json_t *u64_array(const uint64_t *v, uint64_t n, size_t stride)
@@ -395,7 +419,10 @@ int mb_trial_run(const mb_trial_args_t *a)
 	run->workers = calloc(a->threads, sizeof(*run->workers));
 	worker_arg_t *wa = calloc(a->threads, sizeof(*wa));
 	pthread_t *th = calloc(a->threads, sizeof(*th));
-	pthread_barrier_init(&t.bar, NULL, a->threads + 1);
+	/* spin through the sampling pause only when every thread has a core */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	mb_barrier_init(&t.bar, a->threads + 1);
+	t.spin_ns = (long)a->threads + 1 <= cpus ? MB_BARRIER_SPIN_NS : 0;
 	pthread_barrier_init(&t.wbar, NULL, a->threads);
 	for (unsigned i = 0; i < a->threads; i++) {
 		mb_worker_t *w = aligned_alloc(64, (sizeof(*w) + 63) & ~(size_t)63);
@@ -415,23 +442,27 @@ int mb_trial_run(const mb_trial_args_t *a)
 			fprintf(stderr, "membench trial: cannot start thread %u\n", i);
 			_exit(2);
 		}
-	pthread_barrier_wait(&t.bar); /* A */
+	mb_barrier_wait(&t.bar, 0); /* A */
 	int init_error = __atomic_load_n(&t.init_error, __ATOMIC_SEQ_CST);
-	pthread_barrier_wait(&t.bar); /* B */
+	mb_barrier_wait(&t.bar, 0); /* B */
 	uint64_t elapsed = 0, ops_done = 0, rss_drained = 0;
 	struct rusage ru0, ru1;
 	json_t *smaps_end = NULL, *smaps_drained = NULL, *classes_end = json_null();
 	if (!init_error) {
-		pthread_barrier_wait(&t.bar); /* C */
+		mb_barrier_wait(&t.bar, 0); /* C */
 		sample(&t, 0, 0);
 		getrusage(RUSAGE_SELF, &ru0);
 		for (uint64_t c = 0; c < t.nchunks; c++) {
-			pthread_barrier_wait(&t.bar);
-			uint64_t t0 = mb_now_ns();
+			mb_barrier_wait(&t.bar, 0);
 			__atomic_store_n(&t.main_parked, 1, __ATOMIC_RELEASE);
-			pthread_barrier_wait(&t.bar);
-			elapsed += mb_now_ns() - t0;
+			mb_barrier_wait(&t.bar, 0);
 			__atomic_store_n(&t.main_parked, 0, __ATOMIC_RELEASE);
+			uint64_t first = UINT64_MAX, last = 0;
+			for (unsigned i = 0; i < a->threads; i++) {
+				first = wa[i].c_start < first ? wa[i].c_start : first;
+				last = wa[i].c_end > last ? wa[i].c_end : last;
+			}
+			elapsed += last - first;
 			for (unsigned i = 0; i < a->threads; i++)
 				ops_done += mb_sched_ops(&t.sched, c, a->threads, i);
 			sample(&t, ops_done, elapsed);
@@ -444,8 +475,8 @@ int mb_trial_run(const mb_trial_args_t *a)
 			for (int k = 0; k < t.ncls; k++)
 				json_array_append_new(classes_end, frag_class_json(&t.cls[k]));
 		}
-		pthread_barrier_wait(&t.bar); /* E */
-		pthread_barrier_wait(&t.bar); /* D */
+		mb_barrier_wait(&t.bar, 0); /* E */
+		mb_barrier_wait(&t.bar, 0); /* D */
 		rss_drained = mb_proc_rss(0);
 	}
 	for (unsigned i = 0; i < a->threads; i++)
@@ -484,6 +515,12 @@ int mb_trial_run(const mb_trial_args_t *a)
 	json_object_set_new(r, "warmup_ops", json_integer((json_int_t)a->warmup));
 	json_object_set_new(r, "elapsed_ns", json_integer((json_int_t)elapsed));
 	json_object_set_new(r, "ns_per_op", json_real(ops_done ? (double)elapsed / ops_done : 0));
+	uint64_t cpu_ns = 0;
+	for (unsigned i = 0; i < a->threads; i++)
+		cpu_ns += wa[i].cpu_ns;
+	/* workers' CPU time in the measured steps per operation: with one thread,
+	 * ns_per_op without the time the thread spent preempted */
+	json_object_set_new(r, "cpu_ns_per_op", json_real(ops_done ? (double)cpu_ns / ops_done : 0));
 	json_object_set_new(r, "cpu_user_s", json_real(tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime)));
 	json_object_set_new(r, "cpu_sys_s", json_real(tv_s(ru1.ru_stime) - tv_s(ru0.ru_stime)));
 	json_object_set_new(r, "peak_rss", json_integer((json_int_t)mb_proc_status_kb_field(0, "VmHWM")));
@@ -541,7 +578,6 @@ int mb_trial_run(const mb_trial_args_t *a)
 		free(run->workers[i]);
 	free(run->workers), free(wa), free(th);
 	free(t.s_ops), free(t.s_ns), free(t.s_mem), free(t.cls);
-	pthread_barrier_destroy(&t.bar);
 	pthread_barrier_destroy(&t.wbar);
 	mb_sched_free(&t.sched);
 	mb_counters_close(&t.ctr);

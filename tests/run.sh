@@ -13,8 +13,6 @@ tiers=("$@")
 ulimit -u 4096 2>/dev/null || true
 export MB_TEST_SHORT=${MB_TEST_SHORT-1}
 export MB_BUILD_DIR=$B
-# test binaries link the harness: trials and probes must exec membench, not them
-export MEMBENCH_EXE=$PWD/$B/membench
 passed=0 failed=0 failures=()
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT

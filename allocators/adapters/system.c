@@ -1,6 +1,7 @@
 /*
  * The `system` plug-in: glibc malloc (ptmalloc2). Stats from mallinfo2.
  */
+#include <errno.h>
 #include <gnu/libc-version.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -37,14 +38,33 @@ static const char *sys_version(void)
 	return gnu_get_libc_version();
 }
 
-/* mallinfo2: uordblks = bytes in use (chunks incl. headers), fordblks = free
- * bytes held, arena + hblkhd = bytes obtained from the OS (sbrk heap + mmaps).
- * glibc cannot tell resident from mapped: resident is unknown. */
+/* mallinfo2, summed over every arena: uordblks = bytes of chunks in use
+ * (headers included, so >= the usable sizes; chunks parked in the per-thread
+ * tcache count as in use), fordblks = bytes of free chunks, keepcost = the main
+ * arena's top chunk (free space at the end, trimmable), arena = bytes of the
+ * arenas, hblkhd = bytes of chunks mmapped one by one.
+ *   allocated = uordblks + hblkhd
+ *   active    = arena + hblkhd - keepcost: every chunk except the trimmable top,
+ *               so active - allocated = free chunks between objects (plus the
+ *               top chunks of the other arenas, which mallinfo2 does not split)
+ *   mapped    = arena + hblkhd
+ * glibc cannot tell resident from mapped, and keeps no count of its metadata:
+ * those are unknown. It never keeps memory unmapped-but-reserved (retained 0)
+ * other than what malloc_trim madvises away inside arenas, which it does not
+ * count either: unknown. Cost: mallinfo2 walks every arena's bins (locks each
+ * arena; microseconds), so it runs between timed chunks only. */
 static int sys_stats(mb_alloc_stats_t *s)
 {
 	struct mallinfo2 mi = mallinfo2();
+	/* the process has allocated (the harness has) long before any sample: an
+	 * empty mallinfo2 means glibc's malloc is not the one serving it (a
+	 * sanitizer runtime or a preloaded allocator replaced it) */
+	if (mi.arena == 0 && mi.hblkhd == 0)
+		return -ENOTSUP;
 	s->allocated = mi.uordblks + mi.hblkhd;
-	s->active = mi.uordblks + mi.hblkhd;
+	s->active = mi.arena + mi.hblkhd - mi.keepcost;
+	if (s->active < s->allocated) /* cannot happen: arena = uordblks + fordblks */
+		s->active = s->allocated;
 	s->resident = MB_STAT_UNKNOWN;
 	s->mapped = mi.arena + mi.hblkhd;
 	s->metadata = MB_STAT_UNKNOWN;

@@ -51,7 +51,12 @@ typedef struct mb_alloc_stats {
  *   span_objects * size <= span_bytes            (tail = the difference)
  *   objects <= spans * span_objects
  * jemalloc: a bin (arenas.bin.<i>.*, stats.arenas.<all>.bins.<i>.*), a span is
- * a slab. span: a span class; size class 0 (large objects) is not listed. */
+ * a slab. span (the in-repo allocator): one entry per span class in use order
+ * (size class 1..67 x {scan, noscan}; flags MB_NOSCAN on the noscan one);
+ * spans = spans of that span class held by the mcentral lists and the mcaches,
+ * objects = their allocated slots (allocCount), counting slots a cache holds;
+ * size class 0 (large objects) is not listed. Two entries of one size must be
+ * adjacent; consumers merge them by size where they need one row per class. */
 typedef struct mb_alloc_class_stats {
 	uint64_t size;         /* bytes per object */
 	uint64_t span_bytes;   /* bytes of one span (jemalloc: slab_size) */

@@ -20,7 +20,8 @@
 /* What each adapter must report: stats at all, which totals, class stats. */
 static const struct expect {
 	const char *name;
-	int stats;         /* stats_end is an object */
+	int stats;         /* stats_end is an object (in a sanitizer build, system's may
+	                      be null: ASan's malloc replaces glibc's, mallinfo2 is empty) */
 	const char *known; /* stats fields that must be numbers */
 	int classes;       /* per-size-class view */
 } expects[] = {
@@ -60,11 +61,18 @@ static int setup(void **state)
 	for (size_t i = 0; i < NEXP; i++) {
 		snprintf(path, sizeof(path), "%s/plugins/mb-%s.so", B, expects[i].name);
 		installed[i] = access(path, R_OK) == 0;
+		const char *skip_why = "plug-in not built here";
+#ifdef MB_SANITIZER
+		/* an external allocator replaces malloc, which a sanitizer runtime
+		 * may own: only system runs in sanitizer builds */
+		skip_why = "sanitizer build";
+		installed[i] = installed[i] && i == 0;
+#endif
 		if (installed[i])
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 				 list[0] ? ", " : "", expects[i].name);
 		else
-			printf("skipped: %s (plug-in not built here)\n", expects[i].name);
+			printf("skipped: %s (%s)\n", expects[i].name, skip_why);
 	}
 	snprintf(path, sizeof(path), "%s/all.yaml", tmpdir);
 	FILE *f = fopen(path, "w");
@@ -72,7 +80,7 @@ static int setup(void **state)
 		   "ops_scale: 0.02\nsample_points: 10\nmemory_profile: true\ndrain_wait: 10ms\n",
 		list);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "%s/membench run --quiet --output %s/res %s 2>&1", B, tmpdir,
+	snprintf(cmd, sizeof(cmd), "%s/membench run --quiet --debug-results --output %s/res %s 2>&1", B, tmpdir,
 		 path);
 	if (run(cmd, out, sizeof(out)) != 0) {
 		fprintf(stderr, "membench run failed: %s\n", out);
@@ -134,6 +142,10 @@ static void test_stats_reported(void **state)
 		if (!installed[i])
 			continue;
 		json_t *s = json_object_get(json_object_get(res(i), "allocator"), "stats_end");
+#ifdef MB_SANITIZER
+		if (json_is_null(s))
+			continue;
+#endif
 		if (!expects[i].stats) {
 			assert_true(json_is_null(s));
 			continue;

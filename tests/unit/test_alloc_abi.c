@@ -147,6 +147,37 @@ static void test_resolve_variant(void **state)
 	free(t);
 }
 
+/* This test binary links the harness but is not membench: a probe started
+ * from it must run the real membench beside the plug-ins, never this program
+ * (which would run these tests again, and probe again, without end). */
+static void test_probe_from_a_test_binary(void **state)
+{
+	const char *b = getenv("MB_BUILD_DIR");
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/plugins", b ? b : "build");
+	setenv("MEMBENCH_PLUGIN_DIR", dir, 1);
+	const char *exe = mb_membench_exe();
+	assert_non_null(exe);
+	assert_non_null(strstr(exe, "/membench"));
+	assert_null(strstr(exe, "test_alloc_abi"));
+	mb_alloc_ref_t *r = calloc(1, sizeof(*r));
+	const char *why;
+	char pwhy[512];
+	assert_int_equal(mb_allocator_resolve("system", NULL, r, &why), 0);
+	json_t *info = mb_allocator_probe(r, false, pwhy, sizeof(pwhy));
+	assert_non_null(info);
+	assert_string_equal(json_string_value(json_object_get(info, "name")), "system");
+	assert_string_equal(json_string_value(json_object_get(info, "selftest")), "ok");
+	assert_true(r->version[0] != 0);
+	json_decref(info);
+	/* and a probe child never starts another probe */
+	setenv("MEMBENCH_IN_PROBE", "1", 1);
+	assert_null(mb_allocator_probe(r, true, pwhy, sizeof(pwhy)));
+	assert_non_null(strstr(pwhy, "cannot start another probe"));
+	unsetenv("MEMBENCH_IN_PROBE");
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_stack_pair),
 		cmocka_unit_test(test_tunables_parse),
 		cmocka_unit_test(test_resolve_variant),
+		cmocka_unit_test(test_probe_from_a_test_binary),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
