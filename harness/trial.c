@@ -252,7 +252,7 @@ static int measure_open(trial_t *t)
 			return 2;
 		}
 		t->simulated = 1;
-	} else if (a->counters && *a->counters) {
+	} else if (a->counters && *a->counters && strcmp(a->counters, "off")) {
 		char *copy = strdup(a->counters), *names[MB_COUNTERS_MAX + 1];
 		size_t n = 0;
 		for (char *sv, *e = strtok_r(copy, ",", &sv); e; e = strtok_r(NULL, ",", &sv))
