@@ -18,11 +18,11 @@ cat >"$tmp/papi.yaml" <<YAML
 name: ctr-papi
 workloads: [churn]
 allocators: [system]
-threads: [1]
+threads: [2]
 repetitions: 1
 ops_scale: 0.02
 sample_points: 5
-pin: compact
+pin: scatter
 counters: [PAPI_TOT_CYC, perf::PAGE-FAULTS, NO_SUCH_EVENT_ANYWHERE]
 output: $tmp/res
 YAML
@@ -32,7 +32,7 @@ import json, sys, glob
 d = sys.argv[1]
 m = json.load(open(d + "/manifest.json"))
 assert m["topology"]["pus"] >= 1 and m["topology"]["caches"], m["topology"]
-assert m["placement"] == {"pin": "compact", "membind": "none"}, m["placement"]
+assert m["placement"] == {"pin": "scatter", "membind": "none"}, m["placement"]
 (f,) = glob.glob(d + "/trials/*.json")
 t = json.load(open(f))
 assert t["status"] == "ok", t["status"]
@@ -46,8 +46,10 @@ assert ("value" in cyc and cyc["value"] > 0) or \
 assert c["perf::PAGE-FAULTS"]["value"] > 0, c["perf::PAGE-FAULTS"]
 assert "value" not in c["NO_SUCH_EVENT_ANYWHERE"], c["NO_SUCH_EVENT_ANYWHERE"]
 assert c["NO_SUCH_EVENT_ANYWHERE"]["unavailable"]
-p = r["placement"]["threads"][0]
-assert p["pu_os"] >= 0 and p["bind_error"] is None, p
+ps = r["placement"]["threads"]
+assert len(ps) == 2 and all(p["pu_os"] >= 0 and p["bind_error"] is None for p in ps), ps
+if m["topology"]["pus"] >= 2:   # scatter puts two workers on two PUs
+    assert ps[0]["pu_os"] != ps[1]["pu_os"], ps
 assert r["ns_per_op"] > 0
 PY
 
