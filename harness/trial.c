@@ -68,9 +68,9 @@ static void *worker_main(void *p)
 	trial_t *t = wa->t;
 	mb_worker_t *w = wa->w;
 	const mb_run_t *run = &t->run;
-	if (t->place && mb_topo_bind_self(&t->topo, &t->place[w->tid], t->a->membind,
-					  wa->bind_error, sizeof(wa->bind_error)) == 0)
-		wa->bind_error[0] = 0;
+	if (t->place) /* a failed bind is recorded in bind_error; the trial runs on */
+		mb_topo_bind_self(&t->topo, &t->place[w->tid], t->a->membind, wa->bind_error,
+				  sizeof(wa->bind_error));
 	mb_counters_thread_open(&t->ctr, &wa->ct);
 	if (run->alloc->thread_enter)
 		run->alloc->thread_enter();
