@@ -27,9 +27,9 @@
 const char *const mb_status_names[] = {MB_STATUSES(MB_STATUS_NAME)};
 
 #define STDERR_TAIL 2048 /* bytes of a child's stderr kept in its record */
-#define POLL_MS 20
+#define POLL_MS 20       /* how often the watchdog looks at time and RSS */
 #define MB_STR_(x) #x
-#define MB_STR(x) MB_STR_(x)       /* how often the watchdog looks at time and RSS */
+#define MB_STR(x) MB_STR_(x)
 
 typedef struct child_io {
 	char *result;          /* everything read from the result pipe */

@@ -100,9 +100,9 @@ static void *worker_main(void *p)
 	trial_t *t = wa->t;
 	mb_worker_t *w = wa->w;
 	const mb_run_t *run = &t->run;
-	if (t->place && mb_topo_bind_self(&t->topo, &t->place[w->tid], t->a->membind,
-					  wa->bind_error, sizeof(wa->bind_error)) == 0)
-		wa->bind_error[0] = 0;
+	if (t->place) /* a failed bind is recorded in bind_error; the trial runs on */
+		mb_topo_bind_self(&t->topo, &t->place[w->tid], t->a->membind, wa->bind_error,
+				  sizeof(wa->bind_error));
 	mb_counters_thread_open(&t->ctr, &wa->ct);
 	if (run->alloc->thread_enter)
 		run->alloc->thread_enter();
@@ -309,7 +309,7 @@ static int measure_open(trial_t *t)
 			return 2;
 		}
 		t->simulated = 1;
-	} else if (a->counters && *a->counters) {
+	} else if (a->counters && *a->counters && strcmp(a->counters, "off")) {
 		char *copy = strdup(a->counters), *names[MB_COUNTERS_MAX + 1];
 		size_t n = 0;
 		for (char *sv, *e = strtok_r(copy, ",", &sv); e; e = strtok_r(NULL, ",", &sv))
