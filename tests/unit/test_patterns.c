@@ -69,7 +69,8 @@ static mb_worker_t *setup_worker(const void *params, bool ea, bool paced)
 
 static mb_dist_t fixed(double v)
 {
-	return (mb_dist_t){.kind = MB_DIST_FIXED, .value = v, .min = v, .max = v};
+	return (mb_dist_t){.kind = MB_DIST_FIXED, .value = v, .min = v, .max = v,
+			   .ifixed = (uint64_t)v};
 }
 
 /* --- goroutine stacks -------------------------------------------------------- */

@@ -2,6 +2,7 @@
  * Goroutine stacks: grow by doubling with a copy, shrink at GC. See gostack.h.
  */
 #include "gostack.h"
+#include "kernels.h"
 
 #include <string.h>
 
@@ -120,11 +121,8 @@ bool mb_g_call(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs)
 			return false;
 		gs->grows++;
 	}
-	char *f = g->stack + g->used;
 	/* the frame's locals: a word per line; its last word is its size */
-	for (uint32_t off = 0; off + 16 <= frame; off += 64)
-		*(uint64_t *)(f + off) = (uint64_t)(g->used + off);
-	*(uint64_t *)(f + frame - 8) = frame;
+	mb_obj_write_frame(g->stack + g->used, frame, g->used);
 	g->used += frame;
 	g->depth++;
 	gs->calls++;
