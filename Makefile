@@ -89,3 +89,7 @@ clean:
 	rm -rf build build-*
 
 -include $(CORE_OBJ:.o=.d) $(B)/obj/harness/main.d
+
+# Regenerates the schema tables in the READMEs from the option tables.
+docs: build
+	@scripts/gendocs.sh

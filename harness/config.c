@@ -113,11 +113,20 @@ static void resolve_allocators(mb_yctx_t *y, mb_suite_t *s, yaml_node_t *root)
 			continue;
 		}
 		char known[512] = "";
-		for (const mb_allocator_t *a = mb_allocators; a->name; a++)
+		const char *names[32];
+		size_t nn = 0;
+		for (const mb_allocator_t *a = mb_allocators; a->name && nn < 32; a++) {
 			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
 				 a == mb_allocators ? "" : ", ", a->name);
-		mb_yerr(y, n, "allocators: no allocator named '%s' (known: %s; or a path to a .so)",
-			ref, known);
+			names[nn++] = a->name;
+		}
+		const char *near = mb_closest(ref, names, nn);
+		if (near)
+			mb_yerr(y, n, "allocators: no allocator named '%s' (did you mean '%s'?)", ref,
+				near);
+		else
+			mb_yerr(y, n, "allocators: no allocator named '%s' (known: %s; or a path to "
+				"a .so)", ref, known);
 	}
 }
 

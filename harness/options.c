@@ -510,23 +510,32 @@ static size_t edit_distance(const char *a, const char *b)
 	return d[la][lb];
 }
 
-const char *mb_opt_suggest(const mb_option_t *table, const mb_option_t *extra,
-			   const char *key)
+const char *mb_closest(const char *key, const char *const *names, size_t n)
 {
 	const char *best = NULL;
 	size_t bestd = (size_t)-1, limit = strlen(key) / 3;
 	if (limit < 2)
 		limit = 2;
+	for (size_t i = 0; i < n; i++) {
+		size_t dist = edit_distance(key, names[i]);
+		if (dist <= limit && dist < bestd) {
+			bestd = dist;
+			best = names[i];
+		}
+	}
+	return best;
+}
+
+const char *mb_opt_suggest(const mb_option_t *table, const mb_option_t *extra,
+			   const char *key)
+{
+	const char *names[256];
+	size_t n = 0;
 	const mb_option_t *tables[2] = {table, extra};
 	for (int t = 0; t < 2; t++)
-		for (const mb_option_t *o = tables[t]; o && o->name; o++) {
-			size_t dist = edit_distance(key, o->name);
-			if (dist <= limit && dist < bestd) {
-				bestd = dist;
-				best = o->name;
-			}
-		}
-	return best;
+		for (const mb_option_t *o = tables[t]; o && o->name && n < 256; o++)
+			names[n++] = o->name;
+	return mb_closest(key, names, n);
 }
 
 int mb_opt_apply(mb_yctx_t *y, const mb_option_t *table, const mb_option_t *extra,

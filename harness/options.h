@@ -105,9 +105,12 @@ int mb_parse_double(const char *s, double *out, char *err, size_t errlen);
 int mb_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
 int mb_parse_duration(const char *s, uint64_t *out, char *err, size_t errlen);
 
-/* The closest name in table to key (edit distance <= max(2, len/3)), or NULL. */
+/* The closest key of table or extra to key (see mb_closest), or NULL. */
 const char *mb_opt_suggest(const mb_option_t *table, const mb_option_t *extra,
 			   const char *key);
+
+/* The closest of n names to key by edit distance (<= max(2, len/3)), or NULL. */
+const char *mb_closest(const char *key, const char *const *names, size_t n);
 
 /* Writes the table as a Markdown table: key, type, default, allowed, help. */
 void mb_opt_markdown(FILE *f, const mb_option_t *table);

@@ -136,8 +136,10 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 	}
 	setenv("LD_PRELOAD", preload, 1);
 #ifdef MB_SANITIZER
-	/* the plug-in is preloaded ahead of the sanitizer runtime; that is fine here */
-	setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 0);
+	/* the plug-in is preloaded ahead of the sanitizer runtime, which is fine
+	 * here; and a crash must stay a crash (a signal), not an ASan exit code */
+	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:handle_segv=0:handle_sigbus=0:"
+			       "handle_sigfpe=0", 0);
 #endif
 	execv(argv[0], (char *const *)argv);
 	fprintf(stderr, "membench: cannot exec %s: %s\n", argv[0], strerror(errno));
@@ -284,7 +286,8 @@ static const char run_usage[] =
 	"  --output DIR      results folder (default: the config's `output`, results)\n"
 	"  --workloads DIR   where workload names are looked up (default: workloads)\n"
 	"  --debug-results   allow a sanitizer or unoptimised build to write results\n"
-	"                    (marked as such; their numbers mislead)\n"
+	"                    (marked as such; their numbers mislead); also\n"
+	"                    MEMBENCH_DEBUG_RESULTS=1\n"
 	"  --quiet           no progress output\n"
 	"Exit: 0 every trial ok, 1 some trial failed, 2 usage or config error.\n";
 
@@ -303,6 +306,9 @@ int mb_cmd_run(int argc, char **argv)
 		default: fputs(run_usage, stderr); return 2;
 		}
 	}
+	const char *dbg = getenv("MEMBENCH_DEBUG_RESULTS");
+	if (dbg && *dbg && strcmp(dbg, "0"))
+		o.debug_results = 1;
 	if (o.resume ? optind != argc : optind != argc - 1) {
 		fputs(run_usage, stderr);
 		return 2;

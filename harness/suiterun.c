@@ -8,6 +8,7 @@
  */
 #include "suiterun.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,8 @@ static json_t *host_json(void)
 			 (json_int_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE));
 }
 
-static json_t *manifest_new(const mb_suite_t *s, const mb_plan_t *plan, const char *run_id)
+static json_t *manifest_new(const mb_suite_t *s, const mb_plan_t *plan, const char *run_id,
+			    const char *wl_dir)
 {
 	char now[32], cfg_real[4096];
 	iso_time(now, sizeof(now), time(NULL));
@@ -109,12 +111,17 @@ static json_t *manifest_new(const mb_suite_t *s, const mb_plan_t *plan, const ch
 		json_array_append_new(als, json_pack("{s:s, s:s, s:s, s:s}", "name", s->al[i].name,
 			"plugin", s->al[i].plugin, "preload", s->al[i].preload, "package",
 			s->al[i].reg->package));
-	return json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:s, s:n, s:s}",
+	json_t *m = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:o, s:o, s:s, s:n, s:s}",
 		"schema_version", MB_RESULT_SCHEMA, "run_id", run_id, "suite", s->name,
 		"config_path", cfg_real, "config", mb_opt_json(mb_suite_options, s),
 		"workloads", wls, "allocators", als, "trials_planned", (json_int_t)plan->n,
 		"build", mb_build_json(), "host", host_json(), "started", now, "finished",
 		"status", "running");
+	char wreal[4096];
+	if (!realpath(wl_dir, wreal))
+		snprintf(wreal, sizeof(wreal), "%s", wl_dir);
+	json_object_set_new(m, "workload_dir", json_string(wreal));
+	return m;
 }
 
 static void point_latest(const char *output, const char *run_id)
@@ -167,6 +174,23 @@ static void write_series_csv(const char *dir, const char *id, json_t *rec)
 	snprintf(path, sizeof(path), "%s/series/%s.csv", dir, id);
 	mb_write_atomic(path, buf, n);
 	free(buf);
+}
+
+/* Removes temporaries a killed run left in folder (names with ".tmp."): they
+ * were never renamed into place, so they hold nothing finished. */
+static void remove_stale_tmp(const char *folder)
+{
+	DIR *d = opendir(folder);
+	struct dirent *e;
+	char p[4400];
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, ".tmp.")) {
+			snprintf(p, sizeof(p), "%s/%s", folder, e->d_name);
+			unlink(p);
+		}
+	closedir(d);
 }
 
 static void fmt_dur(char *b, size_t n, double s)
@@ -228,7 +252,8 @@ static int open_run(const mb_suiterun_opts_t *o, mb_yctx_t *y, mb_suite_t **sp,
 			return 2;
 		}
 	}
-	mb_suite_t *s = mb_suite_load(y, cfg, o->wl_dir);
+	const char *wl_dir = json_string_value(json_object_get(*manifest, "workload_dir"));
+	mb_suite_t *s = mb_suite_load(y, cfg, wl_dir ? wl_dir : o->wl_dir);
 	if (!s)
 		return 2;
 	*sp = s;
@@ -242,8 +267,10 @@ int mb_suiterun(const mb_suiterun_opts_t *o, volatile sig_atomic_t *interrupted)
 	json_t *manifest = NULL;
 	char dir[4096], path[4400];
 	int rc = open_run(o, &y, &s, dir, sizeof(dir), &manifest);
-	if (rc)
+	if (rc) {
+		json_decref(manifest);
 		return rc;
+	}
 	if (!mb_build_is_optimised() && !o->debug_results) {
 		fprintf(stderr, "membench: this is a sanitizer or unoptimised build; its numbers "
 			"mislead, so it writes no results (rebuild with `make`, or pass "
@@ -268,8 +295,13 @@ int mb_suiterun(const mb_suiterun_opts_t *o, volatile sig_atomic_t *interrupted)
 	mb_mkdirs(path);
 	snprintf(path, sizeof(path), "%s/inputs", dir);
 	mb_mkdirs(path);
+	static const char *const subdirs[] = {"", "/trials", "/series", "/inputs"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, subdirs[i]);
+		remove_stale_tmp(path);
+	}
 	if (!manifest) {
-		manifest = manifest_new(s, &plan, run_id);
+		manifest = manifest_new(s, &plan, run_id, o->wl_dir);
 		save_input(dir, "config.yaml", s->path);
 		for (size_t i = 0; i < s->nwl; i++) {
 			char nm[300];

@@ -199,11 +199,21 @@ mb_workload_t *mb_workload_load(mb_yctx_t *y, const char *path)
 		w->pattern = mb_pattern_find(w->pattern_name);
 		if (!w->pattern) {
 			char known[512] = "";
-			for (const mb_pattern_t *const *p = mb_patterns; *p; p++)
+			const char *names[64];
+			size_t n = 0;
+			for (const mb_pattern_t *const *p = mb_patterns; *p && n < 64; p++) {
 				snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-					 p == mb_patterns ? "" : ", ", (*p)->name);
-			mb_yerr(y, mb_yaml_get(&doc, root, "pattern"),
-				"pattern: no pattern named '%s' (known: %s)", w->pattern_name, known);
+					 n ? ", " : "", (*p)->name);
+				names[n++] = (*p)->name;
+			}
+			const char *near = mb_closest(w->pattern_name, names, n);
+			yaml_node_t *pn = mb_yaml_get(&doc, root, "pattern");
+			if (near)
+				mb_yerr(y, pn, "pattern: no pattern named '%s' (did you mean '%s'?)",
+					w->pattern_name, near);
+			else
+				mb_yerr(y, pn, "pattern: no pattern named '%s' (known: %s)",
+					w->pattern_name, known);
 		}
 	}
 	load_phases(y, &doc, root, w);

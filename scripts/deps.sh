@@ -16,6 +16,7 @@ PACKAGES=(
   gnuplot-nox              # plots
   libcmocka-dev            # unit and integration tests
   valgrind                 # cachegrind mode, callgrind benchmarks
+  clang libclang-rt-14-dev # the fuzz tier (libFuzzer)
   libjemalloc-dev libjemalloc2
   libgoogle-perftools-dev libtcmalloc-minimal4 # tcmalloc (gperftools)
   libmimalloc-dev libmimalloc2.0
