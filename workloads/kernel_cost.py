@@ -11,9 +11,13 @@ out), on the system plug-in. The instructions are split three ways:
   objects    the objects' own memory traffic: the mb_obj_* writes and reads
              (kernels.h) and libc memcpy/memset (growslice and copystack
              copies)
+  accounting the harness's per-call accounting inlined from pattern.h
+             (mb_alloc/mb_free: counts, size buckets, checksum, latency
+             sampling countdown, the indirect call)
   kernel     everything else: choosing sizes and lifetimes, the live-object
-             queues, the accounting of mb_alloc/mb_free, the loop itself
-and printed per operation and per allocator call (malloc + free = 2 calls).
+             queues, the walk, the loop itself
+and printed per operation and per allocator call (malloc + free = 2 calls;
+stack_alloc/stack_free go to malloc/free on the system plug-in).
 """
 import argparse, json, os, re, subprocess, sys, tempfile
 
@@ -77,10 +81,11 @@ def measure(build, plugin, wl, ops):
     alloc = sum(incl.values())
     objects = sum(v for (f, fn), v in excl.items()
                   if f.endswith('kernels.h') or re.match(r'__(memmove|memcpy|memset)', fn))
+    acct = sum(v for (f, fn), v in excl.items() if f.endswith('pattern.h'))
     ncalls = sum(calls.values())
-    kernel = total - alloc - objects
+    kernel = total - alloc - objects - acct
     return dict(workload=os.path.basename(wl), ops=ops, total=total, alloc=alloc,
-                objects=objects, kernel=kernel, calls=ncalls)
+                objects=objects, kernel=kernel, acct=acct, calls=ncalls)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -89,15 +94,15 @@ def main():
     ap.add_argument('workloads', nargs='+')
     a = ap.parse_args()
     plugin = os.path.abspath(os.path.join(a.build, 'plugins', 'mb-system.so'))
-    print('| workload | ops | allocator calls/op | allocator Ir/call | kernel Ir/op '
-          '| kernel Ir/allocator call | objects Ir/op |')
-    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
+    print('| workload | ops | allocator calls/op | allocator Ir/call | accounting Ir/call '
+          '| kernel Ir/op | kernel Ir/allocator call | objects Ir/op |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     for wl in a.workloads:
         ops = a.ops or (2000 if 'slice' in wl else 20000 if 'request' in wl else 100000)
         m = measure(a.build, plugin, wl, ops)
         c = max(m['calls'], 1)
-        print('| %s | %d | %.1f | %.0f | %.0f | %.0f | %.0f |' % (
-            m['workload'], ops, c / ops, m['alloc'] / c, m['kernel'] / ops,
+        print('| %s | %d | %.1f | %.0f | %.0f | %.0f | %.0f | %.0f |' % (
+            m['workload'], ops, c / ops, m['alloc'] / c, m['acct'] / c, m['kernel'] / ops,
             m['kernel'] / c, m['objects'] / ops))
 
 if __name__ == '__main__':
