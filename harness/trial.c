@@ -216,7 +216,7 @@ static json_t *totals_json(const trial_t *t, mb_opstats_t *sum, mb_lathist_t *la
 		if (sum->bucket_allocs[b] || sum->bucket_frees[b])
 			json_array_append_new(buckets,
 				json_pack("{s:I, s:I, s:I, s:I}", "max_size",
-					  (json_int_t)(b == 0 ? 1 : 1ll << b), "allocs",
+					  (json_int_t)mb_bucket_max(b), "allocs",
 					  (json_int_t)sum->bucket_allocs[b], "bytes",
 					  (json_int_t)sum->bucket_bytes[b], "frees",
 					  (json_int_t)sum->bucket_frees[b]));

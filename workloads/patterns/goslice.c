@@ -2,6 +2,7 @@
  * Go's slice growth and size rounding. See goslice.h.
  */
 #include "goslice.h"
+#include "pattern.h"
 
 /* runtime/sizeclasses.go, class_to_size (Go 1.21 and later): 67 classes from 8
  * bytes to 32 KiB, chosen by mksizeclasses.go so that tail waste per span and
@@ -18,8 +19,10 @@ const uint32_t mb_go_class_size[MB_GO_NUM_CLASSES] = {
  * (1024 < size <= 32768, by 128 bytes): O(1) lookups, filled at start-up
  * from class_size by the same rule (smallest class that holds the size). */
 #define SMALL_MAX 1024
-static uint8_t size_to_class8[SMALL_MAX / 8 + 1];
-static uint8_t size_to_class128[(MB_GO_MAX_SMALL - SMALL_MAX) / 128 + 1];
+uint8_t mb_go_size_to_class8[SMALL_MAX / 8 + 1];
+uint8_t mb_go_size_to_class128[(MB_GO_MAX_SMALL - SMALL_MAX) / 128 + 1];
+#define size_to_class8 mb_go_size_to_class8
+#define size_to_class128 mb_go_size_to_class128
 
 static int class_search(size_t size)
 {
@@ -87,4 +90,13 @@ uint64_t mb_go_growslice_cap(uint64_t oldcap, uint64_t newlen, size_t elemsize, 
 	uint64_t newcap = mb_go_nextslicecap(newlen, oldcap);
 	size_t mem = mb_go_roundupsize((size_t)newcap * elemsize, noscan);
 	return mem / elemsize;
+}
+
+uint64_t mb_bucket_max(unsigned b)
+{
+	if (b < MB_BUCKET_LARGE)
+		return mb_go_class_size[b];
+	if (b >= MB_NBUCKET - 1)
+		return UINT64_MAX;
+	return 32768ull << (b - MB_BUCKET_LARGE + 1);
 }
