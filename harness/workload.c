@@ -108,7 +108,7 @@ static void *load_params(mb_yctx_t *y, const mb_pattern_t *pat, yaml_node_t *bas
 	return params;
 }
 
-static void free_params(const mb_pattern_t *pat, void *params)
+void mb_workload_params_free(const mb_pattern_t *pat, void *params)
 {
 	if (!params)
 		return;
@@ -233,7 +233,7 @@ void mb_workload_free(mb_workload_t *w)
 		return;
 	for (unsigned i = 0; i < w->nphases; i++) {
 		if (w->pattern)
-			free_params(w->pattern, w->phases[i].params);
+			mb_workload_params_free(w->pattern, w->phases[i].params);
 		mb_opt_free(mb_phase_options, &w->phases[i]);
 	}
 	free(w->phases);

@@ -58,6 +58,9 @@ extern const mb_option_t mb_phase_options[];
  * and counted in y->errors; returns NULL when there was any. */
 mb_workload_t *mb_workload_load(mb_yctx_t *y, const char *path);
 void mb_workload_free(mb_workload_t *w);
+/* Frees a pattern's params struct and what it owns (strings, lists,
+ * distribution tables, nested kernel params). */
+void mb_workload_params_free(const mb_pattern_t *pat, void *params);
 
 /* Resolves a workload reference from a suite: a name (looked up as
  * <dir>/<name>.yaml) or a path ending in .yaml / .yml (relative to the suite
