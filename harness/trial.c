@@ -70,6 +70,7 @@ static void *worker_main(void *p)
 		if (mine)
 			run->pattern->step(w, mine);
 		pthread_barrier_wait(&t->bar); /* C: warm-up done */
+		pthread_barrier_wait(&t->bar); /* C2: the schedule is final */
 		w->lat_on = true;
 		const mb_sched_t *sc = &t->sched;
 		for (uint64_t c = 0; c < t->nchunks; c++) {
@@ -313,10 +314,15 @@ int mb_trial_run(const mb_trial_args_t *a)
 	pthread_barrier_wait(&t.bar); /* A */
 	int init_error = __atomic_load_n(&t.init_error, __ATOMIC_SEQ_CST);
 	pthread_barrier_wait(&t.bar); /* B */
+	uint64_t warm0 = mb_now_ns();
 	uint64_t elapsed = 0, ops_done = 0, rss_drained = 0;
 	struct rusage ru0, ru1;
 	if (!init_error) {
 		pthread_barrier_wait(&t.bar); /* C */
+		if (mb_workload_calibrate(t.wl, a->ops, a->warmup, mb_now_ns() - warm0,
+					  a->samples ? a->samples : 1, &t.sched))
+			_exit(4);
+		pthread_barrier_wait(&t.bar); /* C2 */
 		sample(&t, 0, 0);
 		getrusage(RUSAGE_SELF, &ru0);
 		for (uint64_t c = 0; c < t.nchunks; c++) {

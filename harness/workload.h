@@ -39,6 +39,7 @@ typedef struct mb_workload {
 	uint64_t ops;              /* measured operations, all threads together */
 	uint64_t warmup;           /* operations before measuring, all threads */
 	uint64_t seed;             /* 0: the suite's seed */
+	uint64_t duration;         /* ns; > 0: measured ops from the warm-up's rate */
 	bool escape_analysis;      /* false: every allocation escapes */
 	double cross_thread;       /* fraction of frees done by the next thread */
 	int gc;                    /* 0 off (free at death), 1 paced (GOGC batches) */
@@ -72,6 +73,13 @@ char *mb_workload_resolve(const char *ref, const char *suite_path, const char *d
  * on a chunk boundary). Returns 0 or -ENOMEM. */
 int mb_sched_make(const mb_workload_t *wl, uint64_t ops, uint64_t samples, mb_sched_t *s);
 void mb_sched_free(mb_sched_t *s);
+/* Duration mode (wl->duration > 0): remakes s (made with `samples`) for the
+ * operations that fill
+ * the duration at the warm-up's rate (warmup ops in warm_ns), scaled by the
+ * suite's ops_scale (ops / wl->ops when the workload names ops). Does nothing
+ * otherwise. 0 or -ENOMEM. */
+int mb_workload_calibrate(const mb_workload_t *wl, uint64_t ops, uint64_t warmup,
+			  uint64_t warm_ns, uint64_t samples, mb_sched_t *s);
 /* Operations of thread tid (of nthreads) in chunk c. */
 uint64_t mb_sched_ops(const mb_sched_t *s, uint64_t c, unsigned nthreads, unsigned tid);
 /* The `phases` array of a trial result: per phase its name, measured ops, end,
