@@ -46,7 +46,7 @@ int mb_dist_parse(mb_yctx_t *y, yaml_node_t *node, void *field, const mb_option_
 
 /* A draw, as a double; callers round what they need as integers. Inline: it
  * is on every operation's path (one rng draw and a table load at most). */
-static inline double mb_dist_sample(const mb_dist_t *d, mb_rng_t *r)
+static inline __attribute__((always_inline)) double mb_dist_sample(const mb_dist_t *d, mb_rng_t *r)
 {
 	switch (d->kind) {
 	case MB_DIST_FIXED:
@@ -69,7 +69,7 @@ static inline double mb_dist_sample(const mb_dist_t *d, mb_rng_t *r)
 /* A draw rounded to an integer (negative draws give 0): sizes, lifetimes,
  * counts. The same stream of values as rounding mb_dist_sample, without the
  * floating point on the common kinds. */
-static inline uint64_t mb_dist_sample_u64(const mb_dist_t *d, mb_rng_t *r)
+static inline __attribute__((always_inline)) uint64_t mb_dist_sample_u64(const mb_dist_t *d, mb_rng_t *r)
 {
 	switch (d->kind) {
 	case MB_DIST_FIXED:

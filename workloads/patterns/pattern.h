@@ -133,7 +133,7 @@ extern uint8_t mb_go_size_to_class8[], mb_go_size_to_class128[]; /* goslice.c */
 uint64_t mb_bucket_max(unsigned b);
 
 /* O(1): Go's size_to_class8 / size_to_class128 lookups, a clz above 32 KiB. */
-static inline unsigned mb_bucket(size_t size)
+static inline __attribute__((always_inline)) unsigned mb_bucket(size_t size)
 {
 	if (size <= 1016)
 		return mb_go_size_to_class8[(size + 7) >> 3];
@@ -153,14 +153,14 @@ static inline uint64_t mb_now_ns(void)
 
 void mb_lat_record(mb_lathist_t *h, uint64_t ns);
 
-static inline void mb_stream_mix(mb_opstats_t *st, uint64_t v)
+static inline __attribute__((always_inline)) void mb_stream_mix(mb_opstats_t *st, uint64_t v)
 {
 	st->checksum = (st->checksum ^ v) * 0x100000001b3ull; /* FNV-1a step */
 }
 
 /* Allocates size bytes with flags (MB_NOSCAN, MB_LOCAL). NULL only when the
  * allocator is out of memory; the caller must cope (skip the object). */
-static inline void *mb_alloc(mb_worker_t *w, size_t size, unsigned flags)
+static inline __attribute__((always_inline)) void *mb_alloc(mb_worker_t *w, size_t size, unsigned flags)
 {
 	void *p;
 	if (__builtin_expect(--w->lat_countdown == 0, 0)) {
@@ -189,7 +189,7 @@ static inline void *mb_alloc(mb_worker_t *w, size_t size, unsigned flags)
 }
 
 /* Frees p, which was allocated with size bytes (by any worker of the run). */
-static inline void mb_free(mb_worker_t *w, void *p, size_t size)
+static inline __attribute__((always_inline)) void mb_free(mb_worker_t *w, void *p, size_t size)
 {
 	if (__builtin_expect(--w->lat_countdown == 0, 0)) {
 		w->lat_countdown = MB_LAT_PERIOD;
