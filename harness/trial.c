@@ -116,6 +116,7 @@ static void *worker_main(void *p)
 		if (mine)
 			run->pattern->step(w, mine);
 		mb_barrier_wait(&t->bar, t->spin_ns); /* C: warm-up done */
+		mb_barrier_wait(&t->bar, t->spin_ns); /* C2: the schedule is final */
 		w->lat_on = !t->simulated; /* simulated time means nothing */
 		const mb_sched_t *sc = &t->sched;
 		for (uint64_t c = 0; c < t->nchunks; c++) {
@@ -290,7 +291,7 @@ static json_t *totals_json(const trial_t *t, mb_opstats_t *sum, mb_lathist_t *la
 		if (sum->bucket_allocs[b] || sum->bucket_frees[b])
 			json_array_append_new(buckets,
 				json_pack("{s:I, s:I, s:I, s:I}", "max_size",
-					  (json_int_t)(b == 0 ? 1 : 1ll << b), "allocs",
+					  (json_int_t)mb_bucket_max(b), "allocs",
 					  (json_int_t)sum->bucket_allocs[b], "bytes",
 					  (json_int_t)sum->bucket_bytes[b], "frees",
 					  (json_int_t)sum->bucket_frees[b]));
@@ -452,11 +453,16 @@ int mb_trial_run(const mb_trial_args_t *a)
 	mb_barrier_wait(&t.bar, 0); /* A */
 	int init_error = __atomic_load_n(&t.init_error, __ATOMIC_SEQ_CST);
 	mb_barrier_wait(&t.bar, 0); /* B */
+	uint64_t warm0 = mb_now_ns();
 	uint64_t elapsed = 0, ops_done = 0, rss_drained = 0;
 	struct rusage ru0, ru1;
 	json_t *smaps_end = NULL, *smaps_drained = NULL, *classes_end = json_null();
 	if (!init_error) {
 		mb_barrier_wait(&t.bar, 0); /* C */
+		if (mb_workload_calibrate(t.wl, a->ops, a->warmup, mb_now_ns() - warm0,
+					  a->samples ? a->samples : 1, &t.sched))
+			_exit(4);
+		mb_barrier_wait(&t.bar, 0); /* C2 */
 		sample(&t, 0, 0);
 		getrusage(RUSAGE_SELF, &ru0);
 		for (uint64_t c = 0; c < t.nchunks; c++) {

@@ -28,6 +28,11 @@ const mb_option_t mb_workload_options[] = {
 	MB_OPT_RANGE("warmup", MB_OPT_UINT, mb_workload_t, warmup, "0", 0, 1e15,
 		     "operations run before measuring (not timed)"),
 	W("seed", MB_OPT_UINT, seed, "0", "seed of the operation stream (0: the suite's)"),
+	{ .name = "duration", .type = MB_OPT_DURATION, .off = offsetof(mb_workload_t, duration),
+	  .example = "10s",
+	  .help = "measure for about this long instead of `ops`: the ops are set from the "
+		  "warm-up's rate (needs warmup > 0; the op stream then differs between "
+		  "allocators, so compare allocators with ops)" },
 	W("escape_analysis", MB_OPT_BOOL, escape_analysis, "true",
 	  "off: every allocation escapes to the heap, as if Go had no escape analysis"),
 	{ .name = "cross_thread_frees", .type = MB_OPT_DOUBLE,
@@ -108,7 +113,7 @@ static void *load_params(mb_yctx_t *y, const mb_pattern_t *pat, yaml_node_t *bas
 	return params;
 }
 
-static void free_params(const mb_pattern_t *pat, void *params)
+void mb_workload_params_free(const mb_pattern_t *pat, void *params)
 {
 	if (!params)
 		return;
@@ -167,9 +172,12 @@ static void load_phases(mb_yctx_t *y, yaml_document_t *doc, yaml_node_t *root,
 	if (!mb_yaml_get(doc, root, "ops")) {
 		if (ph)
 			w->ops = sum;
-		else
-			mb_yerr(y, root, "missing required key 'ops'");
+		else if (!w->duration)
+			mb_yerr(y, root, "missing required key 'ops' (or give a duration)");
 	}
+	if (w->duration && !w->warmup)
+		mb_yerr(y, mb_yaml_get(doc, root, "duration"),
+			"duration: needs warmup > 0 (the rate is measured on the warm-up)");
 }
 
 static char *basename_noext(const char *path)
@@ -233,7 +241,7 @@ void mb_workload_free(mb_workload_t *w)
 		return;
 	for (unsigned i = 0; i < w->nphases; i++) {
 		if (w->pattern)
-			free_params(w->pattern, w->phases[i].params);
+			mb_workload_params_free(w->pattern, w->phases[i].params);
 		mb_opt_free(mb_phase_options, &w->phases[i]);
 	}
 	free(w->phases);
@@ -312,6 +320,18 @@ void mb_sched_free(mb_sched_t *s)
 static uint64_t share(uint64_t total, uint64_t parts, uint64_t i)
 {
 	return total / parts + (i < total % parts);
+}
+
+int mb_workload_calibrate(const mb_workload_t *wl, uint64_t ops, uint64_t warmup,
+			  uint64_t warm_ns, uint64_t samples, mb_sched_t *s)
+{
+	if (!wl->duration || !warmup || !warm_ns)
+		return 0;
+	double scale = wl->ops ? (double)ops / (double)wl->ops : 1.0;
+	double n = (double)warmup / (double)warm_ns * (double)wl->duration * scale;
+	/* the same samples and phases give the same chunks: only ops change */
+	mb_sched_free(s);
+	return mb_sched_make(wl, n < 1 ? 1 : (uint64_t)n, samples, s);
 }
 
 uint64_t mb_sched_ops(const mb_sched_t *s, uint64_t c, unsigned nthreads, unsigned tid)

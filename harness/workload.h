@@ -39,6 +39,7 @@ typedef struct mb_workload {
 	uint64_t ops;              /* measured operations, all threads together */
 	uint64_t warmup;           /* operations before measuring, all threads */
 	uint64_t seed;             /* 0: the suite's seed */
+	uint64_t duration;         /* ns; > 0: measured ops from the warm-up's rate */
 	bool escape_analysis;      /* false: every allocation escapes */
 	double cross_thread;       /* fraction of frees done by the next thread */
 	int gc;                    /* 0 off (free at death), 1 paced (GOGC batches) */
@@ -58,6 +59,9 @@ extern const mb_option_t mb_phase_options[];
  * and counted in y->errors; returns NULL when there was any. */
 mb_workload_t *mb_workload_load(mb_yctx_t *y, const char *path);
 void mb_workload_free(mb_workload_t *w);
+/* Frees a pattern's params struct and what it owns (strings, lists,
+ * distribution tables, nested kernel params). */
+void mb_workload_params_free(const mb_pattern_t *pat, void *params);
 
 /* Resolves a workload reference from a suite: a name (looked up as
  * <dir>/<name>.yaml) or a path ending in .yaml / .yml (relative to the suite
@@ -69,6 +73,13 @@ char *mb_workload_resolve(const char *ref, const char *suite_path, const char *d
  * on a chunk boundary). Returns 0 or -ENOMEM. */
 int mb_sched_make(const mb_workload_t *wl, uint64_t ops, uint64_t samples, mb_sched_t *s);
 void mb_sched_free(mb_sched_t *s);
+/* Duration mode (wl->duration > 0): remakes s (made with `samples`) for the
+ * operations that fill
+ * the duration at the warm-up's rate (warmup ops in warm_ns), scaled by the
+ * suite's ops_scale (ops / wl->ops when the workload names ops). Does nothing
+ * otherwise. 0 or -ENOMEM. */
+int mb_workload_calibrate(const mb_workload_t *wl, uint64_t ops, uint64_t warmup,
+			  uint64_t warm_ns, uint64_t samples, mb_sched_t *s);
 /* Operations of thread tid (of nthreads) in chunk c. */
 uint64_t mb_sched_ops(const mb_sched_t *s, uint64_t c, unsigned nthreads, unsigned tid);
 /* The `phases` array of a trial result: per phase its name, measured ops, end,

@@ -198,7 +198,7 @@ static void test_defaults_parse(void **st)
 	for (const mb_pattern_t *const *p = mb_patterns; *p; p++) {
 		void *params = calloc(1, (*p)->params_size);
 		assert_int_equal(mb_opt_defaults((*p)->options, params), 0);
-		free(params);
+		mb_workload_params_free(*p, params);
 	}
 }
 

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "goslice.h"
+#include "pattern.h"
 
 static void check_seq(size_t elem, bool noscan, const uint64_t *want, size_t n)
 {
@@ -92,12 +93,34 @@ static void test_classes(void **st)
 	assert_int_equal(mb_go_size_class(32769), -1);
 }
 
+/* The per-size counts are by Go size class up to 32 KiB, by power of two above. */
+static void test_buckets(void **st)
+{
+	for (size_t size = 0; size <= 32768; size++) {
+		unsigned b = mb_bucket(size);
+		assert_int_equal((int)b, mb_go_size_class(size));
+		assert_true(mb_bucket_max(b) >= size);
+		assert_true(b == 0 || mb_bucket_max(b - 1) < size);
+	}
+	assert_int_equal(mb_bucket(32769), MB_BUCKET_LARGE);
+	assert_int_equal(mb_bucket_max(MB_BUCKET_LARGE), 65536);
+	assert_int_equal(mb_bucket(65536), MB_BUCKET_LARGE);
+	assert_int_equal(mb_bucket(65537), MB_BUCKET_LARGE + 1);
+	assert_int_equal(mb_bucket((size_t)1 << 34), MB_BUCKET_LARGE + 18); /* (16 GiB/2, 16 GiB] */
+	assert_int_equal(mb_bucket((size_t)1 << 40), MB_NBUCKET - 1);
+	assert_int_equal(mb_bucket(SIZE_MAX), MB_NBUCKET - 1);
+	for (size_t s = 32769; s < ((size_t)1 << 30); s = s * 3 / 2) {
+		unsigned b = mb_bucket(s);
+		assert_true(mb_bucket_max(b) >= s && mb_bucket_max(b - 1) < s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_elem1),     cmocka_unit_test(test_elem8),
 		cmocka_unit_test(test_elem24),    cmocka_unit_test(test_elem1000),
-		cmocka_unit_test(test_roundupsize), cmocka_unit_test(test_classes),
+		cmocka_unit_test(test_roundupsize), cmocka_unit_test(test_classes), cmocka_unit_test(test_buckets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

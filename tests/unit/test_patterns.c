@@ -69,7 +69,8 @@ static mb_worker_t *setup_worker(const void *params, bool ea, bool paced)
 
 static mb_dist_t fixed(double v)
 {
-	return (mb_dist_t){.kind = MB_DIST_FIXED, .value = v, .min = v, .max = v};
+	return (mb_dist_t){.kind = MB_DIST_FIXED, .value = v, .min = v, .max = v,
+			   .ifixed = (uint64_t)v};
 }
 
 /* --- goroutine stacks -------------------------------------------------------- */
@@ -81,8 +82,9 @@ static void test_stack_walk(void **st)
 	mb_g_t g;
 	assert_true(mb_g_start(w, &g, MB_STACK_MIN, NULL, &gs));
 	assert_int_equal(g.size, 2048);
-	/* 512-byte frames with the 928-byte guard: calls 1-2 fit in 2 KiB, call 3
-	 * doubles to 4 KiB (copying 1024), call 7 doubles to 8 KiB (copying 3072) */
+	/* 512-byte frames with the 928-byte guard (grow when used + 512 - 128 +
+	 * 928 >= size): calls 1-2 fit in 2 KiB, call 3 doubles to 4 KiB (copying
+	 * 1024), call 7 doubles to 8 KiB (copying 3072) */
 	for (int i = 0; i < 7; i++)
 		assert_true(mb_g_call(w, &g, 512, &gs));
 	assert_int_equal(gs.grows, 2);
@@ -116,6 +118,23 @@ static void test_stack_walk(void **st)
 	mb_g_shrink(w, &g, MB_STACK_MIN, &gs);
 	assert_int_equal(g.size, 2048);
 	mb_g_ret(&g, &gs);
+	/* the prologue check: frames <= StackSmall (128) may dip into the slack;
+	 * 1104 + 928 < 2048 fits, then a 128-byte frame still fits (1104 + 0 +
+	 * 928 < 2048) and a 16-byte one at 1232 does not (1232 + 928 >= 2048) */
+	{
+		mb_g_t h;
+		uint64_t g0 = gs.grows;
+		assert_true(mb_g_start(w, &h, 2048, NULL, &gs));
+		assert_true(mb_g_call(w, &h, 1104, &gs));
+		assert_true(mb_g_call(w, &h, 128, &gs));
+		assert_int_equal(gs.grows, g0);
+		assert_true(mb_g_call(w, &h, 16, &gs));
+		assert_int_equal(gs.grows, g0 + 1);
+		assert_int_equal(h.size, 4096);
+		mb_g_ret(&h, &gs), mb_g_ret(&h, &gs), mb_g_ret(&h, &gs);
+		assert_int_equal(gs.bad_frames, 0);
+		mb_g_free(w, &h, &gs);
+	}
 	/* a frame bigger than double: doubling repeats (2K → 4K → 8K → 16K) */
 	uint64_t grows = gs.grows;
 	assert_true(mb_g_call(w, &g, 10000 & ~15u, &gs));

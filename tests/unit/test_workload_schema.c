@@ -115,6 +115,9 @@ static void test_common(void **st)
 	bad("pattern: escape\nops: 10\ncross_thread_frees: 2\n", 3, 21, "cross_thread_frees");
 	bad("pattern: escape\nops: 10\ngogc: 0\n", 3, 7, "gogc");
 	bad("pattern: escape\n", 1, 1, "missing required key 'ops'");
+	good("pattern: escape\nduration: 2s\nwarmup: 1000\n");
+	bad("pattern: escape\nduration: 2s\n", 2, 11, "needs warmup > 0");
+	bad("pattern: escape\nops: 5\nduration: soon\n", 3, 11, "duration");
 	/* phases */
 	good("pattern: escape\nphases:\n  - {name: a, ops: 10}\n  - {ops: 20, end: drain, "
 	     "params: {escape_fraction: 0.9}}\n");

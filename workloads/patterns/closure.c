@@ -125,7 +125,7 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 	unsigned refs = 0;
 	for (unsigned i = 0; i < n; i++) /* 8 bits of the draw per capture */
 		refs |= (unsigned)(((coins >> (8 * i)) & 0xff) < ref_t) << i;
-	bool reg = p->register_fraction > 0 && mb_chance(&w->rng, p->register_fraction);
+	bool reg = p->register_fraction > 0 && mb_rng_chance(&w->rng, p->register_fraction);
 	bool heap = reg || !w->run->escape_analysis;
 	unsigned local = heap ? 0 : MB_LOCAL;
 	size_t fsize = 8 + 8 * (size_t)n;

@@ -141,7 +141,41 @@ static void build_quantiles(mb_dist_t *d)
 		d->values[i] = clampd(d, quantile(d, (i + 0.5) / d->n));
 }
 
+static uint64_t round_u64(double v)
+{
+	return v <= 0 ? 0 : v >= 1.8e19 ? UINT64_MAX : (uint64_t)(v + 0.5);
+}
+
+/* The integer forms mb_dist_sample_u64 reads. */
+static void build_integers(mb_dist_t *d)
+{
+	d->ifixed = round_u64(d->value);
+	if (!d->values)
+		return;
+	d->ivalues = malloc(d->n * sizeof(*d->ivalues));
+	for (uint32_t i = 0; i < d->n; i++)
+		d->ivalues[i] = round_u64(d->values[i]);
+	if (d->prob) {
+		/* u < prob with u = (x & 0xffffffff) * 2^-32 is x_lo < prob * 2^32 */
+		d->iprob = malloc(d->n * sizeof(*d->iprob));
+		for (uint32_t i = 0; i < d->n; i++) {
+			double t = ceil(d->prob[i] * 4294967296.0);
+			d->iprob[i] = t >= 4294967296.0 ? UINT32_MAX : (uint32_t)t;
+		}
+	}
+}
+
+static int dist_parse(mb_yctx_t *y, yaml_node_t *node, void *field, const mb_option_t *opt);
+
 int mb_dist_parse(mb_yctx_t *y, yaml_node_t *node, void *field, const mb_option_t *opt)
+{
+	int rc = dist_parse(y, node, field, opt);
+	if (rc == 0)
+		build_integers(field);
+	return rc;
+}
+
+static int dist_parse(mb_yctx_t *y, yaml_node_t *node, void *field, const mb_option_t *opt)
 {
 	mb_dist_t *d = field;
 	mb_dist_free(d);
@@ -225,26 +259,6 @@ int mb_dist_parse(mb_yctx_t *y, yaml_node_t *node, void *field, const mb_option_
 	return bad ? -1 : 0;
 }
 
-double mb_dist_sample(const mb_dist_t *d, mb_rng_t *r)
-{
-	switch (d->kind) {
-	case MB_DIST_FIXED:
-		return d->value;
-	case MB_DIST_UNIFORM:
-		return d->min + (double)mb_rng_below(r, (uint64_t)(d->max - d->min) + 1);
-	case MB_DIST_EXPONENTIAL:
-	case MB_DIST_LOGNORMAL:
-		return d->values[mb_rng_next(r) >> 52]; /* 4096 = 2^12 slices */
-	case MB_DIST_TABLE: {
-		uint64_t x = mb_rng_next(r);
-		uint32_t i = (uint32_t)(((unsigned __int128)x * d->n) >> 64);
-		double u = (double)(x & 0xffffffffu) * 0x1.0p-32;
-		return d->values[u < d->prob[i] ? i : d->alias[i]];
-	}
-	}
-	return 0;
-}
-
 double mb_dist_max(const mb_dist_t *d)
 {
 	double m = 0;
@@ -291,6 +305,10 @@ void mb_dist_free(mb_dist_t *d)
 	free(d->values);
 	free(d->prob);
 	free(d->alias);
+	free(d->ivalues);
+	free(d->iprob);
+	d->ivalues = NULL;
+	d->iprob = NULL;
 	d->values = NULL;
 	d->prob = NULL;
 	d->alias = NULL;

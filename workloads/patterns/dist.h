@@ -36,18 +36,57 @@ typedef struct mb_dist {
 	double *values;        /* table: the values */
 	double *prob;          /* table: alias probabilities, n entries */
 	uint32_t *alias;       /* table: alias indices, n entries */
+	uint64_t *ivalues;     /* values rounded to integers (>= 0), n entries */
+	uint64_t ifixed;       /* fixed: value rounded */
+	uint32_t *iprob;       /* table: prob scaled to 2^32 (a u32 compare) */
 } mb_dist_t;
 
 /* MB_OPT_CUSTOM parser for a field of type mb_dist_t. */
 int mb_dist_parse(mb_yctx_t *y, yaml_node_t *node, void *field, const mb_option_t *opt);
 
-/* A draw, as a double; callers round what they need as integers. */
-double mb_dist_sample(const mb_dist_t *d, mb_rng_t *r);
-
-static inline uint64_t mb_dist_sample_u64(const mb_dist_t *d, mb_rng_t *r)
+/* A draw, as a double; callers round what they need as integers. Inline: it
+ * is on every operation's path (one rng draw and a table load at most). */
+static inline __attribute__((always_inline)) double mb_dist_sample(const mb_dist_t *d, mb_rng_t *r)
 {
-	double v = mb_dist_sample(d, r);
-	return v <= 0 ? 0 : (uint64_t)(v + 0.5);
+	switch (d->kind) {
+	case MB_DIST_FIXED:
+		return d->value;
+	case MB_DIST_UNIFORM:
+		return d->min + (double)mb_rng_below(r, (uint64_t)(d->max - d->min) + 1);
+	case MB_DIST_EXPONENTIAL:
+	case MB_DIST_LOGNORMAL:
+		return d->values[mb_rng_next(r) >> 52]; /* 4096 = 2^12 slices */
+	case MB_DIST_TABLE: {
+		uint64_t x = mb_rng_next(r);
+		uint32_t i = (uint32_t)(((unsigned __int128)x * d->n) >> 64);
+		double u = (double)(x & 0xffffffffu) * 0x1.0p-32;
+		return d->values[u < d->prob[i] ? i : d->alias[i]];
+	}
+	}
+	return 0;
+}
+
+/* A draw rounded to an integer (negative draws give 0): sizes, lifetimes,
+ * counts. The same stream of values as rounding mb_dist_sample, without the
+ * floating point on the common kinds. */
+static inline __attribute__((always_inline)) uint64_t mb_dist_sample_u64(const mb_dist_t *d, mb_rng_t *r)
+{
+	switch (d->kind) {
+	case MB_DIST_FIXED:
+		return d->ifixed;
+	case MB_DIST_EXPONENTIAL:
+	case MB_DIST_LOGNORMAL:
+		return d->ivalues[mb_rng_next(r) >> 52];
+	case MB_DIST_TABLE: {
+		uint64_t x = mb_rng_next(r);
+		uint32_t i = (uint32_t)(((unsigned __int128)x * d->n) >> 64);
+		return d->ivalues[(uint32_t)x < d->iprob[i] ? i : d->alias[i]];
+	}
+	default: {
+		double v = mb_dist_sample(d, r);
+		return v <= 0 ? 0 : (uint64_t)(v + 0.5);
+	}
+	}
 }
 
 /* The largest value the distribution can produce (its max clamp, or the

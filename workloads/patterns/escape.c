@@ -119,9 +119,9 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 			s->c[ESC_HEAP_NOESC]++;
 		}
 	}
-	if (p->box_fraction > 0 && mb_chance(&w->rng, p->box_fraction)) {
+	if (p->box_fraction > 0 && mb_rng_chance(&w->rng, p->box_fraction)) {
 		s->c[ESC_BOXED]++;
-		if (mb_chance(&w->rng, p->box_small)) {
+		if (mb_rng_chance(&w->rng, p->box_small)) {
 			s->c[ESC_BOX_STATIC]++;
 		} else {
 			void *b = mb_live_alloc(L, 8, MB_NOSCAN);

@@ -2,6 +2,7 @@
  * Go's slice growth and size rounding. See goslice.h.
  */
 #include "goslice.h"
+#include "pattern.h"
 
 /* runtime/sizeclasses.go, class_to_size (Go 1.21 and later): 67 classes from 8
  * bytes to 32 KiB, chosen by mksizeclasses.go so that tail waste per span and
@@ -14,10 +15,17 @@ const uint32_t mb_go_class_size[MB_GO_NUM_CLASSES] = {
 	18432, 19072, 20480, 21760, 24576, 27264, 28672, 32768,
 };
 
-int mb_go_size_class(size_t size)
+/* Go's size_to_class8 (sizes <= 1024, by 8 bytes) and size_to_class128
+ * (1024 < size <= 32768, by 128 bytes): O(1) lookups, filled at start-up
+ * from class_size by the same rule (smallest class that holds the size). */
+#define SMALL_MAX 1024
+uint8_t mb_go_size_to_class8[SMALL_MAX / 8 + 1];
+uint8_t mb_go_size_to_class128[(MB_GO_MAX_SMALL - SMALL_MAX) / 128 + 1];
+#define size_to_class8 mb_go_size_to_class8
+#define size_to_class128 mb_go_size_to_class128
+
+static int class_search(size_t size)
 {
-	if (size > MB_GO_MAX_SMALL)
-		return -1;
 	int lo = 0, hi = MB_GO_NUM_CLASSES - 1; /* class_size[hi] >= size always */
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
@@ -27,6 +35,23 @@ int mb_go_size_class(size_t size)
 			lo = mid + 1;
 	}
 	return lo;
+}
+
+__attribute__((constructor)) static void goslice_tables(void)
+{
+	for (size_t i = 0; i < sizeof(size_to_class8); i++)
+		size_to_class8[i] = (uint8_t)class_search(i * 8);
+	for (size_t i = 0; i < sizeof(size_to_class128); i++)
+		size_to_class128[i] = (uint8_t)class_search(SMALL_MAX + i * 128);
+}
+
+int mb_go_size_class(size_t size)
+{
+	if (size <= SMALL_MAX - 8) /* Go: smallSizeMax - 8 */
+		return size_to_class8[(size + 7) / 8];
+	if (size <= MB_GO_MAX_SMALL)
+		return size_to_class128[(size - SMALL_MAX + 127) / 128];
+	return -1;
 }
 
 size_t mb_go_roundupsize(size_t size, bool noscan)
@@ -65,4 +90,13 @@ uint64_t mb_go_growslice_cap(uint64_t oldcap, uint64_t newlen, size_t elemsize, 
 	uint64_t newcap = mb_go_nextslicecap(newlen, oldcap);
 	size_t mem = mb_go_roundupsize((size_t)newcap * elemsize, noscan);
 	return mem / elemsize;
+}
+
+uint64_t mb_bucket_max(unsigned b)
+{
+	if (b < MB_BUCKET_LARGE)
+		return mb_go_class_size[b];
+	if (b >= MB_NBUCKET - 1)
+		return UINT64_MAX;
+	return 32768ull << (b - MB_BUCKET_LARGE + 1);
 }

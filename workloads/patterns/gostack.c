@@ -2,6 +2,7 @@
  * Goroutine stacks: grow by doubling with a copy, shrink at GC. See gostack.h.
  */
 #include "gostack.h"
+#include "kernels.h"
 
 #include <string.h>
 
@@ -111,7 +112,11 @@ void mb_g_exit(mb_worker_t *w, mb_g_t *g, uint32_t start_size, mb_g_t *spare,
 
 bool mb_g_call(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs)
 {
-	if ((uint64_t)g->used + frame + MB_STACK_GUARD > g->size) {
+	/* the function prologue's check (cmd/internal/obj/x86 stacksplit): a
+	 * frame of at most StackSmall bytes may use the slack below the guard,
+	 * a bigger one needs SP - (frame - StackSmall) > stackguard0 */
+	uint64_t over = frame > MB_STACK_SMALL ? frame - MB_STACK_SMALL : 0;
+	if ((uint64_t)g->used + over + MB_STACK_GUARD >= g->size) {
 		/* newstack: double, and again while the frame would not fit */
 		uint64_t ns = (uint64_t)g->size * 2;
 		while (ns - g->used < (uint64_t)frame + MB_STACK_GUARD)
@@ -120,11 +125,8 @@ bool mb_g_call(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs)
 			return false;
 		gs->grows++;
 	}
-	char *f = g->stack + g->used;
 	/* the frame's locals: a word per line; its last word is its size */
-	for (uint32_t off = 0; off + 16 <= frame; off += 64)
-		*(uint64_t *)(f + off) = (uint64_t)(g->used + off);
-	*(uint64_t *)(f + frame - 8) = frame;
+	mb_obj_write_frame(g->stack + g->used, frame, g->used);
 	g->used += frame;
 	g->depth++;
 	gs->calls++;

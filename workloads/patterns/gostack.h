@@ -21,6 +21,7 @@
 
 #define MB_STACK_MIN 2048u  /* fixedStack on linux/amd64 (_StackMin, no _StackSystem) */
 #define MB_STACK_GUARD 928u /* stackGuard = 928 * stackGuardMultiplier + _StackSystem */
+#define MB_STACK_SMALL 128u /* abi.StackSmall: frames this small skip the frame-size term */
 
 typedef struct mb_g {
 	char *stack;       /* NULL: no goroutine in this slot */
@@ -44,7 +45,8 @@ bool mb_g_start(mb_worker_t *w, mb_g_t *g, uint32_t size, mb_g_t *spare, mb_gsta
 void mb_g_exit(mb_worker_t *w, mb_g_t *g, uint32_t start_size, mb_g_t *spare,
 	       mb_gstats_t *gs);
 /* A call with a frame of `frame` bytes (a multiple of 16, >= 16): grows the
- * stack first if the frame would reach into the guard. false when out of memory. */
+ * stack first when Go's prologue would call morestack, i.e. when
+ * used + max(frame - 128, 0) + 928 >= size. false when out of memory. */
 bool mb_g_call(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs);
 /* Returns from the top frame (depth > 0); reads its size from the stack. */
 void mb_g_ret(mb_g_t *g, mb_gstats_t *gs);

@@ -12,7 +12,9 @@
 
 #include "live.h"
 
-/* Writes one word per 64-byte line of [p, p + size): the value is derived from
+/* Object access lives in this header only (mb_obj_*), so that a profile can
+ * tell the kernels' own work from the memory traffic of the objects.
+ * Writes one word per 64-byte line of [p, p + size): the value is derived from
  * the address, so mb_obj_check can tell whether the memory was kept intact. */
 static inline void mb_obj_write(void *p, size_t size)
 {
@@ -31,10 +33,21 @@ static inline unsigned mb_obj_check(const void *p, size_t size)
 	return bad;
 }
 
-/* A Bernoulli draw with probability f from one rng word (f in [0, 1]). */
-static inline bool mb_chance(mb_rng_t *r, double f)
+/* Writes the words of [from, to) that mb_obj_write would write for the whole
+ * object at p (lines counted from the object's start). */
+static inline void mb_obj_write_range(void *p, size_t from, size_t to)
 {
-	return (double)(mb_rng_next(r) >> 11) * 0x1.0p-53 < f;
+	for (size_t off = (from + 63) & ~(size_t)63; off + sizeof(uintptr_t) <= to; off += 64)
+		*(uintptr_t *)((char *)p + off) = ((uintptr_t)p + off) ^ 0x5bd1e995u;
+}
+
+/* A stack frame of `frame` bytes at f, `off` bytes from the stack base: a word
+ * per line (its offset), and the last word holds the frame's size. */
+static inline void mb_obj_write_frame(char *f, uint32_t frame, uint32_t off)
+{
+	for (uint32_t o = 0; o + 16 <= frame; o += 64)
+		*(uint64_t *)(f + o) = (uint64_t)(off + o);
+	*(uint64_t *)(f + frame - 8) = frame;
 }
 
 /* --- escape-heavy (escape.c) --- */

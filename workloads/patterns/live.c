@@ -76,14 +76,14 @@ void mb_live_fini(mb_live_t *L)
 		L->w->live = NULL;
 }
 
-static uint32_t node_get(mb_live_t *L)
+static inline uint32_t node_get(mb_live_t *L)
 {
 	uint32_t i = L->node_free;
 	if (i) {
 		L->node_free = L->node[i].next;
 		return i;
 	}
-	if ((size_t)(L->node_used + 1) * sizeof(mb_node_t) > L->node_bytes)
+	if (__builtin_expect((size_t)(L->node_used + 1) * sizeof(mb_node_t) > L->node_bytes, 0))
 		L->node = vm_grow(L->node, &L->node_bytes, (L->node_used + 1) * sizeof(mb_node_t));
 	return L->node_used++;
 }
@@ -265,7 +265,7 @@ static inline void kill(mb_lifeq_t *q, void *p, size_t size)
 		mb_live_dead(q->L, p, size);
 }
 
-static void push_list(mb_lifeq_t *q, uint32_t *head, void *p, size_t size)
+static inline void push_list(mb_lifeq_t *q, uint32_t *head, void *p, size_t size)
 {
 	mb_live_t *L = q->L;
 	uint32_t i = node_get(L);

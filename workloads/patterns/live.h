@@ -128,7 +128,7 @@ void mb_lifeq_fini(mb_lifeq_t *q);
 void mb_lifeq_add(mb_lifeq_t *q, void *p, size_t size);
 /* One operation passes for the queue: objects due now die. O(1) amortised. */
 void mb_lifeq_tick_slow(mb_lifeq_t *q);
-static inline void mb_lifeq_tick(mb_lifeq_t *q)
+static inline __attribute__((always_inline)) void mb_lifeq_tick(mb_lifeq_t *q)
 {
 	q->now++;
 	if (q->wheel && q->wheel[q->now & q->mask])
@@ -144,7 +144,7 @@ void mb_live_handoff(mb_live_t *L, void *p, size_t size);
 void mb_live_dead_grow(mb_live_t *L);
 
 /* Frees p now: on this thread, or (cross_thread_frees) on the next one. */
-static inline void mb_live_release(mb_live_t *L, void *p, size_t size)
+static inline __attribute__((always_inline)) void mb_live_release(mb_live_t *L, void *p, size_t size)
 {
 	mb_worker_t *w = L->w;
 	if (w->run->cross_thread > 0 && !L->draining && w->run->nthreads > 1 &&
@@ -156,7 +156,7 @@ static inline void mb_live_release(mb_live_t *L, void *p, size_t size)
 
 /* A heap object: mb_alloc plus live accounting, and a GC when the heap goal is
  * reached (gc: paced). */
-static inline void *mb_live_alloc(mb_live_t *L, size_t size, unsigned flags)
+static inline __attribute__((always_inline)) void *mb_live_alloc(mb_live_t *L, size_t size, unsigned flags)
 {
 	void *p = mb_alloc(L->w, size, flags);
 	if (p) {
@@ -168,7 +168,7 @@ static inline void *mb_live_alloc(mb_live_t *L, size_t size, unsigned flags)
 }
 
 /* p is garbage from now on: freed at once, or at the next GC (gc: paced). */
-static inline void mb_live_dead(mb_live_t *L, void *p, size_t size)
+static inline __attribute__((always_inline)) void mb_live_dead(mb_live_t *L, void *p, size_t size)
 {
 	L->heap_live -= size;
 	if (L->w->run->gc_paced && !L->draining) {

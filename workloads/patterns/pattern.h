@@ -33,9 +33,12 @@
 #include "options.h"
 #include "rng.h"
 
-/* Size buckets for the per-size counts: bucket b holds sizes in (2^(b-1), 2^b],
- * bucket 0 sizes 0 and 1; the last one everything above 2^(MB_NBUCKET-2). */
-#define MB_NBUCKET 40
+/* Size buckets for the per-size counts: Go's size classes up to 32 KiB
+ * (bucket = class 1..67, 0 for size 0; goslice.h), then one bucket per power of
+ * two (68: up to 64 KiB, 69: up to 128 KiB, ...), the last one everything
+ * above 2^(MB_NBUCKET - 52). mb_bucket_max(b) is a bucket's largest size. */
+#define MB_NBUCKET 88
+#define MB_BUCKET_LARGE 68
 
 /* Latency histogram: log-linear, 8 sub-buckets per power of two of nanoseconds,
  * so a percentile is exact to within 12.5%. */
@@ -131,9 +134,18 @@ typedef struct mb_pattern {
 extern const mb_pattern_t *const mb_patterns[];
 const mb_pattern_t *mb_pattern_find(const char *name);
 
-static inline unsigned mb_bucket(size_t size)
+extern uint8_t mb_go_size_to_class8[], mb_go_size_to_class128[]; /* goslice.c */
+uint64_t mb_bucket_max(unsigned b);
+
+/* O(1): Go's size_to_class8 / size_to_class128 lookups, a clz above 32 KiB. */
+static inline __attribute__((always_inline)) unsigned mb_bucket(size_t size)
 {
-	unsigned b = size <= 1 ? 0 : 64 - (unsigned)__builtin_clzll((unsigned long long)size - 1);
+	if (size <= 1016)
+		return mb_go_size_to_class8[(size + 7) >> 3];
+	if (size <= 32768)
+		return mb_go_size_to_class128[(size - 1024 + 127) >> 7];
+	unsigned b = MB_BUCKET_LARGE - 16 +
+		     (64 - (unsigned)__builtin_clzll((unsigned long long)size - 1));
 	return b < MB_NBUCKET ? b : MB_NBUCKET - 1;
 }
 
@@ -146,14 +158,14 @@ static inline uint64_t mb_now_ns(void)
 
 void mb_lat_record(mb_lathist_t *h, uint64_t ns);
 
-static inline void mb_stream_mix(mb_opstats_t *st, uint64_t v)
+static inline __attribute__((always_inline)) void mb_stream_mix(mb_opstats_t *st, uint64_t v)
 {
 	st->checksum = (st->checksum ^ v) * 0x100000001b3ull; /* FNV-1a step */
 }
 
 /* Allocates size bytes with flags (MB_NOSCAN, MB_LOCAL). NULL only when the
  * allocator is out of memory; the caller must cope (skip the object). */
-static inline void *mb_alloc(mb_worker_t *w, size_t size, unsigned flags)
+static inline __attribute__((always_inline)) void *mb_alloc(mb_worker_t *w, size_t size, unsigned flags)
 {
 	void *p;
 	if (__builtin_expect(--w->lat_countdown == 0, 0)) {
@@ -184,7 +196,7 @@ static inline void *mb_alloc(mb_worker_t *w, size_t size, unsigned flags)
 }
 
 /* Frees p, which was allocated with size bytes (by any worker of the run). */
-static inline void mb_free(mb_worker_t *w, void *p, size_t size)
+static inline __attribute__((always_inline)) void mb_free(mb_worker_t *w, void *p, size_t size)
 {
 	if (__builtin_expect(w->track_usable, 0))
 		w->st.live_usable -= (int64_t)w->alloc->usable_size(p);

@@ -214,15 +214,15 @@ static void request_step(mb_worker_t *w, uint64_t nops)
 			if (!mb_g_call(w, g, frame_size(p, &w->rng), &t->gs))
 				break;
 			escape_call(w, &p->escape.p, &t->esc);
-			if (p->closure_prob > 0 && mb_chance(&w->rng, p->closure_prob))
+			if (p->closure_prob > 0 && mb_rng_chance(&w->rng, p->closure_prob))
 				closure_op(w, &p->closure.p, &t->clo);
 		}
-		if (p->slice_prob > 0 && mb_chance(&w->rng, p->slice_prob))
+		if (p->slice_prob > 0 && mb_rng_chance(&w->rng, p->slice_prob))
 			slice_op(w, &p->slice.p, &t->sl);
 		while (d--)
 			mb_g_ret(g, &t->gs);
 		t->requests++;
-		if (p->exit_prob > 0 && mb_chance(&w->rng, p->exit_prob)) {
+		if (p->exit_prob > 0 && mb_rng_chance(&w->rng, p->exit_prob)) {
 			mb_g_ret(g, &t->gs); /* the serve loop returns */
 			mb_g_exit(w, g, MB_STACK_MIN, &t->spare, &t->gs);
 		}

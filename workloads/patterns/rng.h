@@ -1,15 +1,19 @@
 /*
- * The workloads' random numbers: xoshiro256** seeded through splitmix64.
+ * The workloads' random numbers: wyrand (Wang Yi's 64-bit generator: a Weyl
+ * sequence mixed by one 64x64->128 multiply; passes BigCrush and PractRand),
+ * seeded through splitmix64. Four instructions a draw: the kernels must stay
+ * light next to the allocator they measure.
  * Same seed, same stream on every machine and allocator: the operation stream of
  * a trial depends on (seed, thread index) only.
  */
 #ifndef MB_RNG_H
 #define MB_RNG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct mb_rng {
-	uint64_t s[4];
+	uint64_t s;
 } mb_rng_t;
 
 static inline uint64_t mb_splitmix64(uint64_t *x)
@@ -23,26 +27,14 @@ static inline uint64_t mb_splitmix64(uint64_t *x)
 static inline void mb_rng_seed(mb_rng_t *r, uint64_t seed, uint64_t stream)
 {
 	uint64_t x = seed ^ (stream * 0xd1342543de82ef95ull);
-	for (int i = 0; i < 4; i++)
-		r->s[i] = mb_splitmix64(&x);
-}
-
-static inline uint64_t mb_rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
+	r->s = mb_splitmix64(&x);
 }
 
 static inline uint64_t mb_rng_next(mb_rng_t *r)
 {
-	uint64_t *s = r->s;
-	uint64_t out = mb_rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = mb_rotl(s[3], 45);
-	return out;
+	r->s += 0xa0761d6478bd642full;
+	unsigned __int128 m = (unsigned __int128)r->s * (r->s ^ 0xe7037ed1a0b428dbull);
+	return (uint64_t)(m >> 64) ^ (uint64_t)m;
 }
 
 /* Uniform in [0, n) by Lemire's multiply-shift (bias < n / 2^64, negligible). */
@@ -55,6 +47,12 @@ static inline uint64_t mb_rng_below(mb_rng_t *r, uint64_t n)
 static inline double mb_rng_unit(mb_rng_t *r)
 {
 	return (double)(mb_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* A Bernoulli draw with probability p (in [0, 1]) from one rng word. */
+static inline bool mb_rng_chance(mb_rng_t *r, double p)
+{
+	return (double)(mb_rng_next(r) >> 11) * 0x1.0p-53 < p;
 }
 
 #endif

@@ -71,14 +71,6 @@ int slice_state_init(slice_state_t *s, mb_live_t *L, size_t params_off)
 	return rc;
 }
 
-/* Writes the words of [from, to) that mb_obj_write would write for the whole
- * object (lines counted from the object's start). */
-static inline void write_range(char *p, size_t from, size_t to)
-{
-	for (size_t off = (from + 63) & ~(size_t)63; off + sizeof(uintptr_t) <= to; off += 64)
-		*(uintptr_t *)(p + off) = ((uintptr_t)p + off) ^ 0x5bd1e995u;
-}
-
 void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 {
 	mb_live_t *L = s->q.L;
@@ -87,12 +79,12 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 	char *arr = NULL;
 	size_t bytes = 0;
 	s->c[SL_SLICES]++;
-	if (p->make_fraction > 0 && mb_chance(&w->rng, p->make_fraction)) {
+	if (p->make_fraction > 0 && mb_rng_chance(&w->rng, p->make_fraction)) {
 		uint64_t n = mb_dist_sample_u64(&p->make_len, &w->rng);
 		bytes = (size_t)(n ? n : 1) * es;
 		if (!(arr = mb_live_alloc(L, bytes, flags)))
 			return;
-		write_range(arr, 0, bytes);
+		mb_obj_write_range(arr, 0, bytes);
 		s->c[SL_MAKES]++;
 		s->c[SL_LARGE] += bytes > MB_GO_MAX_SMALL;
 	} else {
@@ -103,7 +95,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 			/* the appends that fit, then the one that does not */
 			uint64_t fit = cap - len < target - len ? (cap - len) / b * b : target - len;
 			if (fit) {
-				write_range(arr, len * es, (len + fit) * es);
+				mb_obj_write_range(arr, len * es, (len + fit) * es);
 				len += fit;
 				continue;
 			}
@@ -116,14 +108,14 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 			if (len) {
 				memcpy(na, arr, len * es);
 				s->c[SL_COPIED] += len * es;
-				write_range(na, 0, 8); /* the check word names the new array */
+				mb_obj_write_range(na, 0, 8); /* the check word names the new array */
 			}
 			if (arr)
 				mb_live_dead(L, arr, bytes);
 			s->c[SL_GROWTHS]++;
 			s->c[SL_LARGE] += nbytes > MB_GO_MAX_SMALL;
 			arr = na, bytes = nbytes, cap = ncap;
-			write_range(arr, len * es, newlen * es);
+			mb_obj_write_range(arr, len * es, newlen * es);
 			len = newlen;
 		}
 		if (!arr)

@@ -9,7 +9,8 @@
  * past max_depth) pushes a frame of `frame` bytes, growing the stack by
  * doubling with a copy when the frame would reach the guard; otherwise the
  * top frame returns. When the goroutine's outermost function returns it
- * exits, and a new goroutine starts in its place (reusing the exited one's
+ * exits, and a new goroutine starts in its place at once (so `goroutines`
+ * stay live) (reusing the exited one's
  * stack when it still has the start size, as Go's gfput/gfget do). Every
  * `gc_every` operations the thread reaches a GC point and every stack using
  * less than a quarter of itself is halved (shrinkstack).
@@ -156,9 +157,13 @@ static void stacks_step(mb_worker_t *w, uint64_t nops)
 					break;
 			} else {
 				mb_g_ret(g, &t->gs);
-				if (g->depth == 0) /* the entry function returned */
+				if (g->depth == 0) { /* the entry function returned */
 					mb_g_exit(w, g, (uint32_t)p->stack_start,
 						  p->reuse_stacks ? &t->spare : NULL, &t->gs);
+					/* and a new goroutine takes the slot */
+					if (!go_start(w, t, p, g))
+						break;
+				}
 			}
 		}
 		if (++t->since_gc >= gc_every) {
