@@ -43,7 +43,7 @@ print(s["checksum"], s["allocs"], s["frees"], s["alloc_bytes"], s["local_bytes"]
 
 fail=0
 for wl in workloads/*.yaml; do
-	case $(basename "$wl") in slice*|*1m*|*big*) ops=400 ;; *) ops=20000 ;; esac
+	case $(basename "$wl") in large-slice*|slice*|*1m*|*big*) ops=400 ;; *) ops=20000 ;; esac
 	ref=$(summary "$wl" "${plugins[0]}" $ops)
 	for p in "${plugins[@]:1}"; do
 		got=$(summary "$wl" "$p" $ops)
