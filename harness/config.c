@@ -7,7 +7,6 @@
 #include "cachegrind.h"
 #include "counters.h"
 
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,16 +62,6 @@ const mb_option_t mb_suite_options[] = {
 	MB_OPT_END,
 };
 #undef S
-
-static char *basename_noext(const char *path)
-{
-	char *copy = strdup(path), *b = basename(copy), *dot = strrchr(b, '.');
-	if (dot)
-		*dot = 0;
-	char *r = strdup(b);
-	free(copy);
-	return r;
-}
 
 /* The node of item i of a list key (or the key's scalar), for error positions. */
 static yaml_node_t *item_node(yaml_document_t *doc, yaml_node_t *root, const char *key,
@@ -189,21 +178,12 @@ static void resolve_allocators(mb_yctx_t *y, mb_suite_t *s, yaml_node_t *root)
 				ref, why, s->al[s->nal].reg ? s->al[s->nal].reg->package : "-");
 			continue;
 		}
-		char known[512] = "";
 		const char *names[32];
 		size_t nn = 0;
-		for (const mb_allocator_t *a = mb_allocators; a->name && nn < 32; a++) {
-			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-				 a == mb_allocators ? "" : ", ", a->name);
-			names[nn++] = a->name;
-		}
-		const char *near = mb_closest(ref, names, nn);
-		if (near)
-			mb_yerr(y, n, "allocators: no allocator named '%s' (did you mean '%s'?)", ref,
-				near);
-		else
-			mb_yerr(y, n, "allocators: no allocator named '%s' (known: %s; or a path to "
-				"a .so)", ref, known);
+		for (const mb_allocator_t *al = mb_allocators; al->name && nn < 32; al++)
+			names[nn++] = al->name;
+		mb_yerr_unknown(y, n, "allocators", "allocator", ref, names, nn,
+				"; or a path to a .so");
 	}
 }
 
@@ -219,7 +199,7 @@ mb_suite_t *mb_suite_load(mb_yctx_t *y, const char *path, const char *wl_dir)
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	mb_opt_apply(y, mb_suite_options, NULL, root, s, true);
 	if (!s->name)
-		s->name = basename_noext(path);
+		s->name = mb_path_stem(path);
 	if (root->type == YAML_MAPPING_NODE) {
 		check_counters(y, s, root);
 		resolve_allocators(y, s, root);

@@ -4,6 +4,7 @@
 #include "options.h"
 
 #include <ctype.h>
+#include <libgen.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -524,6 +525,33 @@ const char *mb_closest(const char *key, const char *const *names, size_t n)
 		}
 	}
 	return best;
+}
+
+void mb_yerr_unknown(mb_yctx_t *y, const yaml_node_t *node, const char *key,
+		     const char *kind, const char *name, const char *const *names, size_t n,
+		     const char *otherwise)
+{
+	const char *near = mb_closest(name, names, n);
+	if (near) {
+		mb_yerr(y, node, "%s: no %s named '%s' (did you mean '%s'?)", key, kind, name, near);
+		return;
+	}
+	char known[512] = "";
+	for (size_t i = 0; i < n; i++)
+		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+			 i ? ", " : "", names[i]);
+	mb_yerr(y, node, "%s: no %s named '%s' (known: %s%s)", key, kind, name, known,
+		otherwise ? otherwise : "");
+}
+
+char *mb_path_stem(const char *path)
+{
+	char *copy = strdup(path), *b = basename(copy), *dot = strrchr(b, '.');
+	if (dot)
+		*dot = 0;
+	char *r = strdup(b);
+	free(copy);
+	return r;
 }
 
 const char *mb_opt_suggest(const mb_option_t *table, const mb_option_t *extra,

@@ -112,6 +112,16 @@ const char *mb_opt_suggest(const mb_option_t *table, const mb_option_t *extra,
 /* The closest of n names to key by edit distance (<= max(2, len/3)), or NULL. */
 const char *mb_closest(const char *key, const char *const *names, size_t n);
 
+/* Reports at node `KEY: no KIND named 'NAME'`, with the closest of names as a
+ * did-you-mean, or else the list of names followed by otherwise (may be NULL). */
+void mb_yerr_unknown(mb_yctx_t *y, const yaml_node_t *node, const char *key,
+		     const char *kind, const char *name, const char *const *names, size_t n,
+		     const char *otherwise);
+
+/* The file name of path without folder and extension ("configs/ci.yaml" is
+ * "ci"), on the heap: the default name of a suite or workload. */
+char *mb_path_stem(const char *path);
+
 /* Writes the table as a Markdown table: key, type, default, allowed, help. */
 void mb_opt_markdown(FILE *f, const mb_option_t *table);
 

@@ -180,16 +180,6 @@ static void load_phases(mb_yctx_t *y, yaml_document_t *doc, yaml_node_t *root,
 			"duration: needs warmup > 0 (the rate is measured on the warm-up)");
 }
 
-static char *basename_noext(const char *path)
-{
-	char *copy = strdup(path), *b = basename(copy), *dot = strrchr(b, '.');
-	if (dot)
-		*dot = 0;
-	char *r = strdup(b);
-	free(copy);
-	return r;
-}
-
 mb_workload_t *mb_workload_load(mb_yctx_t *y, const char *path)
 {
 	yaml_document_t doc;
@@ -202,26 +192,16 @@ mb_workload_t *mb_workload_load(mb_yctx_t *y, const char *path)
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	mb_opt_apply(y, mb_workload_options, wl_extra, root, w, true);
 	if (!w->name)
-		w->name = basename_noext(path);
+		w->name = mb_path_stem(path);
 	if (w->pattern_name) {
 		w->pattern = mb_pattern_find(w->pattern_name);
 		if (!w->pattern) {
-			char known[512] = "";
 			const char *names[64];
 			size_t n = 0;
-			for (const mb_pattern_t *const *p = mb_patterns; *p && n < 64; p++) {
-				snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
-					 n ? ", " : "", (*p)->name);
+			for (const mb_pattern_t *const *p = mb_patterns; *p && n < 64; p++)
 				names[n++] = (*p)->name;
-			}
-			const char *near = mb_closest(w->pattern_name, names, n);
-			yaml_node_t *pn = mb_yaml_get(&doc, root, "pattern");
-			if (near)
-				mb_yerr(y, pn, "pattern: no pattern named '%s' (did you mean '%s'?)",
-					w->pattern_name, near);
-			else
-				mb_yerr(y, pn, "pattern: no pattern named '%s' (known: %s)",
-					w->pattern_name, known);
+			mb_yerr_unknown(y, mb_yaml_get(&doc, root, "pattern"), "pattern", "pattern",
+					w->pattern_name, names, n, NULL);
 		}
 	}
 	load_phases(y, &doc, root, w);
