@@ -8,7 +8,7 @@
 #
 # Environment:
 #   MB_BUILD_DIR       build dir holding bench/spanbench and lib/libspan-malloc.so (build)
-#   MB_BENCH_REPS      repetitions of every timed case (7; the report gives medians)
+#   MB_BENCH_REPS      repetitions of every timed case (9; the report gives medians)
 #   MB_BENCH_ALLOCS    allocators, in order (glibc jemalloc tcmalloc mimalloc span)
 #   MB_BENCH_CASES     timed cases (all of them)
 #   MB_BENCH_SKIP_SPAN non-empty: skip span, with this as the reason (set by make
@@ -20,7 +20,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 B=${MB_BUILD_DIR:-build}
-REPS=${MB_BENCH_REPS:-7}
+REPS=${MB_BENCH_REPS:-9}
 read -r -a allocs <<<"${MB_BENCH_ALLOCS:-glibc jemalloc tcmalloc mimalloc span}"
 read -r -a cases <<<"${MB_BENCH_CASES:-pairs16 pairs64 pairs256 batch xthread large64k large1m realloc stacks}"
 BIN=$B/bench/spanbench
@@ -99,7 +99,7 @@ for s in "${skipped[@]}"; do say "SKIPPED $s"; done
 
 # --- timed cases: rep-major, allocator order rotated each rep (A B C, B C A, ...) ---
 samples=$tmp/samples.tsv
-printf 'rep\tcase\talloc\tns_per_op\tbase_kb\tpeak_kb\tstatus\n' >"$samples"
+printf 'rep\tcase\talloc\tns_per_op\tcpu_ns_per_op\tbase_kb\tpeak_kb\tstatus\n' >"$samples"
 t_start=$SECONDS
 n=${#ran[@]}
 for ((rep = 1; rep <= REPS; rep++)); do
@@ -111,15 +111,16 @@ for ((rep = 1; rep <= REPS; rep++)); do
 			line=$(cat "$tmp/line")
 			if [ $rc -eq 0 ] && [[ $line == *" ns_per_op="* ]]; then
 				ns=${line##* ns_per_op=} ns=${ns%% *}
+				cpu=${line##* cpu_ns_per_op=} cpu=${cpu%% *}
 				base=${line##* base_kb=} base=${base%% *}
 				peak=${line##* peak_kb=} peak=${peak%% *}
 				status=ok
 			else
-				ns=- base=- peak=-
+				ns=- cpu=- base=- peak=-
 				if [ $rc -eq 124 ]; then status=timeout; else status="exit$rc"; fi
 				say "$a $c rep $rep: $status: $(head -c 300 "$tmp/err")"
 			fi
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$c" "$a" "$ns" "$base" "$peak" "$status" >>"$samples"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$c" "$a" "$ns" "$cpu" "$base" "$peak" "$status" >>"$samples"
 		done
 	done
 	say "rep $rep/$REPS done ($((SECONDS - t_start)) s)"
