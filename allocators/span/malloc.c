@@ -233,7 +233,7 @@ void span_release(void)
 		mcache_flush(c);
 	mcentral_release_empty();
 	mheap_lock();
-	mheap_scavenge(1, 0);
+	mheap_scavenge(1, 0, 0);
 	mheap_unlock();
 }
 

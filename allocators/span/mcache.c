@@ -4,9 +4,13 @@
  * A thread's mcache owns at most one span per span class (Go's mcache.alloc);
  * the fast path pops that span's free list and the owner's frees push onto it,
  * with no lock and no atomic. Frees into spans the thread does not own are
- * batched per span in a small direct-mapped table (pending) and handed over a
- * whole chain at a time: one CAS onto the span's xfree list while another
- * cache owns it, or one central lock while it sits in its mcentral.
+ * buffered (object, span) without touching either, and flushed 256 at a
+ * time: grouped by span class, consecutive objects of one span chained into a
+ * run; a run goes with one CAS onto its span's xfree list while another cache
+ * owns the span, and all runs into spans held by an mcentral go under one
+ * lock of that mcentral. No atomic per object: on random-order frees the
+ * objects' cache misses overlap instead of each waiting for a locked
+ * instruction.
  *
  * Lifecycle: TLS starts at mcache_empty (whose spans have no free object, so
  * the first call falls into the slow path, which creates the cache); a thread
@@ -130,7 +134,7 @@ void *mcache_refill(mcache_t *c, int spc)
 		}
 	}
 	if (!s->freelist) {
-		mcache_flush_pending(c);
+		mcache_flush_remote(c);
 		s = mcentral_cache_span(spc, c);
 		if (!s) {
 			mcache_put(locked);
@@ -145,12 +149,6 @@ void *mcache_refill(mcache_t *c, int spc)
 	return p;
 }
 
-static void flush_slot(pending_t *slot)
-{
-	mcentral_free_chain(slot->span, slot->head, slot->tail, slot->n);
-	slot->span = NULL;
-}
-
 void mcache_free_remote(mcache_t *c, span_t *s, void *p)
 {
 	bool locked;
@@ -161,34 +159,55 @@ void mcache_free_remote(mcache_t *c, span_t *s, void *p)
 		mcache_put(locked);
 		return;
 	}
-	pending_t *slot = &c->pending[((uintptr_t)s >> 6) % MCACHE_PENDING];
-	if (slot->span == s) {
-		*(void **)p = slot->head;
-		slot->head = p;
-		slot->n++;
-	} else {
-		if (slot->span)
-			flush_slot(slot);
-		*(void **)p = NULL;
-		slot->span = s;
-		slot->head = slot->tail = p;
-		slot->n = 1;
-	}
-	if (slot->n >= MCACHE_PENDING_MAX || slot->n >= s->nelems)
-		flush_slot(slot);
+	c->remote[c->nremote].p = p;
+	c->remote[c->nremote].s = s;
+	c->remote_bytes += s->elemsize;
+	if (++c->nremote == MCACHE_REMOTE || c->remote_bytes >= MCACHE_REMOTE_BYTES)
+		mcache_flush_remote(c);
 	mcache_put(locked);
 }
 
-void mcache_flush_pending(mcache_t *c)
+void mcache_flush_remote(mcache_t *c)
 {
-	for (int i = 0; i < MCACHE_PENDING; i++)
-		if (c->pending[i].span)
-			flush_slot(&c->pending[i]);
+	uint32_t n = c->nremote;
+	if (n == 0)
+		return;
+	/* Counting sort by span class, order kept within a class. */
+	uint16_t start[SPAN_NUM_SPAN_CLASSES + 1] = { 0 };
+	remote_t *e = c->sorted;
+	for (uint32_t i = 0; i < n; i++)
+		start[c->remote[i].s->spc + 1]++;
+	for (int k = 0; k < SPAN_NUM_SPAN_CLASSES; k++)
+		start[k + 1] = (uint16_t)(start[k + 1] + start[k]);
+	for (uint32_t i = 0; i < n; i++)
+		e[start[c->remote[i].s->spc]++] = c->remote[i];
+	for (uint32_t i = 0; i < n;) {
+		uint32_t first = i;
+		int spc = e[i].s->spc;
+		bool left = false; /* runs into spans the mcentral holds */
+		while (i < n && e[i].s->spc == spc) {
+			uint32_t r = i;
+			void *tail = e[i].p;
+			for (i++; i < n && e[i].s == e[r].s; i++) {
+				*(void **)tail = e[i].p;
+				tail = e[i].p;
+			}
+			if (mcentral_push_xfree(e[r].s, e[r].p, tail))
+				for (uint32_t k = r; k < i; k++)
+					e[k].s = NULL; /* done: one CAS for the run */
+			else
+				left = true;
+		}
+		if (left)
+			mcentral_free_batch(spc, e + first, i - first);
+	}
+	c->nremote = 0;
+	c->remote_bytes = 0;
 }
 
 void mcache_flush(mcache_t *c)
 {
-	mcache_flush_pending(c);
+	mcache_flush_remote(c);
 	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++) {
 		span_t *s = c->alloc[i];
 		if (s != &span_empty) {

@@ -157,7 +157,7 @@ void mcentral_uncache_span(span_t *s)
 	pthread_mutex_unlock(&m->lock);
 }
 
-static bool push_xfree(span_t *s, void *head, void *tail)
+bool mcentral_push_xfree(span_t *s, void *head, void *tail)
 {
 	void *old = atomic_load_explicit(&s->xfree, memory_order_relaxed);
 	while (old != SPAN_XFREE_CLOSED) {
@@ -170,29 +170,55 @@ static bool push_xfree(span_t *s, void *head, void *tail)
 	return false;
 }
 
-void mcentral_free_chain(span_t *s, void *head, void *tail, uint32_t n)
+/* Objects head..tail (n) into a span held by the mcentral: relisted only
+ * when its list changes (full -> partial, -> empty). Lock held. */
+static void free_run_central(mcentral_t *m, span_t *s, void *head, void *tail, uint32_t n)
 {
-	if (push_xfree(s, head, tail))
-		return; /* the owner collects it: no lock, one CAS per batch */
-	mcentral_t *m = &mcentral[s->spc];
-	pthread_mutex_lock(&m->lock);
-	if (atomic_load_explicit(&s->owner, memory_order_relaxed) != NULL) {
-		if (!push_xfree(s, head, tail)) /* open while owned and locked */
-			sys_throw("mcentral: owned span %p has closed xfree", (void *)s->base);
-		pthread_mutex_unlock(&m->lock);
-		return;
-	}
 	if (n > s->used)
 		sys_throw("mcentral: %u frees into span %p with %u in use (double free?)", n,
 			  (void *)s->base, s->used);
-	unfile(m, s);
+	bool relist = s->used == s->nelems || s->used == n;
+	if (relist)
+		unfile(m, s);
+	else
+		m->occupancy[mcentral_bucket(s)]--;
 	*(void **)tail = s->freelist;
 	s->freelist = head;
 	s->used = (uint16_t)(s->used - n);
 	m->objects -= n;
-	file(m, s);
-	if (s->used == 0)
-		trim_empty(m, s);
+	if (relist) {
+		file(m, s);
+		if (s->used == 0)
+			trim_empty(m, s);
+	} else {
+		m->occupancy[mcentral_bucket(s)]++;
+	}
+}
+
+void mcentral_free_batch(int spc, remote_t *e, uint32_t n)
+{
+	mcentral_t *m = &mcentral[spc];
+	pthread_mutex_lock(&m->lock);
+	for (uint32_t i = 0; i < n;) {
+		span_t *s = e[i].s;
+		if (!s) {
+			i++;
+			continue;
+		}
+		void *head = e[i].p, *tail = head;
+		uint32_t k = 1;
+		for (i++; i < n && e[i].s == s; i++, k++) {
+			*(void **)tail = e[i].p;
+			tail = e[i].p;
+		}
+		if (atomic_load_explicit(&s->owner, memory_order_relaxed) != NULL) {
+			/* Owned again: xfree is open while we hold the lock. */
+			if (!mcentral_push_xfree(s, head, tail))
+				sys_throw("mcentral: owned span %p has closed xfree", (void *)s->base);
+		} else {
+			free_run_central(m, s, head, tail, k);
+		}
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 

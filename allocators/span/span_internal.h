@@ -60,7 +60,10 @@ typedef struct span {
 	_Atomic(struct mcache *) owner; /* thread cache owning it, or NULL */
 	uintptr_t base;                 /* first byte */
 	uint32_t npages;
-	uint32_t elemsize;              /* object or stack size */
+	union {
+		uint32_t elemsize;      /* in use: object or stack size */
+		uint32_t freed_ms;      /* free: when its newest page was freed */
+	};
 	uint16_t nelems;                /* objects per span */
 	uint16_t used;                  /* objects not on freelist; exact when not
 	                                   owned: used + |freelist| == nelems */
@@ -77,6 +80,12 @@ typedef struct span_list {
 	uint64_t n;
 } span_list_t;
 
+/* A free into a span the freeing thread does not own (mcache.c buffers them). */
+typedef struct remote {
+	void *p;                /* the object */
+	span_t *s;              /* its span */
+} remote_t;
+
 void span_list_push(span_list_t *l, span_t *s);  /* O(1), at the front */
 void span_list_remove(span_list_t *l, span_t *s); /* O(1) */
 
@@ -86,6 +95,7 @@ void *sys_alloc_meta(size_t bytes);            /* metadata, counted, zeroed */
 void sys_release(void *p, size_t bytes);       /* MADV_DONTNEED: zero on reuse */
 void sys_free(void *p, size_t bytes);
 uint64_t sys_meta_bytes(void);
+uint32_t sys_now_ms(void);                     /* coarse monotonic clock, wraps */
 _Noreturn void sys_throw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- mheap.c: arenas, page map, page heap, scavenger ----------------------- */
@@ -118,9 +128,10 @@ void mheap_free(span_t *s); /* back to the free lists, coalescing; heap lock */
 /* Resizes a large span in place to npages (shrink: frees the tail; grow: takes
  * the free pages right after it). true on success. Heap lock. */
 bool mheap_resize(span_t *s, size_t npages);
-/* Returns free pages to the OS: runs of >= min_pages, until at most keep_pages
- * of free memory stay resident. Heap lock. */
-void mheap_scavenge(size_t min_pages, uint64_t keep_pages);
+/* Returns free pages to the OS: runs of >= min_pages in spans free for at
+ * least min_age_ms, until at most keep_pages of free memory stay resident.
+ * Heap lock. */
+void mheap_scavenge(size_t min_pages, uint64_t keep_pages, uint32_t min_age_ms);
 span_t *mheap_span_struct(void);        /* a zeroed span struct; heap lock inside */
 void mheap_lock(void);
 void mheap_unlock(void);
@@ -156,9 +167,13 @@ span_t *mcentral_cache_span(int spc, struct mcache *c);
 /* Gives back a span owned by the caller's cache: collects its cross-thread
  * frees, closes xfree, files it by occupancy. */
 void mcentral_uncache_span(span_t *s);
-/* Frees a chain of n objects (head..tail) into s, whoever holds it now:
- * lock-free push onto s->xfree while s is owned, else under the central lock. */
-void mcentral_free_chain(span_t *s, void *head, void *tail, uint32_t n);
+/* Lock-free push of a run onto its span's xfree; false when the span sits in
+ * its mcentral (xfree closed): then the run goes to mcentral_free_runs. */
+bool mcentral_push_xfree(span_t *s, void *head, void *tail);
+/* Frees objects e[0..n) of class spc (entries with s == NULL skipped) into
+ * their spans, whoever holds each now, under one central lock: runs of one
+ * span go onto its xfree while owned, into the span if not. */
+void mcentral_free_batch(int spc, remote_t *e, uint32_t n);
 /* Gives every spare empty span back to the page heap. */
 void mcentral_release_empty(void);
 int mcentral_bucket(const span_t *s);
@@ -167,20 +182,17 @@ void mcentral_unlock_all(void);
 void mcentral_fork_child(void);
 
 /* ---- mcache.c: per-thread caches ------------------------------------------- */
-#define MCACHE_PENDING 32       /* cross-thread free batches held per thread */
-#define MCACHE_PENDING_MAX 64   /* objects per batch before it is flushed */
-
-typedef struct pending {
-	span_t *span;           /* NULL: slot unused */
-	void *head, *tail;      /* chain linked through the objects' first word */
-	uint32_t n;
-} pending_t;
+#define MCACHE_REMOTE 256            /* frees into spans not owned, per flush */
+#define MCACHE_REMOTE_BYTES (1u << 20) /* or this many bytes of them */
 
 typedef struct frame_seg frame_seg_t;
 
 typedef struct mcache {
 	span_t *alloc[SPAN_NUM_SPAN_CLASSES]; /* owned span per class, or span_empty */
-	pending_t pending[MCACHE_PENDING];    /* remote frees, batched per span */
+	remote_t remote[MCACHE_REMOTE];       /* frees into spans it does not own */
+	remote_t sorted[MCACHE_REMOTE];       /* the same, by span class (flush) */
+	uint32_t nremote;                     /* entries in remote */
+	uint32_t remote_bytes;                /* their object bytes */
 	void *stacks[SPAN_STACK_ORDERS];      /* free stacks, linked through word 0 */
 	_Atomic uint32_t nstacks[SPAN_STACK_ORDERS]; /* written by the owner only */
 	_Atomic int64_t stacks_inuse[SPAN_STACK_ORDERS]; /* allocs - frees here;
@@ -202,7 +214,7 @@ mcache_t *mcache_get(bool *locked);
 void mcache_put(bool locked);
 void *mcache_refill(mcache_t *c, int spc); /* one object of class spc, or NULL */
 void mcache_free_remote(mcache_t *c, span_t *s, void *p);
-void mcache_flush_pending(mcache_t *c);
+void mcache_flush_remote(mcache_t *c);
 void mcache_flush(mcache_t *c); /* gives back spans, batches, stacks; not frames */
 void mcache_thread_exit(void);
 void mcache_lock_all(void);

@@ -107,7 +107,7 @@ static void test_scavenge_and_zero(void **state)
 	mheap_free(s);
 	mheap_lock();
 	uint64_t before = mheap_counts.released;
-	mheap_scavenge(8, 0);
+	mheap_scavenge(8, 0, 0);
 	uint64_t after = mheap_counts.released;
 	mheap_unlock();
 	assert_true(after >= before + 64);
