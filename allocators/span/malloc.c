@@ -159,7 +159,7 @@ void malloc_free_slow(void *p)
 {
 	span_t *s = mheap_span_of((uintptr_t)p);
 	uintptr_t a = (uintptr_t)p;
-	if (!s) {
+	if (!s || s->state == 0) {
 		if (!p)
 			return;
 		sys_throw("free of %p: not allocated by span", p);

@@ -33,6 +33,7 @@
 #define SCAV_PERIOD_MS 10        /* at most one scavenger pass this often */
 
 arena_leaf_t *mheap_map[(size_t)1 << ARENA_L1_BITS];
+span_t span_none = { .order = 0xff };
 mheap_counts_t mheap_counts;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -102,7 +103,7 @@ static void span_struct_free(span_t *s)
 
 static inline arena_leaf_t *leaf_of(uintptr_t page_addr)
 {
-	return mheap_map[page_addr >> ARENA_SHIFT];
+	return mheap_leaf_of(page_addr);
 }
 
 static inline void map_set(uintptr_t a, span_t *s)
@@ -264,6 +265,8 @@ static bool grow(size_t npages)
 			return false;
 		}
 		memset(leaf->released, 0xff, sizeof leaf->released);
+		for (size_t i = 0; i < ARENA_PAGES; i++)
+			leaf->spans[i] = &span_none; /* the free path needs no NULL test */
 		__atomic_store_n(&mheap_map[((uintptr_t)base + off) >> ARENA_SHIFT], leaf,
 				 __ATOMIC_RELEASE);
 	}
@@ -501,7 +504,7 @@ void mheap_walk(void (*fn)(span_t *s, void *arg), void *arg)
 		uintptr_t a = regions[r].base, end = a + (regions[r].npages << PAGE_SHIFT);
 		while (a < end) {
 			span_t *s = mheap_span_of(a);
-			if (!s || s->base != a || s->npages == 0)
+			if (!s || s->state == 0 || s->base != a || s->npages == 0)
 				sys_throw("mheap_walk: page %p has no span", (void *)a);
 			fn(s, arg);
 			a += (uintptr_t)s->npages << PAGE_SHIFT;

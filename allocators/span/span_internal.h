@@ -110,12 +110,21 @@ typedef struct arena_leaf {
  * no memory, and a lookup works before initialisation (free(NULL) first). */
 extern arena_leaf_t *mheap_map[(size_t)1 << ARENA_L1_BITS];
 
-/* The span holding address a, or NULL if a is in no arena. O(1), no lock. */
+extern span_t span_none; /* what a leaf maps a page to before any span has it */
+
+/* The leaf of address a: NULL if a is in no arena. Addresses are 48-bit
+ * (x86-64 user space), so the index is masked rather than checked. */
+static inline arena_leaf_t *mheap_leaf_of(uintptr_t a)
+{
+	return mheap_map[(a >> ARENA_SHIFT) & (((uintptr_t)1 << ARENA_L1_BITS) - 1)];
+}
+
+/* The span holding address a: NULL if a is in no arena; in an arena, never
+ * NULL (span_none, state 0, for a page no span ever held; for a free span's
+ * inner page, a stale struct). O(1), no lock. */
 static inline span_t *mheap_span_of(uintptr_t a)
 {
-	if (a >> (ARENA_SHIFT + ARENA_L1_BITS))
-		return NULL;
-	arena_leaf_t *leaf = mheap_map[a >> ARENA_SHIFT];
+	arena_leaf_t *leaf = mheap_leaf_of(a);
 	return leaf ? leaf->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)] : NULL;
 }
 
@@ -261,12 +270,10 @@ static inline void *span_alloc_small_fast(int spc)
 static inline void span_free_fast_or(void *p, void (*slow)(void *))
 {
 	uintptr_t a = (uintptr_t)p;
-	arena_leaf_t *leaf = (a >> (ARENA_SHIFT + ARENA_L1_BITS)) ? NULL
-	                                                        : mheap_map[a >> ARENA_SHIFT];
+	arena_leaf_t *leaf = mheap_leaf_of(a);
 	if (SPAN_LIKELY(leaf != NULL)) {
 		span_t *s = leaf->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)];
-		if (SPAN_LIKELY(s != NULL &&
-				atomic_load_explicit(&s->owner, memory_order_relaxed) == mcache_tls)) {
+		if (SPAN_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == mcache_tls)) {
 			*(void **)p = s->freelist;
 			s->freelist = p;
 			return;
