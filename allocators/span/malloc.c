@@ -40,8 +40,8 @@
  * released pages apart.
  *
  * Threads: a thread's cache is created at its first call and flushed when it
- * exits (thread key destructor). Fork: all locks are taken around fork, and
- * the child flushes the caches of the threads it lost.
+ * exits (thread key destructor). Fork: all locks are taken around fork; in
+ * the child the caches of the threads it lost are left orphaned (leaked).
  */
 #include <errno.h>
 #include <string.h>

@@ -269,17 +269,13 @@ void mcache_unlock_all(void)
 	pthread_mutex_unlock(&shared_lock);
 }
 
-/* In the child of fork only this thread survives: the caches of the others
- * are flushed so their spans and stacks are not lost. */
+/* In the child of fork only this thread survives. The other threads' caches
+ * stay as they are, orphaned: a thread may have been inside its lock-free fast
+ * path at the fork, so their contents cannot be trusted to flush. Their spans
+ * stay owned (leaked to the child, as jemalloc's and tcmalloc's thread caches
+ * are); frees into them take the cross-thread path and stay correct. */
 void mcache_fork_child(void)
 {
 	pthread_mutex_init(&shared_lock, NULL);
 	pthread_mutex_init(&list_lock, NULL);
-	mcache_t *c = caches;
-	while (c) {
-		mcache_t *next = c->next;
-		if (c != mcache_tls && c != &shared)
-			destroy(c);
-		c = next;
-	}
 }

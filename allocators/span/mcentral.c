@@ -88,8 +88,7 @@ static void init_span(span_t *s, int spc)
 	s->spc = (uint8_t)spc;
 	s->elemsize = sizeclasses_size[cls];
 	s->nelems = sizeclasses_nelems[cls];
-	s->used = 0;
-	s->list = LIST_NONE;
+	s->used = 0; /* s->list is LIST_NONE from mheap_alloc */
 	char *p = (char *)s->base;
 	for (uint32_t i = 0; i + 1 < s->nelems; i++, p += s->elemsize)
 		*(void **)p = p + s->elemsize;

@@ -351,6 +351,7 @@ span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed)
 		*zeroed = rel == npages;
 	s->state = (uint8_t)state;
 	s->order = 0xff;
+	s->list = 0; /* on no list: a small span in transit to its first owner */
 	s->next = s->prev = NULL;
 	atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
 	count_inuse(s, 1);

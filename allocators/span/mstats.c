@@ -136,10 +136,16 @@ static void walk_span(span_t *s, void *arg)
 		break;
 	}
 	case SPAN_SMALL: {
-		span_class_stats_t *cs = &out->classes[s->spc];
 		h->heap_inuse += bytes;
+		/* Owned: its class fields were written before the owner was
+		 * published. On no list and not owned: fresh from the page heap,
+		 * being carved (no lock covers that); counted by neither side. */
+		bool owned = atomic_load_explicit(&s->owner, memory_order_acquire) != NULL;
+		if (!owned && s->list == 0)
+			break;
+		span_class_stats_t *cs = &out->classes[s->spc];
 		cs->spans++;
-		if (atomic_load_explicit(&s->owner, memory_order_relaxed)) {
+		if (owned) {
 			cs->objects += s->nelems;
 			cs->cached_spans++;
 			break;
