@@ -120,6 +120,8 @@ static void pool_give(int o, void *chain, uint32_t n)
 		if (!s || s->state != SPAN_STACK || s->order != o)
 			sys_throw("stack_free: %p is not a stack of %u bytes", stk,
 				  SPAN_STACK_MIN << o);
+		if (s->used == 0)
+			sys_throw("stack_free: %p freed twice", stk);
 		if (!s->freelist)
 			span_list_push(&pool[o].spans, s);
 		*(void **)stk = s->freelist;
