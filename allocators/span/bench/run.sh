@@ -165,7 +165,7 @@ else
 fi
 
 # mmap/munmap/madvise calls per large pair, from strace, (C(2N) - C(N)) / N
-ST_N=2000
+ST_N=500000 # half the timed run: long enough for a time-paced scavenger to act
 strace_calls() { # lib case n -> "mmap munmap madvise iters"
 	strace -qq -f -e trace=mmap,munmap,madvise -E LD_PRELOAD="$1" -o "$tmp/st" \
 		"$BIN" "$2" "$3" >"$tmp/stline" 2>/dev/null || return 1
