@@ -13,6 +13,9 @@
 #   MB_BENCH_CASES     timed cases (all of them)
 #   MB_BENCH_SKIP_SPAN non-empty: skip span, with this as the reason (set by make
 #                      when the drop-in failed to build)
+#   MB_BENCH_REV       the revision to print when the tree is not a git checkout
+#                      (a `git archive` export of a commit, built and run apart from
+#                      a worktree with uncommitted edits)
 # Writes $MB_BUILD_DIR/bench/{span-bench.md,samples.tsv,counts.tsv,callgrind.*.out}.
 # Exit status: 0 when the report was written (whatever it says), 1 when it could not
 # run at all. An allocator whose library is missing is skipped and the report says
@@ -34,6 +37,14 @@ if command -v flock >/dev/null; then
 	exec 9>"$OUT/.bench-span.lock"
 	flock -n 9 || { echo "bench-span: waiting for another run to finish ($OUT/.bench-span.lock)" >&2; flock 9; }
 fi
+# The revision, taken now: make has just built the drop-in from this tree (-dirty:
+# with uncommitted changes to allocators/span, which the drop-in then includes).
+if git rev-parse --git-dir >/dev/null 2>&1; then
+	rev=$(git rev-parse --short=12 HEAD)$(git diff --quiet HEAD -- allocators/span || echo -dirty)
+else
+	rev="${MB_BENCH_REV:-unknown} (not a git checkout)"
+fi
+t_date=$(date -u '+%Y-%m-%d %H:%M UTC')
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 say() { echo "bench-span: $*" >&2; }
@@ -197,7 +208,7 @@ fi
 # --- the report ---------------------------------------------------------------------
 {
 	echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) CPUs, Linux $(uname -r)"
-	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); git: $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- allocators/span 2>/dev/null || echo -dirty)"
+	echo "date: $t_date; git: $rev"
 	[ -n "${span_sum:-}" ] && echo "span drop-in: $B/lib/libspan-malloc.so, sha256 $span_sum (copied at the start of the run)"
 	echo "libraries: $(for a in "${ran[@]}"; do printf '%s=%s (stacks: %s); ' "$a" "${want[$a]}" "${stack[$a]}"; done)"
 	for s in "${skipped[@]}"; do echo "SKIPPED $s"; done
