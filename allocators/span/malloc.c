@@ -82,6 +82,7 @@ int span_init(void)
 	pthread_mutex_lock(&init_lock);
 	int rc = 0;
 	if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
+		mcentral_init();
 		rc = mheap_init() != 0 || mcache_init() != 0 ? -ENOMEM : 0;
 		if (rc == 0)
 			atomic_store_explicit(&init_done, 1, memory_order_release);
@@ -157,21 +158,21 @@ void span_free(void *p, size_t size)
 
 void malloc_free_slow(void *p)
 {
-	span_t *s = mheap_span_of((uintptr_t)p);
-	uintptr_t a = (uintptr_t)p;
-	if (!s || s->state == 0) {
-		if (!p)
-			return;
+	if (p)
 		sys_throw("free of %p: not allocated by span", p);
-	}
+}
+
+void malloc_free_span(void *p, span_t *s)
+{
+	uintptr_t a = (uintptr_t)p, off = a - s->base;
 	switch (s->state) {
 	case SPAN_SMALL:
-		if ((a - s->base) % s->elemsize)
+		if (((off * sizeclasses_divmagic[s->spc >> 1]) >> 32) * s->elemsize != off)
 			sys_throw("free of %p: inside an object of %u bytes", p, s->elemsize);
-		mcache_free_remote(mcache_tls, s, p);
+		mcache_free_remote(s, p);
 		return;
 	case SPAN_LARGE:
-		if (a != s->base)
+		if (off)
 			sys_throw("free of %p: inside a large object", p);
 		mheap_free(s);
 		return;
@@ -180,7 +181,7 @@ void malloc_free_slow(void *p)
 			return;
 		sys_throw("free of %p: a stack, not a frame object of this thread", p);
 	default:
-		sys_throw("free of %p: span in state %d", p, s->state);
+		sys_throw("free of %p: not allocated by span (page in state %d)", p, s->state);
 	}
 }
 

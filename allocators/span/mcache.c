@@ -149,20 +149,25 @@ void *mcache_refill(mcache_t *c, int spc)
 	return p;
 }
 
-void mcache_free_remote(mcache_t *c, span_t *s, void *p)
+void mcache_free_remote(span_t *s, void *p)
 {
-	bool locked;
-	c = mcache_get(&locked);
-	if (atomic_load_explicit(&s->owner, memory_order_relaxed) == c) {
-		*(void **)p = s->freelist; /* the shared cache's own span */
-		s->freelist = p;
-		mcache_put(locked);
-		return;
+	mcache_t *c = mcache_tls;
+	bool locked = false;
+	if (SPAN_UNLIKELY(c == &mcache_empty || c == &mcache_dead)) {
+		c = mcache_get(&locked);
+		if (atomic_load_explicit(&s->owner, memory_order_relaxed) == c) {
+			*(void **)p = s->freelist; /* the shared cache's own span */
+			s->freelist = p;
+			mcache_put(locked);
+			return;
+		}
 	}
-	c->remote[c->nremote].p = p;
-	c->remote[c->nremote].s = s;
+	uint32_t n = c->nremote;
+	c->remote[n].p = p;
+	c->remote[n].s = s;
+	c->nremote = n + 1;
 	c->remote_bytes += s->elemsize;
-	if (++c->nremote == MCACHE_REMOTE || c->remote_bytes >= MCACHE_REMOTE_BYTES)
+	if (SPAN_UNLIKELY(n + 1 == MCACHE_REMOTE || c->remote_bytes >= MCACHE_REMOTE_BYTES))
 		mcache_flush_remote(c);
 	mcache_put(locked);
 }
@@ -192,7 +197,8 @@ void mcache_flush_remote(mcache_t *c)
 				*(void **)tail = e[i].p;
 				tail = e[i].p;
 			}
-			if (mcentral_push_xfree(e[r].s, e[r].p, tail))
+			if (atomic_load_explicit(&e[r].s->owner, memory_order_relaxed) &&
+			    mcentral_push_xfree(e[r].s, e[r].p, tail))
 				for (uint32_t k = r; k < i; k++)
 					e[k].s = NULL; /* done: one CAS for the run */
 			else

@@ -21,14 +21,24 @@ mcentral_t mcentral[SPAN_NUM_SPAN_CLASSES] = {
 	[0 ... SPAN_NUM_SPAN_CLASSES - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
 };
 
-void mcentral_init(void) {}
+/* ceil(2^32 / nelems) per class (64-bit: nelems may be 1): x / nelems ==
+ * (x * it) >> 32 for the x mcentral_bucket divides (< 8 * 1024; checked by
+ * span_sizeclasses), so the occupancy histogram costs no division. */
+static uint64_t nelems_magic[SPAN_NUM_CLASSES];
+
+void mcentral_init(void)
+{
+	for (int c = 1; c < SPAN_NUM_CLASSES; c++)
+		nelems_magic[c] = ((1ull << 32) + sizeclasses_nelems[c] - 1) / sizeclasses_nelems[c];
+}
 
 /* Occupancy bucket: 0 empty, k in 1..8 for used/nelems in ((k-1)/8, k/8]. */
 int mcentral_bucket(const span_t *s)
 {
 	if (s->used == 0)
 		return 0;
-	return 1 + (int)(((uint32_t)s->used * 8 - 1) / s->nelems);
+	uint64_t x = (uint64_t)s->used * 8 - 1;
+	return 1 + (int)((x * nelems_magic[s->spc >> 1]) >> 32);
 }
 
 static void file(mcentral_t *m, span_t *s)

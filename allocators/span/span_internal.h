@@ -28,6 +28,7 @@
 extern const uint16_t sizeclasses_size[SPAN_NUM_CLASSES];
 extern const uint8_t sizeclasses_npages[SPAN_NUM_CLASSES];
 extern const uint16_t sizeclasses_nelems[SPAN_NUM_CLASSES];
+extern const uint32_t sizeclasses_divmagic[SPAN_NUM_CLASSES];
 extern const uint8_t sizeclasses_class8[SMALL_DIV_MAX / 8 + 1];
 extern const uint8_t sizeclasses_class128[(SPAN_MAX_SMALL - SMALL_DIV_MAX) / 128 + 1];
 extern const uint8_t sizeclasses_class8_a16[SMALL_DIV_MAX / 8 + 1];
@@ -222,7 +223,7 @@ int mcache_init(void);
 mcache_t *mcache_get(bool *locked);
 void mcache_put(bool locked);
 void *mcache_refill(mcache_t *c, int spc); /* one object of class spc, or NULL */
-void mcache_free_remote(mcache_t *c, span_t *s, void *p);
+void mcache_free_remote(span_t *s, void *p); /* p of s, not owned by the caller */
 void mcache_flush_remote(mcache_t *c);
 void mcache_flush(mcache_t *c); /* gives back spans, batches, stacks; not frames */
 void mcache_thread_exit(void);
@@ -248,7 +249,8 @@ void stack_large_counts(uint64_t *n, uint64_t *bytes);
 /* ---- malloc.c: the library face -------------------------------------------- */
 void *malloc_large(size_t size, size_t align, bool zero);
 void *malloc_small_aligned(size_t size, size_t align, unsigned flags);
-void malloc_free_slow(void *p); /* NULL: no-op; not ours: throws */
+void malloc_free_slow(void *p); /* a pointer in no arena: NULL is a no-op, else throws */
+void malloc_free_span(void *p, span_t *s); /* the free path past the owner check */
 
 /* ---- mstats.c: counters and the slow walk ---------------------------------- */
 #define SPAN_FREEBITS_WORDS 16 /* a bit per object: 1024 objects at most */
@@ -266,20 +268,24 @@ static inline void *span_alloc_small_fast(int spc)
 	return p;
 }
 
-/* The free fast path; slow(p) takes everything else, NULL included. */
-static inline void span_free_fast_or(void *p, void (*slow)(void *))
+/* The free fast path: push onto the span's free list when the calling thread
+ * owns it; any other pointer in an arena goes to malloc_free_span, and one in
+ * no arena (NULL included) to not_ours. */
+static inline void span_free_fast_or(void *p, void (*not_ours)(void *))
 {
 	uintptr_t a = (uintptr_t)p;
 	arena_leaf_t *leaf = mheap_leaf_of(a);
-	if (SPAN_LIKELY(leaf != NULL)) {
-		span_t *s = leaf->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)];
-		if (SPAN_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == mcache_tls)) {
-			*(void **)p = s->freelist;
-			s->freelist = p;
-			return;
-		}
+	if (SPAN_UNLIKELY(leaf == NULL)) {
+		not_ours(p);
+		return;
 	}
-	slow(p);
+	span_t *s = leaf->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)];
+	if (SPAN_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == mcache_tls)) {
+		*(void **)p = s->freelist;
+		s->freelist = p;
+		return;
+	}
+	malloc_free_span(p, s);
 }
 
 #endif
