@@ -15,7 +15,7 @@
  *   - counts.free == sum of free span pages, counts.released == set bits, and
  *     arena_pages == heap_inuse + stack_inuse + free.
  * Free spans of 1..FREE_EXACT-1 pages sit in exact-size lists (a bitmap says
- * which are non-empty); bigger ones in one list searched best-fit.
+ * which are non-empty); bigger ones in one list searched lowest address first.
  */
 #include <string.h>
 
@@ -205,7 +205,8 @@ static void free_coalesce(span_t *s)
 	free_insert(s);
 }
 
-/* Best fit: the smallest free span of at least npages. */
+/* A free span of at least npages: an exact-size one if any (the smallest
+ * size class of run that fits), else the lowest-addressed big run. */
 static span_t *free_find(size_t npages)
 {
 	if (npages < FREE_EXACT) {
@@ -217,13 +218,15 @@ static span_t *free_find(size_t npages)
 				return free_exact[(w << 6) + (size_t)__builtin_ctzll(bits)].first;
 		}
 	}
-	span_t *best = NULL;
+	/* Among the big runs, the lowest address that fits (Go's page allocator
+	 * order): memory freed low in the heap is reused before the untouched
+	 * (released) tail of an arena, so a heap that shrinks and grows again
+	 * stays resident in the same pages instead of touching new ones. */
+	span_t *first = NULL;
 	for (span_t *s = free_large.first; s; s = s->next)
-		if (s->npages >= npages &&
-		    (!best || s->npages < best->npages ||
-		     (s->npages == best->npages && s->base < best->base)))
-			best = s;
-	return best;
+		if (s->npages >= npages && (!first || s->base < first->base))
+			first = s;
+	return first;
 }
 
 /* Records a region, keeping the table sorted and adjacent regions merged, so

@@ -103,8 +103,9 @@ void span_stats(span_stats_t *out)
 uint32_t mstats_span_freebits(const span_t *s, uint64_t bits[SPAN_FREEBITS_WORDS])
 {
 	uint32_t n = 0;
+	size_t link = s->state == SPAN_STACK ? s->elemsize - sizeof(void *) : 0;
 	memset(bits, 0, SPAN_FREEBITS_WORDS * sizeof bits[0]);
-	for (void *p = s->freelist; p; p = *(void **)p) {
+	for (void *p = s->freelist; p; p = *(void **)((char *)p + link)) {
 		uintptr_t off = (uintptr_t)p - s->base;
 		if ((uintptr_t)p < s->base || off % s->elemsize || off / s->elemsize >= s->nelems)
 			sys_throw("span %p: free list holds %p, not one of its objects",

@@ -235,6 +235,10 @@ void mcache_each(void (*fn)(mcache_t *c, void *arg), void *arg);
 extern _Atomic int64_t mcache_stacks_exited[SPAN_STACK_ORDERS];
 
 /* ---- stack.c: stacks and frames -------------------------------------------- */
+/* Free stacks are linked through their top word: stacks grow down, so the
+ * top page is touched on first use anyway, and a free stack's bottom pages
+ * stay untouched (never made resident by the allocator). */
+#define STACK_LINK(stk, size) ((void **)((char *)(stk) + (size) - sizeof(void *)))
 void stack_init(void);
 void stack_cache_flush(mcache_t *c);       /* thread cache -> pool */
 void stack_frame_flush(mcache_t *c);       /* frees the frame segments */

@@ -87,7 +87,7 @@ static uint32_t pool_take(int o, void **list, uint32_t n)
 			s->freelist = NULL;
 			for (int i = s->nelems - 1; i >= 0; i--) {
 				void *stk = (char *)s->base + (size_t)i * s->elemsize;
-				*(void **)stk = s->freelist;
+				*STACK_LINK(stk, s->elemsize) = s->freelist;
 				s->freelist = stk;
 			}
 			span_list_push(&pool[o].spans, s);
@@ -95,12 +95,12 @@ static uint32_t pool_take(int o, void **list, uint32_t n)
 			pool[o].nfree += s->nelems;
 		}
 		void *stk = s->freelist;
-		s->freelist = *(void **)stk;
+		s->freelist = *STACK_LINK(stk, s->elemsize);
 		s->used++;
 		pool[o].nfree--;
 		if (!s->freelist)
 			span_list_remove(&pool[o].spans, s);
-		*(void **)stk = *list;
+		*STACK_LINK(stk, s->elemsize) = *list;
 		*list = stk;
 		got++;
 	}
@@ -115,7 +115,7 @@ static void pool_give(int o, void *chain, uint32_t n)
 	pthread_mutex_lock(&pool[o].lock);
 	while (n-- && chain) {
 		void *stk = chain;
-		chain = *(void **)stk;
+		chain = *STACK_LINK(stk, SPAN_STACK_MIN << o);
 		span_t *s = mheap_span_of((uintptr_t)stk);
 		if (!s || s->state != SPAN_STACK || s->order != o)
 			sys_throw("stack_free: %p is not a stack of %u bytes", stk,
@@ -124,7 +124,7 @@ static void pool_give(int o, void *chain, uint32_t n)
 			sys_throw("stack_free: %p freed twice", stk);
 		if (!s->freelist)
 			span_list_push(&pool[o].spans, s);
-		*(void **)stk = s->freelist;
+		*STACK_LINK(stk, s->elemsize) = s->freelist;
 		s->freelist = stk;
 		s->used--;
 		pool[o].nfree++;
@@ -174,7 +174,7 @@ static void *stack_alloc_to(mcache_t *c, size_t size)
 	}
 	void *stk = c->stacks[o];
 	if (stk) {
-		c->stacks[o] = *(void **)stk;
+		c->stacks[o] = *STACK_LINK(stk, size);
 		relaxed_add32(&c->nstacks[o], -1);
 		relaxed_add64(&c->stacks_inuse[o], 1);
 	}
@@ -188,7 +188,7 @@ static void stack_free_to(mcache_t *c, void *stk, size_t size)
 		return;
 	}
 	int o = stack_order(size);
-	*(void **)stk = c->stacks[o];
+	*STACK_LINK(stk, size) = c->stacks[o];
 	c->stacks[o] = stk;
 	relaxed_add32(&c->nstacks[o], 1);
 	relaxed_add64(&c->stacks_inuse[o], -1);
@@ -196,9 +196,9 @@ static void stack_free_to(mcache_t *c, void *stk, size_t size)
 		uint32_t n = STACK_CACHE_BYTES / 2 / (uint32_t)size;
 		void *chain = c->stacks[o], *last = chain;
 		for (uint32_t i = 1; i < n; i++)
-			last = *(void **)last;
-		c->stacks[o] = *(void **)last;
-		*(void **)last = NULL;
+			last = *STACK_LINK(last, size);
+		c->stacks[o] = *STACK_LINK(last, size);
+		*STACK_LINK(last, size) = NULL;
 		relaxed_add32(&c->nstacks[o], -(int32_t)n);
 		pool_give(o, chain, n);
 	}
