@@ -149,26 +149,23 @@ void *mcache_refill(mcache_t *c, int spc)
 	return p;
 }
 
-void mcache_free_remote(span_t *s, void *p)
+void mcache_free_remote_slow(span_t *s, void *p)
 {
-	mcache_t *c = mcache_tls;
-	bool locked = false;
-	if (SPAN_UNLIKELY(c == &mcache_empty || c == &mcache_dead)) {
-		c = mcache_get(&locked);
-		if (atomic_load_explicit(&s->owner, memory_order_relaxed) == c) {
-			*(void **)p = s->freelist; /* the shared cache's own span */
-			s->freelist = p;
-			mcache_put(locked);
-			return;
-		}
+	bool locked;
+	mcache_t *c = mcache_get(&locked);
+	if (atomic_load_explicit(&s->owner, memory_order_relaxed) == c) {
+		*(void **)p = s->freelist; /* the shared cache's own span */
+		s->freelist = p;
+	} else {
+		uint32_t n = c->nremote;
+		c->remote[n].p = p;
+		c->remote[n].s = s;
+		c->remote_spc[n] = s->spc;
+		c->nremote = n + 1;
+		c->remote_bytes += s->elemsize;
+		if (n + 1 == MCACHE_REMOTE || c->remote_bytes >= MCACHE_REMOTE_BYTES)
+			mcache_flush_remote(c);
 	}
-	uint32_t n = c->nremote;
-	c->remote[n].p = p;
-	c->remote[n].s = s;
-	c->nremote = n + 1;
-	c->remote_bytes += s->elemsize;
-	if (SPAN_UNLIKELY(n + 1 == MCACHE_REMOTE || c->remote_bytes >= MCACHE_REMOTE_BYTES))
-		mcache_flush_remote(c);
 	mcache_put(locked);
 }
 
@@ -180,20 +177,23 @@ void mcache_flush_remote(mcache_t *c)
 	/* Counting sort by span class, order kept within a class. */
 	uint16_t start[SPAN_NUM_SPAN_CLASSES + 1] = { 0 };
 	remote_t *e = c->sorted;
+	uint8_t *spcs = c->remote_spc;
 	for (uint32_t i = 0; i < n; i++)
-		start[c->remote[i].s->spc + 1]++;
+		start[spcs[i] + 1]++;
 	for (int k = 0; k < SPAN_NUM_SPAN_CLASSES; k++)
 		start[k + 1] = (uint16_t)(start[k + 1] + start[k]);
 	for (uint32_t i = 0; i < n; i++)
-		e[start[c->remote[i].s->spc]++] = c->remote[i];
+		e[start[spcs[i]]++] = c->remote[i];
+	/* start[k] is now the end of class k's entries in e. */
 	for (uint32_t i = 0; i < n;) {
 		uint32_t first = i;
 		int spc = e[i].s->spc;
+		uint32_t end = start[spc];
 		bool left = false; /* runs into spans the mcentral holds */
-		while (i < n && e[i].s->spc == spc) {
+		while (i < end) {
 			uint32_t r = i;
 			void *tail = e[i].p;
-			for (i++; i < n && e[i].s == e[r].s; i++) {
+			for (i++; i < end && e[i].s == e[r].s; i++) {
 				*(void **)tail = e[i].p;
 				tail = e[i].p;
 			}

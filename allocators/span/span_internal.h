@@ -200,6 +200,7 @@ typedef struct frame_seg frame_seg_t;
 typedef struct mcache {
 	span_t *alloc[SPAN_NUM_SPAN_CLASSES]; /* owned span per class, or span_empty */
 	remote_t remote[MCACHE_REMOTE];       /* frees into spans it does not own */
+	uint8_t remote_spc[MCACHE_REMOTE];    /* their span classes */
 	remote_t sorted[MCACHE_REMOTE];       /* the same, by span class (flush) */
 	uint32_t nremote;                     /* entries in remote */
 	uint32_t remote_bytes;                /* their object bytes */
@@ -223,8 +224,27 @@ int mcache_init(void);
 mcache_t *mcache_get(bool *locked);
 void mcache_put(bool locked);
 void *mcache_refill(mcache_t *c, int spc); /* one object of class spc, or NULL */
-void mcache_free_remote(span_t *s, void *p); /* p of s, not owned by the caller */
 void mcache_flush_remote(mcache_t *c);
+void mcache_free_remote_slow(span_t *s, void *p); /* no cache yet, or past exit */
+
+/* A free of p in span s, which the calling thread does not own: buffered,
+ * touching neither p nor s again until the flush. */
+static inline void mcache_free_remote(span_t *s, void *p)
+{
+	mcache_t *c = mcache_tls;
+	if (SPAN_UNLIKELY(c == &mcache_empty || c == &mcache_dead)) {
+		mcache_free_remote_slow(s, p);
+		return;
+	}
+	uint32_t n = c->nremote;
+	c->remote[n].p = p;
+	c->remote[n].s = s;
+	c->remote_spc[n] = s->spc;
+	c->nremote = n + 1;
+	c->remote_bytes += s->elemsize;
+	if (SPAN_UNLIKELY(n + 1 == MCACHE_REMOTE || c->remote_bytes >= MCACHE_REMOTE_BYTES))
+		mcache_flush_remote(c);
+}
 void mcache_flush(mcache_t *c); /* gives back spans, batches, stacks; not frames */
 void mcache_thread_exit(void);
 void mcache_lock_all(void);
