@@ -25,15 +25,17 @@
  *      if there are none, hand the span back to its mcentral (filed as full,
  *      partial or empty) and take one with free objects from there.
  *   4. The mcentral has none: carve a fresh span of the class's page count
- *      from the page heap (best fit among free runs, splitting the rest).
+ *      from the page heap (an exact-size free run, else the lowest-addressed
+ *      big one, split; the rest stays free).
  *   5. The page heap has no run that large: map a new 64 MiB arena.
  * A large object goes straight to step 4, with a span of its own.
  *
  * The free path: the page map gives the span of any address in O(1). If the
  * calling thread owns the span, push onto its free list (fast path). Else
- * the object joins a per-thread batch for its span; a batch goes to the span
- * with one CAS on its xfree list while another thread owns it, or under the
- * mcentral's lock while nobody does. A span emptied in the mcentral stays
+ * the object joins a per-thread buffer of 256 such frees; a flush sorts them
+ * by span class, hands each run of one span over with one CAS on its xfree
+ * list while another thread owns it, and frees the rest under one lock per
+ * span class into the mcentral's spans. A span emptied in the mcentral stays
  * there as a spare for a while (hysteresis) before its pages go back to the
  * page heap, which coalesces them and, off the fast path, returns runs of
  * >= 64 KiB of free pages to the OS (madvise), tracking resident and
