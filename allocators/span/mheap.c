@@ -178,9 +178,12 @@ static span_t *free_span_at(uintptr_t a)
 	return s && s->state == SPAN_FREE ? s : NULL;
 }
 
-static uint32_t newest(uint32_t a, uint32_t b)
+/* The free time of a merged run: that of its larger part. (The newest would
+ * let a small span freed now next to a big old run keep the run young forever;
+ * the oldest would release what was freed a moment ago.) */
+static uint32_t merged_ms(const span_t *a, const span_t *b)
 {
-	return (int32_t)(a - b) > 0 ? a : b;
+	return a->npages >= b->npages ? a->freed_ms : b->freed_ms;
 }
 
 /* Inserts s (not yet in a list) into the free lists, merged with free
@@ -190,16 +193,16 @@ static void free_coalesce(span_t *s)
 	span_t *left = free_span_at(s->base - SPAN_PAGE_SIZE);
 	if (left && left->base + ((uintptr_t)left->npages << PAGE_SHIFT) == s->base) {
 		free_remove(left);
+		left->freed_ms = merged_ms(left, s);
 		left->npages += s->npages;
-		left->freed_ms = newest(left->freed_ms, s->freed_ms);
 		span_struct_free(s);
 		s = left;
 	}
 	span_t *right = free_span_at(s->base + ((uintptr_t)s->npages << PAGE_SHIFT));
 	if (right && right->base == s->base + ((uintptr_t)s->npages << PAGE_SHIFT)) {
 		free_remove(right);
+		s->freed_ms = merged_ms(s, right);
 		s->npages += right->npages;
-		s->freed_ms = newest(s->freed_ms, right->freed_ms);
 		span_struct_free(right);
 	}
 	free_insert(s);
@@ -278,6 +281,7 @@ static bool grow(size_t npages)
 		return false;
 	s->base = (uintptr_t)base;
 	s->npages = (uint32_t)(bytes >> PAGE_SHIFT);
+	s->freed_ms = sys_now_ms();
 	regions_add(s->base, s->npages);
 	mheap_counts.arena_pages += s->npages;
 	mheap_counts.free += s->npages;
