@@ -235,6 +235,7 @@ void span_release(void)
 	if (c != &mcache_empty && c != &mcache_dead)
 		mcache_flush(c);
 	mcentral_release_empty();
+	stack_release_empty();
 	mheap_lock();
 	mheap_scavenge(1, 0, 0);
 	mheap_unlock();

@@ -54,6 +54,8 @@ void span_list_push(span_list_t *l, span_t *s)
 	s->next = l->first;
 	if (l->first)
 		l->first->prev = s;
+	else
+		l->last = s;
 	l->first = s;
 	l->n++;
 }
@@ -66,6 +68,8 @@ void span_list_remove(span_list_t *l, span_t *s)
 		l->first = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	else
+		l->last = s->prev;
 	s->next = s->prev = NULL;
 	l->n--;
 }

@@ -77,7 +77,7 @@ typedef struct span {
 } span_t;
 
 typedef struct span_list {
-	span_t *first;
+	span_t *first, *last;
 	uint64_t n;
 } span_list_t;
 
@@ -261,6 +261,7 @@ extern _Atomic int64_t mcache_stacks_exited[SPAN_STACK_ORDERS];
 #define STACK_LINK(stk, size) ((void **)((char *)(stk) + (size) - sizeof(void *)))
 void stack_init(void);
 void stack_cache_flush(mcache_t *c);       /* thread cache -> pool */
+void stack_release_empty(void);            /* empty pool spans -> page heap */
 void stack_frame_flush(mcache_t *c);       /* frees the frame segments */
 bool stack_frame_free(void *p, span_t *s); /* LIFO free of a frame object */
 void stack_lock_all(void);

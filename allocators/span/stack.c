@@ -5,7 +5,9 @@
  *   order 0..3 (2, 4, 8, 16 KiB): carved from 32 KiB stack spans of the global
  *     pool (one lock per order), with a per-thread cache in front of it that
  *     holds at most STACK_CACHE_BYTES per order and moves half of that at a
- *     time (Go's stackcacherefill / stackcacherelease);
+ *     time (Go's stackcacherefill / stackcacherelease); a pool span whose
+ *     stacks are all free waits STACK_EMPTY_AGE_MS before going back to the
+ *     page heap;
  *   32 KiB and up: a span of its own straight from the page heap.
  * Stacks grow down: the live part is the top `used` bytes, which grow and
  * shrink copy (Go's copystack).
@@ -31,10 +33,18 @@ struct frame_seg {
 };
 #define FRAME_HDR ((sizeof(frame_seg_t) + 15) & ~(size_t)15)
 
+#define STACK_EMPTY_AGE_MS 100 /* an all-free pool span goes back to the page
+                                  heap after this long unused: a program whose
+                                  stacks come and go in waves reuses the same
+                                  stack spans (and keeps untouched stack pages
+                                  untouched) instead of re-carving heap pages */
+
 static struct {
 	pthread_mutex_t lock;
-	span_list_t spans;  /* pool spans with a free stack */
-	uint64_t nspans;    /* pool spans of this order */
+	span_list_t spans;  /* pool spans with free and used stacks */
+	span_list_t empty;  /* all stacks free, newest first; xfree holds the
+	                       time (ms) the span became empty */
+	uint64_t nspans;    /* pool spans of this order, on a list or full */
 	uint64_t nfree;     /* free stacks in them */
 } pool[SPAN_STACK_ORDERS] = {
 	[0 ... SPAN_STACK_ORDERS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
@@ -76,6 +86,10 @@ static uint32_t pool_take(int o, void **list, uint32_t n)
 	pthread_mutex_lock(&pool[o].lock);
 	while (got < n) {
 		span_t *s = pool[o].spans.first;
+		if (!s && (s = pool[o].empty.first) != NULL) {
+			span_list_remove(&pool[o].empty, s);
+			span_list_push(&pool[o].spans, s);
+		}
 		if (!s) {
 			s = mheap_alloc(STACK_SPAN_BYTES >> PAGE_SHIFT, 1, SPAN_STACK, NULL);
 			if (!s)
@@ -108,10 +122,25 @@ static uint32_t pool_take(int o, void **list, uint32_t n)
 	return got;
 }
 
+static uint32_t empty_since(span_t *s)
+{
+	return (uint32_t)(uintptr_t)atomic_load_explicit(&s->xfree, memory_order_relaxed);
+}
+
+static void release_span(int o, span_t *s)
+{
+	span_list_remove(&pool[o].empty, s);
+	pool[o].nspans--;
+	pool[o].nfree -= s->nelems;
+	mheap_free(s);
+}
+
 /* Returns n stacks of order o (a chain) to their pool spans; a span whose
- * stacks are all free goes back to the page heap unless it is the last. */
+ * stacks all become free joins the empty list, and empty spans older than
+ * STACK_EMPTY_AGE_MS go back to the page heap. Pool lock taken. */
 static void pool_give(int o, void *chain, uint32_t n)
 {
+	bool emptied = false;
 	pthread_mutex_lock(&pool[o].lock);
 	while (n-- && chain) {
 		void *stk = chain;
@@ -128,14 +157,32 @@ static void pool_give(int o, void *chain, uint32_t n)
 		s->freelist = stk;
 		s->used--;
 		pool[o].nfree++;
-		if (s->used == 0 && pool[o].spans.n > 1) {
+		if (s->used == 0) {
 			span_list_remove(&pool[o].spans, s);
-			pool[o].nspans--;
-			pool[o].nfree -= s->nelems;
-			mheap_free(s);
+			span_list_push(&pool[o].empty, s);
+			atomic_store_explicit(&s->xfree, (void *)(uintptr_t)sys_now_ms(),
+					      memory_order_relaxed);
+			emptied = true;
 		}
 	}
+	if (emptied) {
+		uint32_t now = sys_now_ms();
+		span_t *old;
+		while ((old = pool[o].empty.last) != NULL &&
+		       now - empty_since(old) >= STACK_EMPTY_AGE_MS)
+			release_span(o, old);
+	}
 	pthread_mutex_unlock(&pool[o].lock);
+}
+
+void stack_release_empty(void)
+{
+	for (int o = 0; o < SPAN_STACK_ORDERS; o++) {
+		pthread_mutex_lock(&pool[o].lock);
+		while (pool[o].empty.last)
+			release_span(o, pool[o].empty.last);
+		pthread_mutex_unlock(&pool[o].lock);
+	}
 }
 
 /* Large stacks: a span of their own. */
