@@ -4,8 +4,9 @@
  * Stack memory never lives in heap spans (Go: stackpool, stackLarge):
  *   order 0..3 (2, 4, 8, 16 KiB): carved from 32 KiB stack spans of the global
  *     pool (one lock per order), with a per-thread cache in front of it that
- *     holds at most STACK_CACHE_BYTES per order and moves half of that at a
- *     time (Go's stackcacherefill / stackcacherelease); a pool span whose
+ *     refills with all free stacks of one pool span at once (O(1)) and gives
+ *     half of STACK_CACHE_BYTES back when it holds that much (Go's
+ *     stackcacherefill / stackcacherelease); a pool span whose
  *     stacks are all free waits STACK_EMPTY_AGE_MS before going back to the
  *     page heap;
  *   32 KiB and up: a span of its own straight from the page heap.
@@ -78,46 +79,44 @@ static inline void relaxed_add64(_Atomic int64_t *v, int64_t d)
 			      memory_order_relaxed);
 }
 
-/* Moves up to n free stacks of order o from the pool onto *list. Returns how
- * many; fewer only when out of memory. */
-static uint32_t pool_take(int o, void **list, uint32_t n)
+/* Moves every free stack of one pool span of order o onto *list (empty on
+ * entry), in O(1): the span's free list becomes the cache's, so no stack is
+ * read here (the cache pops them one by one later, overlapped with use). A
+ * span holds 32 KiB of stacks, the thread cache's budget per order. Prefers a
+ * partly used span, then an empty one, else carves a fresh one from the page
+ * heap. Returns how many; 0 when out of memory. */
+static uint32_t pool_take(int o, void **list)
 {
-	uint32_t got = 0;
 	pthread_mutex_lock(&pool[o].lock);
-	while (got < n) {
-		span_t *s = pool[o].spans.first;
-		if (!s && (s = pool[o].empty.first) != NULL) {
-			span_list_remove(&pool[o].empty, s);
-			span_list_push(&pool[o].spans, s);
-		}
+	span_t *s = pool[o].spans.first;
+	if (s) {
+		span_list_remove(&pool[o].spans, s);
+	} else if ((s = pool[o].empty.first) != NULL) {
+		span_list_remove(&pool[o].empty, s);
+	} else {
+		s = mheap_alloc(STACK_SPAN_BYTES >> PAGE_SHIFT, 1, SPAN_STACK, NULL);
 		if (!s) {
-			s = mheap_alloc(STACK_SPAN_BYTES >> PAGE_SHIFT, 1, SPAN_STACK, NULL);
-			if (!s)
-				break;
-			s->order = (uint8_t)o;
-			s->elemsize = SPAN_STACK_MIN << o;
-			s->nelems = (uint16_t)(STACK_SPAN_BYTES / s->elemsize);
-			s->used = 0;
-			s->freelist = NULL;
-			for (int i = s->nelems - 1; i >= 0; i--) {
-				void *stk = (char *)s->base + (size_t)i * s->elemsize;
-				*STACK_LINK(stk, s->elemsize) = s->freelist;
-				s->freelist = stk;
-			}
-			span_list_push(&pool[o].spans, s);
-			pool[o].nspans++;
-			pool[o].nfree += s->nelems;
+			pthread_mutex_unlock(&pool[o].lock);
+			return 0;
 		}
-		void *stk = s->freelist;
-		s->freelist = *STACK_LINK(stk, s->elemsize);
-		s->used++;
-		pool[o].nfree--;
-		if (!s->freelist)
-			span_list_remove(&pool[o].spans, s);
-		*STACK_LINK(stk, s->elemsize) = *list;
-		*list = stk;
-		got++;
+		s->order = (uint8_t)o;
+		s->elemsize = SPAN_STACK_MIN << o;
+		s->nelems = (uint16_t)(STACK_SPAN_BYTES / s->elemsize);
+		s->used = 0;
+		s->freelist = NULL;
+		for (int i = s->nelems - 1; i >= 0; i--) {
+			void *stk = (char *)s->base + (size_t)i * s->elemsize;
+			*STACK_LINK(stk, s->elemsize) = s->freelist;
+			s->freelist = stk;
+		}
+		pool[o].nspans++;
+		pool[o].nfree += s->nelems;
 	}
+	uint32_t got = (uint32_t)(s->nelems - s->used);
+	*list = s->freelist;
+	s->freelist = NULL; /* full now: on no list until a stack comes back */
+	s->used = s->nelems;
+	pool[o].nfree -= got;
 	pthread_mutex_unlock(&pool[o].lock);
 	return got;
 }
@@ -215,10 +214,8 @@ static void *stack_alloc_to(mcache_t *c, size_t size)
 	if (size >= STACK_SPAN_BYTES)
 		return stack_alloc_large(size);
 	int o = stack_order(size);
-	if (!c->stacks[o]) {
-		uint32_t want = STACK_CACHE_BYTES / 2 / (uint32_t)size;
-		relaxed_add32(&c->nstacks[o], (int32_t)pool_take(o, &c->stacks[o], want ? want : 1));
-	}
+	if (!c->stacks[o])
+		relaxed_add32(&c->nstacks[o], (int32_t)pool_take(o, &c->stacks[o]));
 	void *stk = c->stacks[o];
 	if (stk) {
 		c->stacks[o] = *STACK_LINK(stk, size);
