@@ -25,23 +25,25 @@
  *      if there are none, hand the span back to its mcentral (filed as full,
  *      partial or empty) and take one with free objects from there.
  *   4. The mcentral has none: carve a fresh span of the class's page count
- *      from the page heap (best fit among free runs, splitting the rest).
+ *      from the page heap (an exact-size free run, else the lowest-addressed
+ *      big one, split; the rest stays free).
  *   5. The page heap has no run that large: map a new 64 MiB arena.
  * A large object goes straight to step 4, with a span of its own.
  *
  * The free path: the page map gives the span of any address in O(1). If the
  * calling thread owns the span, push onto its free list (fast path). Else
- * the object joins a per-thread batch for its span; a batch goes to the span
- * with one CAS on its xfree list while another thread owns it, or under the
- * mcentral's lock while nobody does. A span emptied in the mcentral stays
+ * the object joins a per-thread buffer of 256 such frees; a flush sorts them
+ * by span class, hands each run of one span over with one CAS on its xfree
+ * list while another thread owns it, and frees the rest under one lock per
+ * span class into the mcentral's spans. A span emptied in the mcentral stays
  * there as a spare for a while (hysteresis) before its pages go back to the
  * page heap, which coalesces them and, off the fast path, returns runs of
  * >= 64 KiB of free pages to the OS (madvise), tracking resident and
  * released pages apart.
  *
  * Threads: a thread's cache is created at its first call and flushed when it
- * exits (thread key destructor). Fork: all locks are taken around fork, and
- * the child flushes the caches of the threads it lost.
+ * exits (thread key destructor). Fork: all locks are taken around fork; in
+ * the child the caches of the threads it lost are left orphaned (leaked).
  */
 #include <errno.h>
 #include <string.h>
@@ -82,6 +84,7 @@ int span_init(void)
 	pthread_mutex_lock(&init_lock);
 	int rc = 0;
 	if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
+		mcentral_init();
 		rc = mheap_init() != 0 || mcache_init() != 0 ? -ENOMEM : 0;
 		if (rc == 0)
 			atomic_store_explicit(&init_done, 1, memory_order_release);
@@ -157,21 +160,21 @@ void span_free(void *p, size_t size)
 
 void malloc_free_slow(void *p)
 {
-	span_t *s = mheap_span_of((uintptr_t)p);
-	uintptr_t a = (uintptr_t)p;
-	if (!s) {
-		if (!p)
-			return;
+	if (p)
 		sys_throw("free of %p: not allocated by span", p);
-	}
+}
+
+void malloc_free_span(void *p, span_t *s)
+{
+	uintptr_t a = (uintptr_t)p, off = a - s->base;
 	switch (s->state) {
 	case SPAN_SMALL:
-		if ((a - s->base) % s->elemsize)
+		if (((off * sizeclasses_divmagic[s->spc >> 1]) >> 32) * s->elemsize != off)
 			sys_throw("free of %p: inside an object of %u bytes", p, s->elemsize);
-		mcache_free_remote(mcache_tls, s, p);
+		mcache_free_remote(s, p);
 		return;
 	case SPAN_LARGE:
-		if (a != s->base)
+		if (off)
 			sys_throw("free of %p: inside a large object", p);
 		mheap_free(s);
 		return;
@@ -180,7 +183,7 @@ void malloc_free_slow(void *p)
 			return;
 		sys_throw("free of %p: a stack, not a frame object of this thread", p);
 	default:
-		sys_throw("free of %p: span in state %d", p, s->state);
+		sys_throw("free of %p: not allocated by span (page in state %d)", p, s->state);
 	}
 }
 
@@ -232,8 +235,9 @@ void span_release(void)
 	if (c != &mcache_empty && c != &mcache_dead)
 		mcache_flush(c);
 	mcentral_release_empty();
+	stack_release_empty();
 	mheap_lock();
-	mheap_scavenge(1, 0);
+	mheap_scavenge(1, 0, 0);
 	mheap_unlock();
 }
 

@@ -4,9 +4,13 @@
  * A thread's mcache owns at most one span per span class (Go's mcache.alloc);
  * the fast path pops that span's free list and the owner's frees push onto it,
  * with no lock and no atomic. Frees into spans the thread does not own are
- * batched per span in a small direct-mapped table (pending) and handed over a
- * whole chain at a time: one CAS onto the span's xfree list while another
- * cache owns it, or one central lock while it sits in its mcentral.
+ * buffered (object, span) without touching either, and flushed 256 at a
+ * time: grouped by span class, consecutive objects of one span chained into a
+ * run; a run goes with one CAS onto its span's xfree list while another cache
+ * owns the span, and all runs into spans held by an mcentral go under one
+ * lock of that mcentral. No atomic per object: on random-order frees the
+ * objects' cache misses overlap instead of each waiting for a locked
+ * instruction.
  *
  * Lifecycle: TLS starts at mcache_empty (whose spans have no free object, so
  * the first call falls into the slow path, which creates the cache); a thread
@@ -130,7 +134,7 @@ void *mcache_refill(mcache_t *c, int spc)
 		}
 	}
 	if (!s->freelist) {
-		mcache_flush_pending(c);
+		mcache_flush_remote(c);
 		s = mcentral_cache_span(spc, c);
 		if (!s) {
 			mcache_put(locked);
@@ -145,50 +149,71 @@ void *mcache_refill(mcache_t *c, int spc)
 	return p;
 }
 
-static void flush_slot(pending_t *slot)
-{
-	mcentral_free_chain(slot->span, slot->head, slot->tail, slot->n);
-	slot->span = NULL;
-}
-
-void mcache_free_remote(mcache_t *c, span_t *s, void *p)
+void mcache_free_remote_slow(span_t *s, void *p)
 {
 	bool locked;
-	c = mcache_get(&locked);
+	mcache_t *c = mcache_get(&locked);
 	if (atomic_load_explicit(&s->owner, memory_order_relaxed) == c) {
 		*(void **)p = s->freelist; /* the shared cache's own span */
 		s->freelist = p;
-		mcache_put(locked);
-		return;
-	}
-	pending_t *slot = &c->pending[((uintptr_t)s >> 6) % MCACHE_PENDING];
-	if (slot->span == s) {
-		*(void **)p = slot->head;
-		slot->head = p;
-		slot->n++;
 	} else {
-		if (slot->span)
-			flush_slot(slot);
-		*(void **)p = NULL;
-		slot->span = s;
-		slot->head = slot->tail = p;
-		slot->n = 1;
+		uint32_t n = c->nremote;
+		c->remote[n].p = p;
+		c->remote[n].s = s;
+		c->remote_spc[n] = s->spc;
+		c->nremote = n + 1;
+		c->remote_bytes += s->elemsize;
+		if (n + 1 == MCACHE_REMOTE || c->remote_bytes >= MCACHE_REMOTE_BYTES)
+			mcache_flush_remote(c);
 	}
-	if (slot->n >= MCACHE_PENDING_MAX || slot->n >= s->nelems)
-		flush_slot(slot);
 	mcache_put(locked);
 }
 
-void mcache_flush_pending(mcache_t *c)
+void mcache_flush_remote(mcache_t *c)
 {
-	for (int i = 0; i < MCACHE_PENDING; i++)
-		if (c->pending[i].span)
-			flush_slot(&c->pending[i]);
+	uint32_t n = c->nremote;
+	if (n == 0)
+		return;
+	/* Counting sort by span class, order kept within a class. */
+	uint16_t start[SPAN_NUM_SPAN_CLASSES + 1] = { 0 };
+	remote_t *e = c->sorted;
+	uint8_t *spcs = c->remote_spc;
+	for (uint32_t i = 0; i < n; i++)
+		start[spcs[i] + 1]++;
+	for (int k = 0; k < SPAN_NUM_SPAN_CLASSES; k++)
+		start[k + 1] = (uint16_t)(start[k + 1] + start[k]);
+	for (uint32_t i = 0; i < n; i++)
+		e[start[spcs[i]]++] = c->remote[i];
+	/* start[k] is now the end of class k's entries in e. */
+	for (uint32_t i = 0; i < n;) {
+		uint32_t first = i;
+		int spc = e[i].s->spc;
+		uint32_t end = start[spc];
+		bool left = false; /* runs into spans the mcentral holds */
+		while (i < end) {
+			uint32_t r = i;
+			void *tail = e[i].p;
+			for (i++; i < end && e[i].s == e[r].s; i++) {
+				*(void **)tail = e[i].p;
+				tail = e[i].p;
+			}
+			if (atomic_load_explicit(&e[r].s->owner, memory_order_relaxed) &&
+			    mcentral_push_xfree(e[r].s, e[r].p, tail))
+				for (uint32_t k = r; k < i; k++)
+					e[k].s = NULL; /* done: one CAS for the run */
+			else
+				left = true;
+		}
+		if (left)
+			mcentral_free_batch(spc, e + first, i - first);
+	}
+	c->nremote = 0;
+	c->remote_bytes = 0;
 }
 
 void mcache_flush(mcache_t *c)
 {
-	mcache_flush_pending(c);
+	mcache_flush_remote(c);
 	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++) {
 		span_t *s = c->alloc[i];
 		if (s != &span_empty) {
@@ -250,17 +275,13 @@ void mcache_unlock_all(void)
 	pthread_mutex_unlock(&shared_lock);
 }
 
-/* In the child of fork only this thread survives: the caches of the others
- * are flushed so their spans and stacks are not lost. */
+/* In the child of fork only this thread survives. The other threads' caches
+ * stay as they are, orphaned: a thread may have been inside its lock-free fast
+ * path at the fork, so their contents cannot be trusted to flush. Their spans
+ * stay owned (leaked to the child, as jemalloc's and tcmalloc's thread caches
+ * are); frees into them take the cross-thread path and stay correct. */
 void mcache_fork_child(void)
 {
 	pthread_mutex_init(&shared_lock, NULL);
 	pthread_mutex_init(&list_lock, NULL);
-	mcache_t *c = caches;
-	while (c) {
-		mcache_t *next = c->next;
-		if (c != mcache_tls && c != &shared)
-			destroy(c);
-		c = next;
-	}
 }

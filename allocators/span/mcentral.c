@@ -21,14 +21,24 @@ mcentral_t mcentral[SPAN_NUM_SPAN_CLASSES] = {
 	[0 ... SPAN_NUM_SPAN_CLASSES - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
 };
 
-void mcentral_init(void) {}
+/* ceil(2^32 / nelems) per class (64-bit: nelems may be 1): x / nelems ==
+ * (x * it) >> 32 for the x mcentral_bucket divides (< 8 * 1024; checked by
+ * span_sizeclasses), so the occupancy histogram costs no division. */
+static uint64_t nelems_magic[SPAN_NUM_CLASSES];
+
+void mcentral_init(void)
+{
+	for (int c = 1; c < SPAN_NUM_CLASSES; c++)
+		nelems_magic[c] = ((1ull << 32) + sizeclasses_nelems[c] - 1) / sizeclasses_nelems[c];
+}
 
 /* Occupancy bucket: 0 empty, k in 1..8 for used/nelems in ((k-1)/8, k/8]. */
 int mcentral_bucket(const span_t *s)
 {
 	if (s->used == 0)
 		return 0;
-	return 1 + (int)(((uint32_t)s->used * 8 - 1) / s->nelems);
+	uint64_t x = (uint64_t)s->used * 8 - 1;
+	return 1 + (int)((x * nelems_magic[s->spc >> 1]) >> 32);
 }
 
 static void file(mcentral_t *m, span_t *s)
@@ -88,8 +98,7 @@ static void init_span(span_t *s, int spc)
 	s->spc = (uint8_t)spc;
 	s->elemsize = sizeclasses_size[cls];
 	s->nelems = sizeclasses_nelems[cls];
-	s->used = 0;
-	s->list = LIST_NONE;
+	s->used = 0; /* s->list is LIST_NONE from mheap_alloc */
 	char *p = (char *)s->base;
 	for (uint32_t i = 0; i + 1 < s->nelems; i++, p += s->elemsize)
 		*(void **)p = p + s->elemsize;
@@ -157,7 +166,7 @@ void mcentral_uncache_span(span_t *s)
 	pthread_mutex_unlock(&m->lock);
 }
 
-static bool push_xfree(span_t *s, void *head, void *tail)
+bool mcentral_push_xfree(span_t *s, void *head, void *tail)
 {
 	void *old = atomic_load_explicit(&s->xfree, memory_order_relaxed);
 	while (old != SPAN_XFREE_CLOSED) {
@@ -170,29 +179,55 @@ static bool push_xfree(span_t *s, void *head, void *tail)
 	return false;
 }
 
-void mcentral_free_chain(span_t *s, void *head, void *tail, uint32_t n)
+/* Objects head..tail (n) into a span held by the mcentral: relisted only
+ * when its list changes (full -> partial, -> empty). Lock held. */
+static void free_run_central(mcentral_t *m, span_t *s, void *head, void *tail, uint32_t n)
 {
-	if (push_xfree(s, head, tail))
-		return; /* the owner collects it: no lock, one CAS per batch */
-	mcentral_t *m = &mcentral[s->spc];
-	pthread_mutex_lock(&m->lock);
-	if (atomic_load_explicit(&s->owner, memory_order_relaxed) != NULL) {
-		if (!push_xfree(s, head, tail)) /* open while owned and locked */
-			sys_throw("mcentral: owned span %p has closed xfree", (void *)s->base);
-		pthread_mutex_unlock(&m->lock);
-		return;
-	}
 	if (n > s->used)
 		sys_throw("mcentral: %u frees into span %p with %u in use (double free?)", n,
 			  (void *)s->base, s->used);
-	unfile(m, s);
+	bool relist = s->used == s->nelems || s->used == n;
+	if (relist)
+		unfile(m, s);
+	else
+		m->occupancy[mcentral_bucket(s)]--;
 	*(void **)tail = s->freelist;
 	s->freelist = head;
 	s->used = (uint16_t)(s->used - n);
 	m->objects -= n;
-	file(m, s);
-	if (s->used == 0)
-		trim_empty(m, s);
+	if (relist) {
+		file(m, s);
+		if (s->used == 0)
+			trim_empty(m, s);
+	} else {
+		m->occupancy[mcentral_bucket(s)]++;
+	}
+}
+
+void mcentral_free_batch(int spc, remote_t *e, uint32_t n)
+{
+	mcentral_t *m = &mcentral[spc];
+	pthread_mutex_lock(&m->lock);
+	for (uint32_t i = 0; i < n;) {
+		span_t *s = e[i].s;
+		if (!s) {
+			i++;
+			continue;
+		}
+		void *head = e[i].p, *tail = head;
+		uint32_t k = 1;
+		for (i++; i < n && e[i].s == s; i++, k++) {
+			*(void **)tail = e[i].p;
+			tail = e[i].p;
+		}
+		if (atomic_load_explicit(&s->owner, memory_order_relaxed) != NULL) {
+			/* Owned again: xfree is open while we hold the lock. */
+			if (!mcentral_push_xfree(s, head, tail))
+				sys_throw("mcentral: owned span %p has closed xfree", (void *)s->base);
+		} else {
+			free_run_central(m, s, head, tail, k);
+		}
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 

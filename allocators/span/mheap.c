@@ -15,7 +15,7 @@
  *   - counts.free == sum of free span pages, counts.released == set bits, and
  *     arena_pages == heap_inuse + stack_inuse + free.
  * Free spans of 1..FREE_EXACT-1 pages sit in exact-size lists (a bitmap says
- * which are non-empty); bigger ones in one list searched best-fit.
+ * which are non-empty); bigger ones in one list searched lowest address first.
  */
 #include <string.h>
 
@@ -26,8 +26,14 @@
 #define MAX_REGIONS 16384        /* arena regions: 16384 * 64 MiB = 1 TiB */
 #define SCAV_MIN_PAGES 8         /* background scavenging in >= 64 KiB runs */
 #define SCAV_KEEP_MIN (512u)     /* always keep 4 MiB of free pages resident */
+#define SCAV_AGE_MS 100          /* only pages free this long are released: a
+                                    heap that shrinks and grows again within
+                                    it reuses resident memory (Go paces its
+                                    scavenger over time, mimalloc delays purges) */
+#define SCAV_PERIOD_MS 10        /* at most one scavenger pass this often */
 
 arena_leaf_t *mheap_map[(size_t)1 << ARENA_L1_BITS];
+span_t span_none = { .order = 0xff };
 mheap_counts_t mheap_counts;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -48,6 +54,8 @@ void span_list_push(span_list_t *l, span_t *s)
 	s->next = l->first;
 	if (l->first)
 		l->first->prev = s;
+	else
+		l->last = s;
 	l->first = s;
 	l->n++;
 }
@@ -60,6 +68,8 @@ void span_list_remove(span_list_t *l, span_t *s)
 		l->first = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	else
+		l->last = s->prev;
 	s->next = s->prev = NULL;
 	l->n--;
 }
@@ -97,7 +107,7 @@ static void span_struct_free(span_t *s)
 
 static inline arena_leaf_t *leaf_of(uintptr_t page_addr)
 {
-	return mheap_map[page_addr >> ARENA_SHIFT];
+	return mheap_leaf_of(page_addr);
 }
 
 static inline void map_set(uintptr_t a, span_t *s)
@@ -172,6 +182,14 @@ static span_t *free_span_at(uintptr_t a)
 	return s && s->state == SPAN_FREE ? s : NULL;
 }
 
+/* The free time of a merged run: that of its larger part. (The newest would
+ * let a small span freed now next to a big old run keep the run young forever;
+ * the oldest would release what was freed a moment ago.) */
+static uint32_t merged_ms(const span_t *a, const span_t *b)
+{
+	return a->npages >= b->npages ? a->freed_ms : b->freed_ms;
+}
+
 /* Inserts s (not yet in a list) into the free lists, merged with free
  * neighbours. Its pages are counted free by the caller. */
 static void free_coalesce(span_t *s)
@@ -179,6 +197,7 @@ static void free_coalesce(span_t *s)
 	span_t *left = free_span_at(s->base - SPAN_PAGE_SIZE);
 	if (left && left->base + ((uintptr_t)left->npages << PAGE_SHIFT) == s->base) {
 		free_remove(left);
+		left->freed_ms = merged_ms(left, s);
 		left->npages += s->npages;
 		span_struct_free(s);
 		s = left;
@@ -186,13 +205,15 @@ static void free_coalesce(span_t *s)
 	span_t *right = free_span_at(s->base + ((uintptr_t)s->npages << PAGE_SHIFT));
 	if (right && right->base == s->base + ((uintptr_t)s->npages << PAGE_SHIFT)) {
 		free_remove(right);
+		s->freed_ms = merged_ms(s, right);
 		s->npages += right->npages;
 		span_struct_free(right);
 	}
 	free_insert(s);
 }
 
-/* Best fit: the smallest free span of at least npages. */
+/* A free span of at least npages: an exact-size one if any (the smallest
+ * size class of run that fits), else the lowest-addressed big run. */
 static span_t *free_find(size_t npages)
 {
 	if (npages < FREE_EXACT) {
@@ -204,13 +225,15 @@ static span_t *free_find(size_t npages)
 				return free_exact[(w << 6) + (size_t)__builtin_ctzll(bits)].first;
 		}
 	}
-	span_t *best = NULL;
+	/* Among the big runs, the lowest address that fits (Go's page allocator
+	 * order): memory freed low in the heap is reused before the untouched
+	 * (released) tail of an arena, so a heap that shrinks and grows again
+	 * stays resident in the same pages instead of touching new ones. */
+	span_t *first = NULL;
 	for (span_t *s = free_large.first; s; s = s->next)
-		if (s->npages >= npages &&
-		    (!best || s->npages < best->npages ||
-		     (s->npages == best->npages && s->base < best->base)))
-			best = s;
-	return best;
+		if (s->npages >= npages && (!first || s->base < first->base))
+			first = s;
+	return first;
 }
 
 /* Records a region, keeping the table sorted and adjacent regions merged, so
@@ -252,6 +275,8 @@ static bool grow(size_t npages)
 			return false;
 		}
 		memset(leaf->released, 0xff, sizeof leaf->released);
+		for (size_t i = 0; i < ARENA_PAGES; i++)
+			leaf->spans[i] = &span_none; /* the free path needs no NULL test */
 		__atomic_store_n(&mheap_map[((uintptr_t)base + off) >> ARENA_SHIFT], leaf,
 				 __ATOMIC_RELEASE);
 	}
@@ -260,6 +285,7 @@ static bool grow(size_t npages)
 		return false;
 	s->base = (uintptr_t)base;
 	s->npages = (uint32_t)(bytes >> PAGE_SHIFT);
+	s->freed_ms = sys_now_ms();
 	regions_add(s->base, s->npages);
 	mheap_counts.arena_pages += s->npages;
 	mheap_counts.free += s->npages;
@@ -279,6 +305,7 @@ static bool split_front(span_t *s, size_t npages)
 		return false;
 	rest->base = s->base + (npages << PAGE_SHIFT);
 	rest->npages = s->npages - (uint32_t)npages;
+	rest->freed_ms = s->freed_ms;
 	s->npages = (uint32_t)npages;
 	free_insert(rest);
 	return true;
@@ -335,6 +362,7 @@ span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed)
 		*zeroed = rel == npages;
 	s->state = (uint8_t)state;
 	s->order = 0xff;
+	s->list = 0; /* on no list: a small span in transit to its first owner */
 	s->next = s->prev = NULL;
 	atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
 	count_inuse(s, 1);
@@ -344,13 +372,23 @@ span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed)
 }
 
 /* Scavenges when free resident pages exceed an eighth of the heap (4 MiB at
- * least) twice over: off the allocation path, on the free that crosses it. */
+ * least) twice over: off the allocation path, on a free, at most once per
+ * SCAV_PERIOD_MS (a pass is O(free spans), and runs shorter than 64 KiB stay
+ * resident), releasing only pages free for SCAV_AGE_MS. With no frees, nothing
+ * runs: there is no background thread; span_release() releases everything. */
+static uint32_t scav_last_ms; /* when the last pass ran */
+
 static void maybe_scavenge(void)
 {
 	uint64_t inuse = mheap_counts.heap_inuse + mheap_counts.stack_inuse;
 	uint64_t keep = inuse / 8 > SCAV_KEEP_MIN ? inuse / 8 : SCAV_KEEP_MIN;
-	if (mheap_counts.free - mheap_counts.released > 2 * keep)
-		mheap_scavenge(SCAV_MIN_PAGES, keep);
+	if (mheap_counts.free - mheap_counts.released <= 2 * keep)
+		return;
+	uint32_t now = sys_now_ms();
+	if (now - scav_last_ms < SCAV_PERIOD_MS)
+		return;
+	scav_last_ms = now;
+	mheap_scavenge(SCAV_MIN_PAGES, keep, SCAV_AGE_MS);
 }
 
 void mheap_free(span_t *s)
@@ -359,6 +397,7 @@ void mheap_free(span_t *s)
 	if (s->state == SPAN_FREE || s->state == 0)
 		sys_throw("mheap_free: span %p is not in use", (void *)s->base);
 	count_inuse(s, -1);
+	s->freed_ms = sys_now_ms();
 	free_coalesce(s);
 	maybe_scavenge();
 	mheap_unlock();
@@ -374,6 +413,7 @@ bool mheap_resize(span_t *s, size_t npages)
 			tail->base = s->base + (npages << PAGE_SHIFT);
 			tail->npages = s->npages - (uint32_t)npages;
 			tail->state = s->state;
+			tail->freed_ms = sys_now_ms();
 			count_inuse(tail, -1);
 			if (s->state == SPAN_LARGE)
 				mheap_counts.large_objects++; /* the tail was no object */
@@ -408,35 +448,66 @@ bool mheap_resize(span_t *s, size_t npages)
 	return ok;
 }
 
+/* The released-bit word holding page a, and a's bit in it. */
+static inline uint64_t *released_word(uintptr_t a, unsigned *bit)
+{
+	size_t page = (a >> PAGE_SHIFT) & (ARENA_PAGES - 1);
+	*bit = page & 63;
+	return &leaf_of(a)->released[page >> 6];
+}
+
+/* Length of the run of pages from page i of s whose released bit equals
+ * `released`, scanning a word (64 pages) at a time. */
+static size_t run_length(span_t *s, size_t i, bool released)
+{
+	size_t j = i;
+	while (j < s->npages) {
+		unsigned bit;
+		uint64_t w = *released_word(s->base + (j << PAGE_SHIFT), &bit);
+		w = (released ? ~w : w) >> bit; /* ones where the run ends */
+		size_t left = 64 - bit;
+		if (w) {
+			size_t n = (size_t)__builtin_ctzll(w);
+			j += n < left ? n : left;
+			if (n < left)
+				break;
+		} else {
+			j += left;
+		}
+	}
+	return (j > s->npages ? s->npages : j) - i;
+}
+
 /* Releases the unreleased pages of free span s in runs of >= min_pages while
  * more than keep pages of free memory are resident. */
-static void scavenge_span(span_t *s, size_t min_pages, uint64_t keep)
+static void scavenge_span(span_t *s, size_t min_pages, uint64_t keep, uint32_t min_age,
+			  uint32_t now)
 {
 	size_t i = 0;
+	if (now - s->freed_ms < min_age)
+		return;
 	while (i < s->npages && mheap_counts.free - mheap_counts.released > keep) {
-		if (released_op(s->base + (i << PAGE_SHIFT), 1, 0)) {
-			i++;
-			continue;
+		i += run_length(s, i, true);
+		if (i >= s->npages)
+			break;
+		size_t n = run_length(s, i, false);
+		if (n >= min_pages) {
+			sys_release((void *)(s->base + (i << PAGE_SHIFT)), n << PAGE_SHIFT);
+			released_op(s->base + (i << PAGE_SHIFT), n, 1);
+			mheap_counts.released += n;
 		}
-		size_t j = i + 1;
-		while (j < s->npages && !released_op(s->base + (j << PAGE_SHIFT), 1, 0))
-			j++;
-		if (j - i >= min_pages) {
-			sys_release((void *)(s->base + (i << PAGE_SHIFT)), (j - i) << PAGE_SHIFT);
-			released_op(s->base + (i << PAGE_SHIFT), j - i, 1);
-			mheap_counts.released += j - i;
-		}
-		i = j;
+		i += n;
 	}
 }
 
-void mheap_scavenge(size_t min_pages, uint64_t keep_pages)
+void mheap_scavenge(size_t min_pages, uint64_t keep_pages, uint32_t min_age_ms)
 {
+	uint32_t now = min_age_ms ? sys_now_ms() : 0;
 	for (span_t *s = free_large.first; s; s = s->next)
-		scavenge_span(s, min_pages, keep_pages);
+		scavenge_span(s, min_pages, keep_pages, min_age_ms, now);
 	for (size_t n = FREE_EXACT - 1; n >= min_pages && n > 0; n--)
 		for (span_t *s = free_exact[n].first; s; s = s->next)
-			scavenge_span(s, min_pages, keep_pages);
+			scavenge_span(s, min_pages, keep_pages, min_age_ms, now);
 }
 
 void mheap_walk(void (*fn)(span_t *s, void *arg), void *arg)
@@ -445,7 +516,7 @@ void mheap_walk(void (*fn)(span_t *s, void *arg), void *arg)
 		uintptr_t a = regions[r].base, end = a + (regions[r].npages << PAGE_SHIFT);
 		while (a < end) {
 			span_t *s = mheap_span_of(a);
-			if (!s || s->base != a || s->npages == 0)
+			if (!s || s->state == 0 || s->base != a || s->npages == 0)
 				sys_throw("mheap_walk: page %p has no span", (void *)a);
 			fn(s, arg);
 			a += (uintptr_t)s->npages << PAGE_SHIFT;

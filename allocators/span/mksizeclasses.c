@@ -19,6 +19,7 @@
  * (8-byte steps up to 1 KiB, 128-byte steps up to 32 KiB), and a third one
  * for the drop-in malloc face, whose classes must keep 16-byte alignment.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -163,6 +164,19 @@ int main(void)
 	for (int i = 0; i < nclasses; i++)
 		printf("%s%d,", i % 12 ? " " : "\n\t",
 		       i ? classes[i].npages * PAGE_SIZE / classes[i].size : 0);
+	printf("\n};\n\n");
+	printf("/* Go's divMagic: offset / size == (offset * magic) >> 32 for every offset\n"
+	       " * inside the class's span (checked here), so the free path needs no division. */\n");
+	printf("const uint32_t sizeclasses_divmagic[SPAN_NUM_CLASSES] = {");
+	for (int i = 0; i < nclasses; i++) {
+		uint32_t magic = i ? UINT32_MAX / (uint32_t)classes[i].size + 1 : 0;
+		for (uint64_t off = 0; i && off < (uint64_t)classes[i].npages * PAGE_SIZE; off++)
+			if (((off * magic) >> 32) != off / (uint64_t)classes[i].size) {
+				fprintf(stderr, "mksizeclasses: divMagic fails for class %d\n", i);
+				exit(1);
+			}
+		printf("%s%u,", i % 6 ? " " : "\n\t", magic);
+	}
 	printf("\n};\n\n");
 	printf("/* size -> class: [(size + 7) / 8] for size <= %d, and\n"
 	       " * [(size - %d + 127) / 128] for size <= %d (Go: size_to_class8/128). */\n",

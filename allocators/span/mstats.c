@@ -103,8 +103,9 @@ void span_stats(span_stats_t *out)
 uint32_t mstats_span_freebits(const span_t *s, uint64_t bits[SPAN_FREEBITS_WORDS])
 {
 	uint32_t n = 0;
+	size_t link = s->state == SPAN_STACK ? s->elemsize - sizeof(void *) : 0;
 	memset(bits, 0, SPAN_FREEBITS_WORDS * sizeof bits[0]);
-	for (void *p = s->freelist; p; p = *(void **)p) {
+	for (void *p = s->freelist; p; p = *(void **)((char *)p + link)) {
 		uintptr_t off = (uintptr_t)p - s->base;
 		if ((uintptr_t)p < s->base || off % s->elemsize || off / s->elemsize >= s->nelems)
 			sys_throw("span %p: free list holds %p, not one of its objects",
@@ -136,10 +137,16 @@ static void walk_span(span_t *s, void *arg)
 		break;
 	}
 	case SPAN_SMALL: {
-		span_class_stats_t *cs = &out->classes[s->spc];
 		h->heap_inuse += bytes;
+		/* Owned: its class fields were written before the owner was
+		 * published. On no list and not owned: fresh from the page heap,
+		 * being carved (no lock covers that); counted by neither side. */
+		bool owned = atomic_load_explicit(&s->owner, memory_order_acquire) != NULL;
+		if (!owned && s->list == 0)
+			break;
+		span_class_stats_t *cs = &out->classes[s->spc];
 		cs->spans++;
-		if (atomic_load_explicit(&s->owner, memory_order_relaxed)) {
+		if (owned) {
 			cs->objects += s->nelems;
 			cs->cached_spans++;
 			break;

@@ -28,6 +28,7 @@
 extern const uint16_t sizeclasses_size[SPAN_NUM_CLASSES];
 extern const uint8_t sizeclasses_npages[SPAN_NUM_CLASSES];
 extern const uint16_t sizeclasses_nelems[SPAN_NUM_CLASSES];
+extern const uint32_t sizeclasses_divmagic[SPAN_NUM_CLASSES];
 extern const uint8_t sizeclasses_class8[SMALL_DIV_MAX / 8 + 1];
 extern const uint8_t sizeclasses_class128[(SPAN_MAX_SMALL - SMALL_DIV_MAX) / 128 + 1];
 extern const uint8_t sizeclasses_class8_a16[SMALL_DIV_MAX / 8 + 1];
@@ -60,7 +61,10 @@ typedef struct span {
 	_Atomic(struct mcache *) owner; /* thread cache owning it, or NULL */
 	uintptr_t base;                 /* first byte */
 	uint32_t npages;
-	uint32_t elemsize;              /* object or stack size */
+	union {
+		uint32_t elemsize;      /* in use: object or stack size */
+		uint32_t freed_ms;      /* free: when its newest page was freed */
+	};
 	uint16_t nelems;                /* objects per span */
 	uint16_t used;                  /* objects not on freelist; exact when not
 	                                   owned: used + |freelist| == nelems */
@@ -73,9 +77,15 @@ typedef struct span {
 } span_t;
 
 typedef struct span_list {
-	span_t *first;
+	span_t *first, *last;
 	uint64_t n;
 } span_list_t;
+
+/* A free into a span the freeing thread does not own (mcache.c buffers them). */
+typedef struct remote {
+	void *p;                /* the object */
+	span_t *s;              /* its span */
+} remote_t;
 
 void span_list_push(span_list_t *l, span_t *s);  /* O(1), at the front */
 void span_list_remove(span_list_t *l, span_t *s); /* O(1) */
@@ -86,6 +96,7 @@ void *sys_alloc_meta(size_t bytes);            /* metadata, counted, zeroed */
 void sys_release(void *p, size_t bytes);       /* MADV_DONTNEED: zero on reuse */
 void sys_free(void *p, size_t bytes);
 uint64_t sys_meta_bytes(void);
+uint32_t sys_now_ms(void);                     /* coarse monotonic clock, wraps */
 _Noreturn void sys_throw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- mheap.c: arenas, page map, page heap, scavenger ----------------------- */
@@ -100,12 +111,21 @@ typedef struct arena_leaf {
  * no memory, and a lookup works before initialisation (free(NULL) first). */
 extern arena_leaf_t *mheap_map[(size_t)1 << ARENA_L1_BITS];
 
-/* The span holding address a, or NULL if a is in no arena. O(1), no lock. */
+extern span_t span_none; /* what a leaf maps a page to before any span has it */
+
+/* The leaf of address a: NULL if a is in no arena. Addresses are 48-bit
+ * (x86-64 user space), so the index is masked rather than checked. */
+static inline arena_leaf_t *mheap_leaf_of(uintptr_t a)
+{
+	return mheap_map[(a >> ARENA_SHIFT) & (((uintptr_t)1 << ARENA_L1_BITS) - 1)];
+}
+
+/* The span holding address a: NULL if a is in no arena; in an arena, never
+ * NULL (span_none, state 0, for a page no span ever held; for a free span's
+ * inner page, a stale struct). O(1), no lock. */
 static inline span_t *mheap_span_of(uintptr_t a)
 {
-	if (a >> (ARENA_SHIFT + ARENA_L1_BITS))
-		return NULL;
-	arena_leaf_t *leaf = mheap_map[a >> ARENA_SHIFT];
+	arena_leaf_t *leaf = mheap_leaf_of(a);
 	return leaf ? leaf->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)] : NULL;
 }
 
@@ -118,9 +138,10 @@ void mheap_free(span_t *s); /* back to the free lists, coalescing; heap lock */
 /* Resizes a large span in place to npages (shrink: frees the tail; grow: takes
  * the free pages right after it). true on success. Heap lock. */
 bool mheap_resize(span_t *s, size_t npages);
-/* Returns free pages to the OS: runs of >= min_pages, until at most keep_pages
- * of free memory stay resident. Heap lock. */
-void mheap_scavenge(size_t min_pages, uint64_t keep_pages);
+/* Returns free pages to the OS: runs of >= min_pages in spans free for at
+ * least min_age_ms, until at most keep_pages of free memory stay resident.
+ * Heap lock. */
+void mheap_scavenge(size_t min_pages, uint64_t keep_pages, uint32_t min_age_ms);
 span_t *mheap_span_struct(void);        /* a zeroed span struct; heap lock inside */
 void mheap_lock(void);
 void mheap_unlock(void);
@@ -156,9 +177,13 @@ span_t *mcentral_cache_span(int spc, struct mcache *c);
 /* Gives back a span owned by the caller's cache: collects its cross-thread
  * frees, closes xfree, files it by occupancy. */
 void mcentral_uncache_span(span_t *s);
-/* Frees a chain of n objects (head..tail) into s, whoever holds it now:
- * lock-free push onto s->xfree while s is owned, else under the central lock. */
-void mcentral_free_chain(span_t *s, void *head, void *tail, uint32_t n);
+/* Lock-free push of a run onto its span's xfree; false when the span sits in
+ * its mcentral (xfree closed): then the run goes to mcentral_free_runs. */
+bool mcentral_push_xfree(span_t *s, void *head, void *tail);
+/* Frees objects e[0..n) of class spc (entries with s == NULL skipped) into
+ * their spans, whoever holds each now, under one central lock: runs of one
+ * span go onto its xfree while owned, into the span if not. */
+void mcentral_free_batch(int spc, remote_t *e, uint32_t n);
 /* Gives every spare empty span back to the page heap. */
 void mcentral_release_empty(void);
 int mcentral_bucket(const span_t *s);
@@ -167,20 +192,18 @@ void mcentral_unlock_all(void);
 void mcentral_fork_child(void);
 
 /* ---- mcache.c: per-thread caches ------------------------------------------- */
-#define MCACHE_PENDING 32       /* cross-thread free batches held per thread */
-#define MCACHE_PENDING_MAX 64   /* objects per batch before it is flushed */
-
-typedef struct pending {
-	span_t *span;           /* NULL: slot unused */
-	void *head, *tail;      /* chain linked through the objects' first word */
-	uint32_t n;
-} pending_t;
+#define MCACHE_REMOTE 256            /* frees into spans not owned, per flush */
+#define MCACHE_REMOTE_BYTES (1u << 20) /* or this many bytes of them */
 
 typedef struct frame_seg frame_seg_t;
 
 typedef struct mcache {
 	span_t *alloc[SPAN_NUM_SPAN_CLASSES]; /* owned span per class, or span_empty */
-	pending_t pending[MCACHE_PENDING];    /* remote frees, batched per span */
+	remote_t remote[MCACHE_REMOTE];       /* frees into spans it does not own */
+	uint8_t remote_spc[MCACHE_REMOTE];    /* their span classes */
+	remote_t sorted[MCACHE_REMOTE];       /* the same, by span class (flush) */
+	uint32_t nremote;                     /* entries in remote */
+	uint32_t remote_bytes;                /* their object bytes */
 	void *stacks[SPAN_STACK_ORDERS];      /* free stacks, linked through word 0 */
 	_Atomic uint32_t nstacks[SPAN_STACK_ORDERS]; /* written by the owner only */
 	_Atomic int64_t stacks_inuse[SPAN_STACK_ORDERS]; /* allocs - frees here;
@@ -201,8 +224,27 @@ int mcache_init(void);
 mcache_t *mcache_get(bool *locked);
 void mcache_put(bool locked);
 void *mcache_refill(mcache_t *c, int spc); /* one object of class spc, or NULL */
-void mcache_free_remote(mcache_t *c, span_t *s, void *p);
-void mcache_flush_pending(mcache_t *c);
+void mcache_flush_remote(mcache_t *c);
+void mcache_free_remote_slow(span_t *s, void *p); /* no cache yet, or past exit */
+
+/* A free of p in span s, which the calling thread does not own: buffered,
+ * touching neither p nor s again until the flush. */
+static inline void mcache_free_remote(span_t *s, void *p)
+{
+	mcache_t *c = mcache_tls;
+	if (SPAN_UNLIKELY(c == &mcache_empty || c == &mcache_dead)) {
+		mcache_free_remote_slow(s, p);
+		return;
+	}
+	uint32_t n = c->nremote;
+	c->remote[n].p = p;
+	c->remote[n].s = s;
+	c->remote_spc[n] = s->spc;
+	c->nremote = n + 1;
+	c->remote_bytes += s->elemsize;
+	if (SPAN_UNLIKELY(n + 1 == MCACHE_REMOTE || c->remote_bytes >= MCACHE_REMOTE_BYTES))
+		mcache_flush_remote(c);
+}
 void mcache_flush(mcache_t *c); /* gives back spans, batches, stacks; not frames */
 void mcache_thread_exit(void);
 void mcache_lock_all(void);
@@ -213,8 +255,13 @@ void mcache_each(void (*fn)(mcache_t *c, void *arg), void *arg);
 extern _Atomic int64_t mcache_stacks_exited[SPAN_STACK_ORDERS];
 
 /* ---- stack.c: stacks and frames -------------------------------------------- */
+/* Free stacks are linked through their top word: stacks grow down, so the
+ * top page is touched on first use anyway, and a free stack's bottom pages
+ * stay untouched (never made resident by the allocator). */
+#define STACK_LINK(stk, size) ((void **)((char *)(stk) + (size) - sizeof(void *)))
 void stack_init(void);
 void stack_cache_flush(mcache_t *c);       /* thread cache -> pool */
+void stack_release_empty(void);            /* empty pool spans -> page heap */
 void stack_frame_flush(mcache_t *c);       /* frees the frame segments */
 bool stack_frame_free(void *p, span_t *s); /* LIFO free of a frame object */
 void stack_lock_all(void);
@@ -227,7 +274,8 @@ void stack_large_counts(uint64_t *n, uint64_t *bytes);
 /* ---- malloc.c: the library face -------------------------------------------- */
 void *malloc_large(size_t size, size_t align, bool zero);
 void *malloc_small_aligned(size_t size, size_t align, unsigned flags);
-void malloc_free_slow(void *p); /* NULL: no-op; not ours: throws */
+void malloc_free_slow(void *p); /* a pointer in no arena: NULL is a no-op, else throws */
+void malloc_free_span(void *p, span_t *s); /* the free path past the owner check */
 
 /* ---- mstats.c: counters and the slow walk ---------------------------------- */
 #define SPAN_FREEBITS_WORDS 16 /* a bit per object: 1024 objects at most */
@@ -245,22 +293,24 @@ static inline void *span_alloc_small_fast(int spc)
 	return p;
 }
 
-/* The free fast path; slow(p) takes everything else, NULL included. */
-static inline void span_free_fast_or(void *p, void (*slow)(void *))
+/* The free fast path: push onto the span's free list when the calling thread
+ * owns it; any other pointer in an arena goes to malloc_free_span, and one in
+ * no arena (NULL included) to not_ours. */
+static inline void span_free_fast_or(void *p, void (*not_ours)(void *))
 {
 	uintptr_t a = (uintptr_t)p;
-	arena_leaf_t *leaf = (a >> (ARENA_SHIFT + ARENA_L1_BITS)) ? NULL
-	                                                        : mheap_map[a >> ARENA_SHIFT];
-	if (SPAN_LIKELY(leaf != NULL)) {
-		span_t *s = leaf->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)];
-		if (SPAN_LIKELY(s != NULL &&
-				atomic_load_explicit(&s->owner, memory_order_relaxed) == mcache_tls)) {
-			*(void **)p = s->freelist;
-			s->freelist = p;
-			return;
-		}
+	arena_leaf_t *leaf = mheap_leaf_of(a);
+	if (SPAN_UNLIKELY(leaf == NULL)) {
+		not_ours(p);
+		return;
 	}
-	slow(p);
+	span_t *s = leaf->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)];
+	if (SPAN_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == mcache_tls)) {
+		*(void **)p = s->freelist;
+		s->freelist = p;
+		return;
+	}
+	malloc_free_span(p, s);
 }
 
 #endif

@@ -4,8 +4,11 @@
  * Stack memory never lives in heap spans (Go: stackpool, stackLarge):
  *   order 0..3 (2, 4, 8, 16 KiB): carved from 32 KiB stack spans of the global
  *     pool (one lock per order), with a per-thread cache in front of it that
- *     holds at most STACK_CACHE_BYTES per order and moves half of that at a
- *     time (Go's stackcacherefill / stackcacherelease);
+ *     refills with all free stacks of one pool span at once (O(1)) and gives
+ *     half of STACK_CACHE_BYTES back when it holds that much (Go's
+ *     stackcacherefill / stackcacherelease); a pool span whose
+ *     stacks are all free waits STACK_EMPTY_AGE_MS before going back to the
+ *     page heap;
  *   32 KiB and up: a span of its own straight from the page heap.
  * Stacks grow down: the live part is the top `used` bytes, which grow and
  * shrink copy (Go's copystack).
@@ -31,10 +34,18 @@ struct frame_seg {
 };
 #define FRAME_HDR ((sizeof(frame_seg_t) + 15) & ~(size_t)15)
 
+#define STACK_EMPTY_AGE_MS 100 /* an all-free pool span goes back to the page
+                                  heap after this long unused: a program whose
+                                  stacks come and go in waves reuses the same
+                                  stack spans (and keeps untouched stack pages
+                                  untouched) instead of re-carving heap pages */
+
 static struct {
 	pthread_mutex_t lock;
-	span_list_t spans;  /* pool spans with a free stack */
-	uint64_t nspans;    /* pool spans of this order */
+	span_list_t spans;  /* pool spans with free and used stacks */
+	span_list_t empty;  /* all stacks free, newest first; xfree holds the
+	                       time (ms) the span became empty */
+	uint64_t nspans;    /* pool spans of this order, on a list or full */
 	uint64_t nfree;     /* free stacks in them */
 } pool[SPAN_STACK_ORDERS] = {
 	[0 ... SPAN_STACK_ORDERS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
@@ -68,72 +79,109 @@ static inline void relaxed_add64(_Atomic int64_t *v, int64_t d)
 			      memory_order_relaxed);
 }
 
-/* Moves up to n free stacks of order o from the pool onto *list. Returns how
- * many; fewer only when out of memory. */
-static uint32_t pool_take(int o, void **list, uint32_t n)
+/* Moves every free stack of one pool span of order o onto *list (empty on
+ * entry), in O(1): the span's free list becomes the cache's, so no stack is
+ * read here (the cache pops them one by one later, overlapped with use). A
+ * span holds 32 KiB of stacks, the thread cache's budget per order. Prefers a
+ * partly used span, then an empty one, else carves a fresh one from the page
+ * heap. Returns how many; 0 when out of memory. */
+static uint32_t pool_take(int o, void **list)
 {
-	uint32_t got = 0;
 	pthread_mutex_lock(&pool[o].lock);
-	while (got < n) {
-		span_t *s = pool[o].spans.first;
+	span_t *s = pool[o].spans.first;
+	if (s) {
+		span_list_remove(&pool[o].spans, s);
+	} else if ((s = pool[o].empty.first) != NULL) {
+		span_list_remove(&pool[o].empty, s);
+	} else {
+		s = mheap_alloc(STACK_SPAN_BYTES >> PAGE_SHIFT, 1, SPAN_STACK, NULL);
 		if (!s) {
-			s = mheap_alloc(STACK_SPAN_BYTES >> PAGE_SHIFT, 1, SPAN_STACK, NULL);
-			if (!s)
-				break;
-			s->order = (uint8_t)o;
-			s->elemsize = SPAN_STACK_MIN << o;
-			s->nelems = (uint16_t)(STACK_SPAN_BYTES / s->elemsize);
-			s->used = 0;
-			s->freelist = NULL;
-			for (int i = s->nelems - 1; i >= 0; i--) {
-				void *stk = (char *)s->base + (size_t)i * s->elemsize;
-				*(void **)stk = s->freelist;
-				s->freelist = stk;
-			}
-			span_list_push(&pool[o].spans, s);
-			pool[o].nspans++;
-			pool[o].nfree += s->nelems;
+			pthread_mutex_unlock(&pool[o].lock);
+			return 0;
 		}
-		void *stk = s->freelist;
-		s->freelist = *(void **)stk;
-		s->used++;
-		pool[o].nfree--;
-		if (!s->freelist)
-			span_list_remove(&pool[o].spans, s);
-		*(void **)stk = *list;
-		*list = stk;
-		got++;
+		s->order = (uint8_t)o;
+		s->elemsize = SPAN_STACK_MIN << o;
+		s->nelems = (uint16_t)(STACK_SPAN_BYTES / s->elemsize);
+		s->used = 0;
+		s->freelist = NULL;
+		for (int i = s->nelems - 1; i >= 0; i--) {
+			void *stk = (char *)s->base + (size_t)i * s->elemsize;
+			*STACK_LINK(stk, s->elemsize) = s->freelist;
+			s->freelist = stk;
+		}
+		pool[o].nspans++;
+		pool[o].nfree += s->nelems;
 	}
+	uint32_t got = (uint32_t)(s->nelems - s->used);
+	*list = s->freelist;
+	s->freelist = NULL; /* full now: on no list until a stack comes back */
+	s->used = s->nelems;
+	pool[o].nfree -= got;
 	pthread_mutex_unlock(&pool[o].lock);
 	return got;
 }
 
+static uint32_t empty_since(span_t *s)
+{
+	return (uint32_t)(uintptr_t)atomic_load_explicit(&s->xfree, memory_order_relaxed);
+}
+
+static void release_span(int o, span_t *s)
+{
+	span_list_remove(&pool[o].empty, s);
+	pool[o].nspans--;
+	pool[o].nfree -= s->nelems;
+	mheap_free(s);
+}
+
 /* Returns n stacks of order o (a chain) to their pool spans; a span whose
- * stacks are all free goes back to the page heap unless it is the last. */
+ * stacks all become free joins the empty list, and empty spans older than
+ * STACK_EMPTY_AGE_MS go back to the page heap. Pool lock taken. */
 static void pool_give(int o, void *chain, uint32_t n)
 {
+	bool emptied = false;
 	pthread_mutex_lock(&pool[o].lock);
 	while (n-- && chain) {
 		void *stk = chain;
-		chain = *(void **)stk;
+		chain = *STACK_LINK(stk, SPAN_STACK_MIN << o);
 		span_t *s = mheap_span_of((uintptr_t)stk);
 		if (!s || s->state != SPAN_STACK || s->order != o)
 			sys_throw("stack_free: %p is not a stack of %u bytes", stk,
 				  SPAN_STACK_MIN << o);
+		if (s->used == 0)
+			sys_throw("stack_free: %p freed twice", stk);
 		if (!s->freelist)
 			span_list_push(&pool[o].spans, s);
-		*(void **)stk = s->freelist;
+		*STACK_LINK(stk, s->elemsize) = s->freelist;
 		s->freelist = stk;
 		s->used--;
 		pool[o].nfree++;
-		if (s->used == 0 && pool[o].spans.n > 1) {
+		if (s->used == 0) {
 			span_list_remove(&pool[o].spans, s);
-			pool[o].nspans--;
-			pool[o].nfree -= s->nelems;
-			mheap_free(s);
+			span_list_push(&pool[o].empty, s);
+			atomic_store_explicit(&s->xfree, (void *)(uintptr_t)sys_now_ms(),
+					      memory_order_relaxed);
+			emptied = true;
 		}
 	}
+	if (emptied) {
+		uint32_t now = sys_now_ms();
+		span_t *old;
+		while ((old = pool[o].empty.last) != NULL &&
+		       now - empty_since(old) >= STACK_EMPTY_AGE_MS)
+			release_span(o, old);
+	}
 	pthread_mutex_unlock(&pool[o].lock);
+}
+
+void stack_release_empty(void)
+{
+	for (int o = 0; o < SPAN_STACK_ORDERS; o++) {
+		pthread_mutex_lock(&pool[o].lock);
+		while (pool[o].empty.last)
+			release_span(o, pool[o].empty.last);
+		pthread_mutex_unlock(&pool[o].lock);
+	}
 }
 
 /* Large stacks: a span of their own. */
@@ -166,13 +214,11 @@ static void *stack_alloc_to(mcache_t *c, size_t size)
 	if (size >= STACK_SPAN_BYTES)
 		return stack_alloc_large(size);
 	int o = stack_order(size);
-	if (!c->stacks[o]) {
-		uint32_t want = STACK_CACHE_BYTES / 2 / (uint32_t)size;
-		relaxed_add32(&c->nstacks[o], (int32_t)pool_take(o, &c->stacks[o], want ? want : 1));
-	}
+	if (!c->stacks[o])
+		relaxed_add32(&c->nstacks[o], (int32_t)pool_take(o, &c->stacks[o]));
 	void *stk = c->stacks[o];
 	if (stk) {
-		c->stacks[o] = *(void **)stk;
+		c->stacks[o] = *STACK_LINK(stk, size);
 		relaxed_add32(&c->nstacks[o], -1);
 		relaxed_add64(&c->stacks_inuse[o], 1);
 	}
@@ -186,7 +232,7 @@ static void stack_free_to(mcache_t *c, void *stk, size_t size)
 		return;
 	}
 	int o = stack_order(size);
-	*(void **)stk = c->stacks[o];
+	*STACK_LINK(stk, size) = c->stacks[o];
 	c->stacks[o] = stk;
 	relaxed_add32(&c->nstacks[o], 1);
 	relaxed_add64(&c->stacks_inuse[o], -1);
@@ -194,9 +240,9 @@ static void stack_free_to(mcache_t *c, void *stk, size_t size)
 		uint32_t n = STACK_CACHE_BYTES / 2 / (uint32_t)size;
 		void *chain = c->stacks[o], *last = chain;
 		for (uint32_t i = 1; i < n; i++)
-			last = *(void **)last;
-		c->stacks[o] = *(void **)last;
-		*(void **)last = NULL;
+			last = *STACK_LINK(last, size);
+		c->stacks[o] = *STACK_LINK(last, size);
+		*STACK_LINK(last, size) = NULL;
 		relaxed_add32(&c->nstacks[o], -(int32_t)n);
 		pool_give(o, chain, n);
 	}

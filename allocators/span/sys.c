@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "span_internal.h"
@@ -52,6 +53,13 @@ void sys_release(void *p, size_t bytes)
 {
 	if (madvise(p, bytes, MADV_DONTNEED) != 0)
 		sys_throw("madvise(%p, %zu) failed", p, bytes);
+}
+
+uint32_t sys_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
 void sys_free(void *p, size_t bytes)

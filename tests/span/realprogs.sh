@@ -43,6 +43,14 @@ why() {
 	*) echo "exit status $1" ;;
 	esac
 }
+# loads PROG: the dynamic loader would map the drop-in into PROG (a statically linked
+# program ignores LD_PRELOAD and would pass without testing span). ld.so only lists
+# the objects, as ldd does; PROG does not run.
+loads() {
+	local p
+	p=$(command -v "$1") || return 1
+	LD_TRACE_LOADED_OBJECTS=1 LD_PRELOAD="$SO" "$p" 2>/dev/null </dev/null | grep -q libspan-malloc.so
+}
 # tail of a log, on one line
 err() { tail -c 400 "$1" 2>/dev/null | tr '\n' ' '; }
 
@@ -109,6 +117,8 @@ SELECT group_concat(id) FROM (SELECT id FROM t ORDER BY k DESC, id LIMIT 5);
 PRAGMA integrity_check;"
 if ! command -v sqlite3 >/dev/null; then
 	fail "sqlite3" "sqlite3 not installed"
+elif ! loads sqlite3; then
+	fail "sqlite3" "$(command -v sqlite3) would not load the drop-in (statically linked?)"
 else
 	sqlite3 "$dir/want.db" "$sql" >"$dir/sq.want" 2>"$dir/err"
 	span sqlite3 "$dir/got.db" "$sql" >"$dir/sq.got" 2>>"$dir/err"
@@ -166,6 +176,8 @@ int main(void)
 EOF
 if ! command -v gcc >/dev/null; then
 	fail "gcc" "gcc not installed"
+elif ! loads gcc || ! loads "$(gcc -print-prog-name=cc1)"; then
+	fail "gcc" "gcc or its cc1 would not load the drop-in (statically linked?)"
 else
 	gcc -O2 -o "$dir/prog.want" "$dir/prog.c" 2>"$dir/err" && "$dir/prog.want" >"$dir/gcc.want"
 	span gcc -O2 -Wall -Wextra -o "$dir/prog" "$dir/prog.c" 2>>"$dir/err"
@@ -188,6 +200,8 @@ fi
 # --- git -------------------------------------------------------------------------------
 if ! command -v git >/dev/null; then
 	fail "git" "git not installed"
+elif ! loads git; then
+	fail "git" "$(command -v git) would not load the drop-in (statically linked?)"
 else
 	repo=$dir/repo
 	g() { HOME=$dir GIT_CONFIG_NOSYSTEM=1 span git -C "$repo" -c user.name=membench \
@@ -227,7 +241,9 @@ sort -k1,1 -k2n "$dir/lines" >"$dir/sorted.want" 2>"$dir/err"
 # a small buffer and two threads: temporary files, merges, and allocation on two threads
 span sort -S 4M --parallel=2 -T "$dir" -k1,1 -k2n "$dir/lines" >"$dir/sorted.got" 2>>"$dir/err"
 rc=$?
-if [ $rc -ne 0 ]; then
+if ! loads sort; then
+	fail "sort" "$(command -v sort) would not load the drop-in (statically linked?)"
+elif [ $rc -ne 0 ]; then
 	fail "sort" "$(why $rc): $(err "$dir/err")"
 elif ! cmp -s "$dir/sorted.got" "$dir/sorted.want"; then
 	fail "sort" "output differs from sort without the drop-in"

@@ -8,11 +8,14 @@
 #
 # Environment:
 #   MB_BUILD_DIR       build dir holding bench/spanbench and lib/libspan-malloc.so (build)
-#   MB_BENCH_REPS      repetitions of every timed case (7; the report gives medians)
+#   MB_BENCH_REPS      repetitions of every timed case (9; the report gives medians)
 #   MB_BENCH_ALLOCS    allocators, in order (glibc jemalloc tcmalloc mimalloc span)
 #   MB_BENCH_CASES     timed cases (all of them)
 #   MB_BENCH_SKIP_SPAN non-empty: skip span, with this as the reason (set by make
 #                      when the drop-in failed to build)
+#   MB_BENCH_REV       the revision to print when the tree is not a git checkout
+#                      (a `git archive` export of a commit, built and run apart from
+#                      a worktree with uncommitted edits)
 # Writes $MB_BUILD_DIR/bench/{span-bench.md,samples.tsv,counts.tsv,callgrind.*.out}.
 # Exit status: 0 when the report was written (whatever it says), 1 when it could not
 # run at all. An allocator whose library is missing is skipped and the report says
@@ -20,7 +23,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 B=${MB_BUILD_DIR:-build}
-REPS=${MB_BENCH_REPS:-7}
+REPS=${MB_BENCH_REPS:-9}
 read -r -a allocs <<<"${MB_BENCH_ALLOCS:-glibc jemalloc tcmalloc mimalloc span}"
 read -r -a cases <<<"${MB_BENCH_CASES:-pairs16 pairs64 pairs256 batch xthread large64k large1m realloc stacks}"
 BIN=$B/bench/spanbench
@@ -34,6 +37,14 @@ if command -v flock >/dev/null; then
 	exec 9>"$OUT/.bench-span.lock"
 	flock -n 9 || { echo "bench-span: waiting for another run to finish ($OUT/.bench-span.lock)" >&2; flock 9; }
 fi
+# The revision, taken now: make has just built the drop-in from this tree (-dirty:
+# with uncommitted changes to allocators/span, which the drop-in then includes).
+if git rev-parse --git-dir >/dev/null 2>&1; then
+	rev=$(git rev-parse --short=12 HEAD)$(git diff --quiet HEAD -- allocators/span || echo -dirty)
+else
+	rev="${MB_BENCH_REV:-unknown} (not a git checkout)"
+fi
+t_date=$(date -u '+%Y-%m-%d %H:%M UTC')
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 say() { echo "bench-span: $*" >&2; }
@@ -99,7 +110,7 @@ for s in "${skipped[@]}"; do say "SKIPPED $s"; done
 
 # --- timed cases: rep-major, allocator order rotated each rep (A B C, B C A, ...) ---
 samples=$tmp/samples.tsv
-printf 'rep\tcase\talloc\tns_per_op\tbase_kb\tpeak_kb\tstatus\n' >"$samples"
+printf 'rep\tcase\talloc\tns_per_op\tcpu_ns_per_op\tbase_kb\tpeak_kb\tstatus\n' >"$samples"
 t_start=$SECONDS
 n=${#ran[@]}
 for ((rep = 1; rep <= REPS; rep++)); do
@@ -111,15 +122,16 @@ for ((rep = 1; rep <= REPS; rep++)); do
 			line=$(cat "$tmp/line")
 			if [ $rc -eq 0 ] && [[ $line == *" ns_per_op="* ]]; then
 				ns=${line##* ns_per_op=} ns=${ns%% *}
+				cpu=${line##* cpu_ns_per_op=} cpu=${cpu%% *}
 				base=${line##* base_kb=} base=${base%% *}
 				peak=${line##* peak_kb=} peak=${peak%% *}
 				status=ok
 			else
-				ns=- base=- peak=-
+				ns=- cpu=- base=- peak=-
 				if [ $rc -eq 124 ]; then status=timeout; else status="exit$rc"; fi
 				say "$a $c rep $rep: $status: $(head -c 300 "$tmp/err")"
 			fi
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$c" "$a" "$ns" "$base" "$peak" "$status" >>"$samples"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$c" "$a" "$ns" "$cpu" "$base" "$peak" "$status" >>"$samples"
 		done
 	done
 	say "rep $rep/$REPS done ($((SECONDS - t_start)) s)"
@@ -164,7 +176,7 @@ else
 fi
 
 # mmap/munmap/madvise calls per large pair, from strace, (C(2N) - C(N)) / N
-ST_N=2000
+ST_N=500000 # half the timed run: long enough for a time-paced scavenger to act
 strace_calls() { # lib case n -> "mmap munmap madvise iters"
 	strace -qq -f -e trace=mmap,munmap,madvise -E LD_PRELOAD="$1" -o "$tmp/st" \
 		"$BIN" "$2" "$3" >"$tmp/stline" 2>/dev/null || return 1
@@ -196,7 +208,7 @@ fi
 # --- the report ---------------------------------------------------------------------
 {
 	echo "machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) CPUs, Linux $(uname -r)"
-	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); git: $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- allocators/span 2>/dev/null || echo -dirty)"
+	echo "date: $t_date; git: $rev"
 	[ -n "${span_sum:-}" ] && echo "span drop-in: $B/lib/libspan-malloc.so, sha256 $span_sum (copied at the start of the run)"
 	echo "libraries: $(for a in "${ran[@]}"; do printf '%s=%s (stacks: %s); ' "$a" "${want[$a]}" "${stack[$a]}"; done)"
 	for s in "${skipped[@]}"; do echo "SKIPPED $s"; done

@@ -11,8 +11,11 @@
  *     spanbench CASE [N]
  *
  * Prints one line of key=value pairs on stdout:
- *     case=... malloc_lib=... ops=N ns_per_op=X base_kb=B peak_kb=P
- * ops: what one op is depends on the case (see cases[] below). base_kb: VmRSS just
+ *     case=... malloc_lib=... stack=... ops=N iters=I ns_per_op=X cpu_ns_per_op=Y
+ *     base_kb=B peak_kb=P
+ * ops: what one op is depends on the case (see cases[] below). ns_per_op is wall
+ * time, cpu_ns_per_op the process's CPU time (all threads, user + system: page
+ * faults included, time spent waiting for a CPU excluded). base_kb: VmRSS just
  * before the measured phase; peak_kb: VmHWM at its end, after the high-water mark
  * was reset to the current RSS at its start (/proc/self/clear_refs, "5"), so
  * peak_kb - base_kb is what the measured phase itself added at its peak.
@@ -105,9 +108,17 @@ static long status_kb(const char *key)
 /* The measured phase: start() resets the RSS high-water mark and notes the RSS,
  * stop() notes the time and the peak. */
 static struct {
-	uint64_t t0, t1;
+	uint64_t t0, t1;       /* wall clock (CLOCK_MONOTONIC), ns */
+	uint64_t cpu0, cpu1;   /* CPU time of the process, all threads, user + system */
 	long base_kb, peak_kb;
 } phase;
+
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void phase_start(void)
 {
@@ -120,12 +131,14 @@ static void phase_start(void)
 		close(fd);
 	}
 	phase.base_kb = status_kb("VmRSS");
+	phase.cpu0 = cpu_ns();
 	phase.t0 = now_ns();
 }
 
 static void phase_stop(void)
 {
 	phase.t1 = now_ns();
+	phase.cpu1 = cpu_ns();
 	phase.peak_kb = status_kb("VmHWM");
 }
 
@@ -431,12 +444,12 @@ int main(int argc, char **argv)
 		iters = ops;
 
 	printf("case=%s malloc_lib=%s stack=%s ops=%" PRIu64 " iters=%" PRIu64
-	       " ns_per_op=%.3f"
-	       " base_kb=%ld peak_kb=%ld\n",
+	       " ns_per_op=%.3f cpu_ns_per_op=%.3f base_kb=%ld peak_kb=%ld\n",
 	       c->name, malloc_lib(),
 	       stack_alloc == NULL ? "-" :
 	       stack_alloc == malloc_stack_alloc ? "malloc" : "span_stack_alloc",
-	       ops, iters, (double)(phase.t1 - phase.t0) / (double)ops, phase.base_kb,
+	       ops, iters, (double)(phase.t1 - phase.t0) / (double)ops,
+	       (double)(phase.cpu1 - phase.cpu0) / (double)ops, phase.base_kb,
 	       phase.peak_kb);
 	return 0;
 }

@@ -149,6 +149,56 @@ static void test_double_free_is_caught(void **state)
 	assert_int_equal(WTERMSIG(status), SIGABRT);
 }
 
+static _Atomic int forking;
+
+static void *churn(void *arg)
+{
+	(void)arg;
+	void *keep[64] = { 0 };
+	for (unsigned i = 0; atomic_load(&forking); i++) {
+		unsigned k = i % 64;
+		span_free(keep[k], 0);
+		keep[k] = span_alloc((i * 37) % 5000 + 1, 0);
+		if (i % 128 == 0)
+			span_stack_free(span_stack_alloc(4096), 4096);
+	}
+	for (int k = 0; k < 64; k++)
+		span_free(keep[k], 0);
+	return NULL;
+}
+
+/* Fork while other threads allocate: the child finds every lock free and every
+ * structure consistent (the slow walk checks), and can allocate. */
+static void test_fork_while_threads_allocate(void **state)
+{
+	(void)state;
+	atomic_store(&forking, 1);
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, churn, NULL);
+	for (int round = 0; round < 20; round++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			void *p[1000];
+			for (int i = 0; i < 1000; i++)
+				p[i] = span_alloc((size_t)i * 7 + 1, 0);
+			for (int i = 0; i < 1000; i++)
+				span_free(p[i], 0);
+			span_release();
+			span_stats_t st;
+			span_stats_slow(&st);
+			_exit(0);
+		}
+		int status;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	atomic_store(&forking, 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_cross_thread_free),
 		cmocka_unit_test(test_remote_free_into_owned_span),
 		cmocka_unit_test(test_double_free_is_caught),
+		cmocka_unit_test(test_fork_while_threads_allocate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

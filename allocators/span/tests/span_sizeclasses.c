@@ -79,12 +79,33 @@ static void test_lookup_every_size(void **state)
 	assert_int_equal(sizeclasses_size[sizeclasses_class8_a16[3]], 32); /* 24 -> 32 */
 }
 
+/* Go's divMagic and the occupancy histogram's reciprocal replace divisions
+ * exactly, for every offset in a span and every in-use count. */
+static void test_division_free(void **state)
+{
+	(void)state;
+	assert_int_equal(span_init(), 0);
+	for (int c = 1; c < SPAN_NUM_CLASSES; c++) {
+		uint32_t size = sizeclasses_size[c], span = sizeclasses_npages[c] * SPAN_PAGE_SIZE;
+		for (uint64_t off = 0; off < span; off++)
+			if (((off * sizeclasses_divmagic[c]) >> 32) != off / size)
+				fail_msg("class %d offset %lu", c, (unsigned long)off);
+		span_t s = { .spc = (uint8_t)(c << 1), .nelems = sizeclasses_nelems[c] };
+		for (uint32_t used = 0; used <= s.nelems; used++) {
+			s.used = (uint16_t)used;
+			int want = used == 0 ? 0 : 1 + (int)((used * 8 - 1) / s.nelems);
+			assert_int_equal(mcentral_bucket(&s), want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_is_gos),
 		cmocka_unit_test(test_tail_waste_bound),
 		cmocka_unit_test(test_lookup_every_size),
+		cmocka_unit_test(test_division_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tsan_options.h"
 #include "span_internal.h"
@@ -43,7 +44,9 @@ static void test_orders_and_spans(void **state)
 			span_stack_free(stk[i], size);
 		}
 	}
-	assert_int_equal(mheap_span_of((uintptr_t)span_stack_alloc(1000))->elemsize, 2048);
+	void *small = span_stack_alloc(1000); /* rounded up to the 2 KiB minimum */
+	assert_int_equal(mheap_span_of((uintptr_t)small)->elemsize, 2048);
+	span_stack_free(small, 1000);
 }
 
 static void test_grow_keeps_contents(void **state)
@@ -116,6 +119,44 @@ static void test_frames(void **state)
 	span_free(big, SPAN_MAX_LOCAL + 1);
 }
 
+/* All-free pool spans wait before going back to the page heap: a second wave
+ * of stacks reuses them; once aged, the next emptying releases them; and
+ * span_release releases them at once. */
+static void test_pool_keeps_empty_spans(void **state)
+{
+	(void)state;
+	enum { N = 400 }; /* 25 pool spans of 2 KiB stacks */
+	static void *stk[N];
+	span_stats_t st;
+	for (int i = 0; i < N; i++)
+		stk[i] = span_stack_alloc(2048);
+	span_stats(&st);
+	uint64_t spans = st.stacks[0].pool_spans, mapped = st.heap.stack_inuse;
+	assert_true(spans >= N / 16);
+	for (int i = 0; i < N; i++)
+		span_stack_free(stk[i], 2048);
+	span_stats(&st);
+	assert_int_equal(st.stacks[0].pool_spans, spans); /* kept */
+	assert_int_equal(st.heap.stack_inuse, mapped);
+	for (int i = 0; i < N; i++) /* the second wave: no new span */
+		stk[i] = span_stack_alloc(2048);
+	span_stats(&st);
+	assert_int_equal(st.stacks[0].pool_spans, spans);
+	for (int i = 0; i < N; i++)
+		span_stack_free(stk[i], 2048);
+	usleep(150 * 1000);
+	for (int i = 0; i < 64; i++) /* empties a span again: the old ones go */
+		stk[i] = span_stack_alloc(2048);
+	for (int i = 0; i < 64; i++)
+		span_stack_free(stk[i], 2048);
+	span_stats(&st);
+	assert_true(st.stacks[0].pool_spans < spans / 2);
+	span_release();
+	span_stats(&st);
+	assert_int_equal(st.stacks[0].pool_spans, 0);
+	assert_int_equal(st.stacks[0].pool_free, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_grow_keeps_contents),
 		cmocka_unit_test(test_shrink_keeps_contents),
 		cmocka_unit_test(test_frames),
+		cmocka_unit_test(test_pool_keeps_empty_spans),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

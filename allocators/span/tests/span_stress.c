@@ -195,7 +195,13 @@ static void test_stress(void **state)
 	pthread_t t[16];
 	for (int i = 0; i < nthreads; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(i + 1)), 0);
-	sleep((unsigned)secs);
+	/* The slow walk, meanwhile, checks every free list of every span the
+	 * threads do not own (it aborts on an inconsistency). */
+	span_stats_t mid;
+	for (int ms = 0; ms < secs * 1000; ms += 50) {
+		usleep(50000);
+		span_stats_slow(&mid);
+	}
 	atomic_store(&stop, 1);
 	for (int i = 0; i < nthreads; i++)
 		pthread_join(t[i], NULL);
