@@ -48,6 +48,33 @@ static int plugin_stats(mb_alloc_stats_t *out)
 	return 0;
 }
 
+/* One entry per span class that has a size (class 0, large objects, is not
+ * listed), in size order with the scan and noscan classes of a size side by
+ * side, as membench_alloc.h asks. objects counts every slot of a span a thread
+ * cache owns as taken, the way span's counters (and Go's) do. */
+static int plugin_class_stats(mb_alloc_class_stats_t *out, size_t cap)
+{
+	span_stats_t st;
+	span_stats(&st);
+	int n = 0;
+	for (int spc = 0; spc < SPAN_NUM_SPAN_CLASSES; spc++) {
+		const span_class_stats_t *c = &st.classes[spc];
+		if (c->size == 0)
+			continue;
+		if ((size_t)n < cap)
+			out[n] = (mb_alloc_class_stats_t){
+				.size = c->size,
+				.span_bytes = (uint64_t)c->npages * SPAN_PAGE_SIZE,
+				.span_objects = c->nelems,
+				.spans = c->spans,
+				.objects = c->objects,
+				.flags = (spc & 1) ? MB_NOSCAN : 0,
+			};
+		n++;
+	}
+	return n;
+}
+
 SPAN_API const mb_alloc_ops_t membench_allocator = {
 	.abi_version = MB_ALLOC_ABI_VERSION,
 	.name = "span",
@@ -63,4 +90,5 @@ SPAN_API const mb_alloc_ops_t membench_allocator = {
 	.thread_enter = span_thread_enter,
 	.thread_exit = span_thread_exit,
 	.release = span_release,
+	.class_stats = plugin_class_stats,
 };
