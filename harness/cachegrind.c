@@ -110,6 +110,9 @@ int mb_cachegrind_argv(const mb_cg_geom_t *g, const char *out_file, const char *
 	ADD("--cache-sim=yes");
 	ADD("--collect-atstart=no");   /* the workers switch it on, chunk by chunk */
 	ADD("--dump-line=no");         /* totals only: a smaller output */
+	/* a ticket lock between threads: a yield hands over to the waiting thread
+	 * every time, so the coordinator is asleep at the same point run by run */
+	ADD("--fair-sched=yes");
 	ADD("--callgrind-out-file=%s", out_file);
 	ADD("-q");
 	const mb_cg_cache_t *c[] = {&g->i1, &g->d1, &g->ll};
