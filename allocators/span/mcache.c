@@ -182,8 +182,12 @@ void mcache_flush_remote(mcache_t *c)
 		start[spcs[i] + 1]++;
 	for (int k = 0; k < SPAN_NUM_SPAN_CLASSES; k++)
 		start[k + 1] = (uint16_t)(start[k + 1] + start[k]);
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
+		/* Each object gets written below (its free-list link): start
+		 * the cache misses now, all together, instead of one at a time. */
+		__builtin_prefetch(c->remote[i].p, 1);
 		e[start[spcs[i]]++] = c->remote[i];
+	}
 	/* start[k] is now the end of class k's entries in e. */
 	for (uint32_t i = 0; i < n;) {
 		uint32_t first = i;
