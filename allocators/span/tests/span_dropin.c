@@ -27,7 +27,7 @@ static void test_it_is_span(void **state)
 	assert_true(st.heap.mapped > 0);
 	assert_int_equal(malloc_usable_size(p), 112); /* Go's 112-byte class */
 	free(p);
-	void *stk = span_stack_alloc(2048); /* exported for the bench helper */
+	void *stk = span_stack_alloc(2048); /* exported for the benchmark (bench/spanbench.c) */
 	assert_non_null(stk);
 	span_stack_free(stk, 2048);
 }
