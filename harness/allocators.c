@@ -243,6 +243,7 @@ void mb_allocator_setenv(const mb_alloc_ref_t *r)
 	 * stay a crash (a signal), not an ASan exit code. */
 	setenv("ASAN_OPTIONS", "verify_asan_link_order=0:detect_leaks=0:detect_odr_violation=0:"
 			       "handle_segv=0:handle_sigbus=0:handle_sigfpe=0", 0);
+	setenv("TSAN_OPTIONS", "handle_segv=0:handle_sigbus=0:handle_sigfpe=0", 0);
 #endif
 	for (unsigned i = 0; i < r->nenv; i++) {
 		char kv[512];
