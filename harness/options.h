@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <yaml.h>
 
+#include "parse.h"
+
 typedef enum mb_opt_type {
 	MB_OPT_BOOL,     /* bool */
 	MB_OPT_INT,      /* int64_t */
@@ -98,12 +100,6 @@ yaml_node_t *mb_yaml_get(yaml_document_t *doc, yaml_node_t *map, const char *key
 /* Scalar text of node, or NULL when it is not a scalar. */
 const char *mb_yaml_scalar(const yaml_node_t *node);
 
-/* Scalar parsers shared with custom option parsers. 0 on success, -1 with a
- * message in err (size errlen). */
-int mb_parse_uint(const char *s, uint64_t *out, char *err, size_t errlen);
-int mb_parse_double(const char *s, double *out, char *err, size_t errlen);
-int mb_parse_size(const char *s, uint64_t *out, char *err, size_t errlen);
-int mb_parse_duration(const char *s, uint64_t *out, char *err, size_t errlen);
 
 /* The closest key of table or extra to key (see mb_closest), or NULL. */
 const char *mb_opt_suggest(const mb_option_t *table, const mb_option_t *extra,
