@@ -30,15 +30,20 @@ static void *plugin_realloc(void *p, size_t old_size, size_t new_size)
 	return span_realloc(p, old_size, new_size);
 }
 
-/* The ABI's view from span's counters: allocated counts an object from the
- * moment its span is in a thread cache (span granularity, as Go does). */
+/* The ABI's view from span's counters: allocated counts a small object from
+ * the moment its span is in a thread cache (span granularity, as Go does),
+ * large objects whole, and every stack handed out whole (frames, where
+ * non-escaping objects live, are stacks too), so that
+ * live requested <= allocated <= active holds. */
 static int plugin_stats(mb_alloc_stats_t *out)
 {
 	span_stats_t st;
 	span_stats(&st);
-	uint64_t allocated = 0;
+	uint64_t allocated = st.heap.large_stack_bytes; /* large objects: class 0 below */
 	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++)
 		allocated += st.classes[i].bytes;
+	for (int k = 0; k < SPAN_STACK_ORDERS; k++)
+		allocated += st.stacks[k].inuse * ((uint64_t)SPAN_STACK_MIN << k);
 	out->allocated = allocated;
 	out->active = st.heap.heap_inuse + st.heap.stack_inuse;
 	out->resident = out->active + st.heap.free_retained + st.heap.metadata;
