@@ -57,16 +57,25 @@ size_t report_groups(const rundir_t *rd, size_t **first);
 /* The first ok trial of a cell (lowest rep), or NULL. */
 const rundir_trial_t *report_first_ok(const rundir_t *rd, const rundir_cell_t *c);
 
-/* A fragmentation component of trial t: from result.frag when the run has it
- * (*derived = 0), else derived from allocator stats at the sample of peak
- * live bytes (*derived = 1). NaN when neither can tell. comp is one of
- * "live", "internal", "tail", "external", "metadata". */
-double report_frag(const rundir_trial_t *t, const char *comp, int *derived);
+/* The parts of figure (d), bottom to top; see report_frag.c. */
+enum {
+	FP_LIVE, FP_INTERNAL, FP_CACHED, FP_TAIL, FP_FREE_SLOTS, FP_EXTERNAL, FP_FREE_PAGES,
+	FP_OUTSIDE, FP_UNATTRIBUTED, REPORT_FRAG_N
+};
+typedef struct report_frag_part {
+	const char *name;   /* short id: "free_pages" */
+	const char *title;  /* the key's words */
+	const char *colour; /* '#rrggbb' */
+} report_frag_part_t;
+extern const report_frag_part_t report_frag_parts[REPORT_FRAG_N];
 
-/* The first number under object o at any of the NULL-terminated names (a
- * number, or an object {bytes: N}); NaN when none. For sections whose field
- * names vary between producers. */
-double report_pick(json_t *o, const char *const *names);
+/* Where trial t's RSS was at its sample of peak live bytes, in bytes per
+ * part (NaN: a part this allocator cannot tell; the known parts add up to
+ * RSS). Reads result.frag.at_peak_live, or computes it from the memory series
+ * when the trial has no result.frag. *clamped counts segments that came out
+ * negative and were set to 0. Returns 0, or -1 when the trial failed or has
+ * no live bytes or RSS. */
+int report_frag_stack(const rundir_trial_t *t, double part[REPORT_FRAG_N], int *clamped);
 
 /* An in-memory file: report_md/html build their text here, then write it
  * atomically. */

@@ -12,10 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plot.h"
+#include "report_fig.h"
 #include "stats.h"
-
-#define MiB 1048576.0
 
 size_t report_groups(const rundir_t *rd, size_t **first)
 {
@@ -52,12 +50,44 @@ static double cell_stat(const rundir_t *rd, const rundir_cell_t *c, const metric
 	return r;
 }
 
-static void num(FILE *f, double v, double scale)
+void fig_num(FILE *f, double v, double scale)
 {
 	if (isnan(v))
 		fputs(" NaN", f);
 	else
 		fprintf(f, " %.6g", v / scale);
+}
+
+void fig_panels(fig_ctx_t *x, size_t n, int cols, int panel_h, int key_h)
+{
+	x->cols = n < (size_t)cols ? (int)(n ? n : 1) : cols;
+	x->panel_h = panel_h;
+	x->key_h = key_h;
+	x->h = key_h + (int)((n + (size_t)x->cols - 1) / (size_t)x->cols) * panel_h;
+	fprintf(x->body.f, "set multiplot\n");
+}
+
+void fig_panel(fig_ctx_t *x, size_t i)
+{
+	size_t col = i % (size_t)x->cols, row = i / (size_t)x->cols;
+	fprintf(x->body.f, "set origin %.4f,%.4f\nset size %.4f,%.4f\n", (double)col / x->cols,
+		1.0 - (double)(x->key_h + (int)(row + 1) * x->panel_h) / x->h, 1.0 / x->cols,
+		(double)x->panel_h / x->h);
+}
+
+void fig_key(fig_ctx_t *x, size_t n, const char *const *titles, const char *const *styles)
+{
+	FILE *f = x->body.f;
+	fprintf(f, "set origin 0,%.4f\nset size 1,%.4f\nunset title\nunset xlabel\nunset ylabel\n"
+		   "unset y2label\nunset border\nunset tics\nunset grid\nunset logscale\n"
+		   "set xrange [0:1]\nset yrange [0:1]\nunset object\nunset label\n"
+		   "set key center center horizontal maxrows 3 samplen 2 width 2\nplot ",
+		1.0 - (double)x->key_h / x->h, (double)x->key_h / x->h);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%sNaN %s title ", i ? ", " : "", styles[i]);
+		plot_str(f, titles[i]);
+	}
+	fputc('\n', f);
 }
 
 static void group_label(FILE *f, const rundir_cell_t *g)
@@ -76,9 +106,9 @@ static void write_clustered(const rundir_t *rd, FILE *f, const metric_t *m, doub
 		group_label(f, g);
 		for (size_t a = 0; a < rd->na; a++) {
 			const rundir_cell_t *c = rundir_cell(rd, g->workload, rd->allocators[a], g->threads);
-			num(f, cell_stat(rd, c, m, 0.5), scale);
-			num(f, cell_stat(rd, c, m, 0), scale);
-			num(f, cell_stat(rd, c, m, 1), scale);
+			fig_num(f, cell_stat(rd, c, m, 0.5), scale);
+			fig_num(f, cell_stat(rd, c, m, 0), scale);
+			fig_num(f, cell_stat(rd, c, m, 1), scale);
 		}
 		fputc('\n', f);
 	}
@@ -96,14 +126,6 @@ static void plot_clustered(const rundir_t *rd, FILE *f, const char *dat)
 	}
 	fputc('\n', f);
 }
-
-typedef struct fig_ctx {
-	report_t *r;
-	report_fig_t *fig;
-	plot_file_t dat, body;
-	size_t *grp, ng;
-	int w, h;
-} fig_ctx_t;
 
 static int fig_open(fig_ctx_t *x, const char *suffix)
 {
@@ -181,8 +203,8 @@ static void fig_c(fig_ctx_t *x)
 			for (size_t i = 0; i < json_array_size(ops); i++) {
 				fprintf(d, "%.0f", json_number_value(json_array_get(ops, i)));
 				json_t *rv = json_array_get(rss, i), *lv = json_array_get(live, i);
-				num(d, json_is_number(rv) ? json_number_value(rv) : NAN, MiB);
-				num(d, json_is_number(lv) ? json_number_value(lv) : NAN, MiB);
+				fig_num(d, json_is_number(rv) ? json_number_value(rv) : NAN, MiB);
+				fig_num(d, json_is_number(lv) ? json_number_value(lv) : NAN, MiB);
 				fputc('\n', d);
 			}
 			fprintf(d, "\n\n");
@@ -214,65 +236,6 @@ static void fig_c(fig_ctx_t *x)
 	}
 }
 
-static const char *const frag_comp[] = {"live", "internal", "tail", "external", "metadata"};
-#define NFRAG 5
-
-static void fig_d(fig_ctx_t *x)
-{
-	const rundir_t *rd = x->r->rd;
-	FILE *d = x->dat.f, *f = x->body.f;
-	int derived_any = 0, measured_any = 0, have[NFRAG] = {0};
-	for (size_t i = 0; i < rd->nc; i++) {
-		const rundir_cell_t *c = &rd->c[i];
-		char l[300];
-		snprintf(l, sizeof(l), "%s t%d %s", c->workload, c->threads, c->allocator);
-		plot_label(d, l);
-		for (int k = 0; k < NFRAG; k++) {
-			double *v = malloc((c->n + 1) * sizeof(double));
-			size_t n = 0;
-			for (size_t q = 0; q < c->n; q++) {
-				const rundir_trial_t *t = &rd->t[c->trials[q]];
-				int der = 0;
-				double y = t->ok ? report_frag(t, frag_comp[k], &der) : NAN;
-				if (!isnan(y)) {
-					v[n++] = y;
-					derived_any |= der;
-					measured_any |= !der;
-				}
-			}
-			have[k] |= n > 0;
-			num(d, n ? stats_median(v, n) : 0, MiB); /* a stack has no gaps; the key says n/a */
-			free(v);
-		}
-		fputc('\n', d);
-	}
-	fprintf(f, "set title 'memory at peak live bytes, stacked (median over repetitions)'\n"
-		   "set ylabel 'MiB'\nset style data histograms\nset style histogram rowstacked\n"
-		   "set boxwidth 0.7\nset xtics rotate by -25 scale 0\nset yrange [0:*]\nplot ");
-	for (int k = 0; k < NFRAG; k++)
-		fprintf(f, "%s'%s' using %d%s title '%s%s'", k ? ", " : "",
-			x->dat.name, k + 2, k ? "" : ":xtic(1)", frag_comp[k],
-			have[k] ? "" : " (n/a)");
-	fputc('\n', f);
-	x->w = 1100;
-	char *n = x->fig->note;
-	size_t cap = sizeof(x->fig->note);
-	if (derived_any)
-		snprintf(n, cap, "%sderived from the allocator's own statistics at the sample of "
-			 "peak live bytes (live = requested, internal = allocated - requested, "
-			 "external = resident or mapped - active, metadata as reported); "
-			 "fragmentation metrics were not recorded in this run. ",
-			 measured_any ? "partly " : "");
-	for (int k = 0; k < NFRAG; k++)
-		if (!have[k])
-			snprintf(n + strlen(n), cap - strlen(n), "%s: not available in this run. ",
-				 frag_comp[k]);
-	if (!have[0]) {
-		x->fig->state = FIG_NA;
-		snprintf(n, cap, "no live-bytes data in this run: not available");
-	}
-}
-
 static void fig_e(fig_ctx_t *x)
 {
 	const rundir_t *rd = x->r->rd;
@@ -287,7 +250,7 @@ static void fig_e(fig_ctx_t *x)
 		for (int k = 0; k < 6; k++) {
 			double v = cell_stat(rd, c, metric_find_static(cols[k]), 0.5);
 			any |= !isnan(v) && v > 0;
-			num(x->dat.f, v > 0 ? v : NAN, 1); /* log scale: 0 ns (timer granularity) is left out */
+			fig_num(x->dat.f, v > 0 ? v : NAN, 1); /* log scale: 0 ns (timer granularity) is left out */
 		}
 		fputc('\n', x->dat.f);
 	}
@@ -365,7 +328,7 @@ static void fig_f(fig_ctx_t *x)
 			}
 			fprintf(d, "%zu ", i);
 			plot_label(d, l);
-			num(d, n ? stats_median(v, n) : NAN, 1);
+			fig_num(d, n ? stats_median(v, n) : NAN, 1);
 			fputc(' ', d);
 			plot_label(d, n ? "" : why ? "unavailable" : "not recorded");
 			fputc('\n', d);
@@ -390,136 +353,6 @@ static void fig_f(fig_ctx_t *x)
 	free(ev);
 }
 
-/* size-class entries of the first ok trial that has any */
-static json_t *size_classes(const rundir_t *rd, const rundir_cell_t *c)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		const rundir_trial_t *t = &rd->t[c->trials[i]];
-		json_t *s = t->ok ? json_object_get(t->result, "size_classes") : NULL;
-		if (json_array_size(s))
-			return s;
-	}
-	return NULL;
-}
-
-static const char *const k_class[] = {"class", "size_class", NULL};
-static const char *const k_size[] = {"size", "bytes_per_obj", "object_size", "bytes", NULL};
-static const char *const k_tail[] = {"tail_waste", "tail_bytes", "tail", NULL};
-static const char *const k_maxw[] = {"max_waste", "max_waste_pct", NULL};
-static const char *const k_occ[] = {"occupancy", NULL};
-static const char *const k_inuse[] = {"objects_in_use", "in_use", "live_objects", NULL};
-static const char *const k_cap[] = {"capacity", "objects_total", "object_slots", NULL};
-
-static void fig_g(fig_ctx_t *x)
-{
-	const rundir_t *rd = x->r->rd;
-	json_t *sc = NULL;
-	const char *who = NULL;
-	for (size_t i = 0; i < rd->nc && !sc; i++)
-		if ((sc = size_classes(rd, &rd->c[i])))
-			who = rd->c[i].allocator;
-	size_t rows = 0;
-	json_t *e;
-	size_t i;
-	json_array_foreach(sc, i, e) {
-		double cls = report_pick(e, k_class), tail = report_pick(e, k_tail), mw = report_pick(e, k_maxw);
-		double sz = report_pick(e, k_size);
-		if (isnan(tail) && isnan(mw))
-			continue;
-		fprintf(x->dat.f, "%.0f", isnan(cls) ? (double)i : cls);
-		num(x->dat.f, sz, 1);
-		num(x->dat.f, tail, 1);
-		num(x->dat.f, mw <= 1 && mw > 0 ? mw * 100 : mw, 1);
-		fputc('\n', x->dat.f);
-		rows++;
-	}
-	if (!rows) {
-		x->fig->state = FIG_NA;
-		snprintf(x->fig->note, sizeof(x->fig->note), "no size-class table with tail and "
-			 "max waste in this run (allocators that expose their size classes, such as "
-			 "span, record one): not available");
-		return;
-	}
-	char t[300];
-	snprintf(t, sizeof(t), "size classes of %s: tail waste per span (bars), max waste (line)", who);
-	fprintf(x->body.f, "set title ");
-	plot_str(x->body.f, t);
-	fprintf(x->body.f, "\nset xlabel 'size class'\nset ylabel 'tail waste, bytes per span'\n"
-		   "set y2label 'max waste %%'\nset y2tics\nset yrange [0:*]\nset y2range [0:*]\n"
-		   "set boxwidth 0.7\nplot '%s' using 1:3 with boxes title 'tail waste', "
-		   "'' using 1:4 axes x1y2 with linespoints lw 2 title 'max waste %%'\n",
-		   x->dat.name);
-	x->w = 1100;
-}
-
-static double occupancy(json_t *e)
-{
-	double o = report_pick(e, k_occ);
-	if (!isnan(o))
-		return o > 1 ? o / 100 : o;
-	double u = report_pick(e, k_inuse), c = report_pick(e, k_cap);
-	return c > 0 ? u / c : NAN;
-}
-
-static void fig_h(fig_ctx_t *x)
-{
-	const rundir_t *rd = x->r->rd;
-	size_t ncls = 0, nrow = 0;
-	for (size_t i = 0; i < rd->nc; i++) {
-		json_t *sc = size_classes(rd, &rd->c[i]), *e;
-		size_t k;
-		int has = 0;
-		json_array_foreach(sc, k, e) has |= !isnan(occupancy(e));
-		if (has && json_array_size(sc) > ncls)
-			ncls = json_array_size(sc);
-	}
-	FILE *f = x->body.f;
-	fprintf(f, "set ytics (");
-	for (size_t i = 0; i < rd->nc && ncls; i++) {
-		json_t *sc = size_classes(rd, &rd->c[i]);
-		if (!sc)
-			continue;
-		for (size_t k = 0; k < ncls; k++) {
-			json_t *e = json_array_get(sc, k);
-			num(x->dat.f, e ? occupancy(e) * 100 : NAN, 1);
-		}
-		fputc('\n', x->dat.f);
-		char l[300];
-		snprintf(l, sizeof(l), "%s t%d %s", rd->c[i].workload, rd->c[i].threads,
-			 rd->c[i].allocator);
-		fprintf(f, "%s", nrow ? ", " : "");
-		plot_str(f, l);
-		fprintf(f, " %zu", nrow);
-		nrow++;
-	}
-	fprintf(f, ")\n");
-	if (!nrow) {
-		x->fig->state = FIG_NA;
-		snprintf(x->fig->note, sizeof(x->fig->note), "no per-size-class span occupancy in "
-			 "this run (only allocators with size-class introspection, such as span, "
-			 "record it): not available");
-		return;
-	}
-	/* x labels: the object size of each class, from the first table */
-	json_t *first = NULL;
-	for (size_t i = 0; i < rd->nc && !first; i++)
-		first = size_classes(rd, &rd->c[i]);
-	fprintf(f, "set xtics rotate by -45 (");
-	for (size_t k = 0; k < ncls; k++) {
-		json_t *e = json_array_get(first, k);
-		double sz = report_pick(e, k_size), cls = report_pick(e, k_class);
-		fprintf(f, "%s'%.0f' %zu", k ? ", " : "", isnan(sz) ? (isnan(cls) ? (double)k : cls) : sz, k);
-	}
-	fprintf(f, ")\n");
-	fprintf(f, "set title 'span occupancy per size class (%% of object slots in use, as the "
-		   "trial recorded it)'\nset xlabel 'size class (bytes per object)'\nset cbrange [0:100]\n"
-		   "set palette defined (0 '#f7fbff', 50 '#6baed6', 100 '#08306b')\n"
-		   "set xrange [-0.5:%zu.5]\nset yrange [-0.5:%zu.5]\nset grid noytics\n"
-		   "plot '%s' matrix with image notitle\n", ncls - 1, nrow - 1, x->dat.name);
-	x->w = 1100;
-	x->h = 200 + 28 * (int)nrow;
-}
-
 static const struct {
 	const char *id, *base, *title;
 	void (*draw)(fig_ctx_t *x);
@@ -527,11 +360,11 @@ static const struct {
 	{"a", "a-time", "Time per operation", fig_a},
 	{"b", "b-rss", "Peak RSS and overhead factor", fig_b},
 	{"c", "c-series", "RSS and live bytes over operations", fig_c},
-	{"d", "d-frag", "Fragmentation breakdown", fig_d},
+	{"d", "d-frag", "Fragmentation breakdown", report_fig_d},
 	{"e", "e-latency", "Latency percentiles", fig_e},
 	{"f", "f-counters", "Counters per operation", fig_f},
-	{"g", "g-sizeclass-waste", "Size classes: tail and max waste", fig_g},
-	{"h", "h-span-occupancy", "Span occupancy per size class", fig_h},
+	{"g", "g-sizeclass-waste", "Size classes: tail and max waste", report_fig_g},
+	{"h", "h-span-occupancy", "Span occupancy per size class", report_fig_h},
 };
 
 int report_plots(report_t *r)
