@@ -49,66 +49,6 @@ void rb_printf(rbuf_t *b, const char *fmt, ...)
 	free(big);
 }
 
-static void rwarn(report_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void rwarn(report_t *r, const char *fmt, ...)
-{
-	char buf[1500];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	for (size_t i = 0; i < r->nwarn; i++)
-		if (!strcmp(r->warn[i], buf))
-			return;
-	r->warn = realloc(r->warn, (r->nwarn + 1) * sizeof(*r->warn));
-	r->warn[r->nwarn++] = strdup(buf);
-}
-
-/* The last non-empty line of s, at most n-1 bytes. */
-static void last_line(const char *s, char *out, size_t n)
-{
-	out[0] = 0;
-	if (!s)
-		return;
-	const char *end = s + strlen(s);
-	while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-		end--;
-	const char *start = end;
-	while (start > s && start[-1] != '\n')
-		start--;
-	snprintf(out, n, "%.*s", (int)(end - start), start);
-}
-
-static void collect_warnings(report_t *r)
-{
-	const rundir_t *rd = r->rd;
-	for (size_t i = 0; i < rd->nwarn; i++)
-		rwarn(r, "%s", rd->warn[i]);
-	const char *st = json_string_value(json_object_get(rd->manifest, "status"));
-	if (st && strcmp(st, "complete"))
-		rwarn(r, "the run is %s, not complete: some planned trials are missing", st);
-	json_t *opt = rundir_get(rd->manifest, "build.optimised");
-	if (opt && !json_is_true(opt))
-		rwarn(r, "results from an unoptimised or sanitizer build: the numbers mislead");
-	for (size_t i = 0; i < rd->nt; i++) {
-		const rundir_trial_t *t = &rd->t[i];
-		if (t->ok)
-			continue;
-		char tail[300];
-		last_line(json_string_value(json_object_get(t->rec, "stderr_tail")), tail, sizeof(tail));
-		rwarn(r, "trial %s: %s%s%s", t->id, t->status, tail[0] ? ": " : "", tail);
-	}
-	for (size_t i = 0; i < rd->nt; i++) {
-		const char *k;
-		json_t *v;
-		json_object_foreach(json_object_get(rd->t[i].result, "counters"), k, v) {
-			const char *why = metric_counter_unavailable(&rd->t[i], k);
-			if (why)
-				rwarn(r, "counter %s unavailable (%s): %s", k, rd->t[i].allocator, why);
-		}
-	}
-}
-
 /* Prints s left-aligned in a column of `width` characters (UTF-8 aware: "±"
  * is one character, two bytes), then one space. */
 static void put_col(FILE *f, const char *s, int width)
@@ -196,7 +136,7 @@ int mb_cmd_report(int argc, char **argv)
 		return 2;
 	}
 	r.nm = metric_discover(r.rd, &r.m);
-	collect_warnings(&r);
+	report_collect_warnings(&r);
 	snprintf(r.plotdir, sizeof(r.plotdir), "%s/plots", r.rd->dir);
 	int rc = 0;
 	if (noplots) {
@@ -210,14 +150,14 @@ int mb_cmd_report(int argc, char **argv)
 	} else {
 		int drawn = report_plots(&r);
 		if (!plot_gnuplot())
-			rwarn(&r, "gnuplot not found (install the Debian package gnuplot-nox): no "
+			report_warn(&r, "gnuplot not found (install the Debian package gnuplot-nox): no "
 			      "figures; the tables below are complete, and plots/*.gp with their data "
 			      "are written, so `gnuplot FILE.gp` in plots/ draws them later");
 		else if (!quiet)
 			printf("plots: %d figures in %s\n", drawn, r.plotdir);
 		for (int i = 0; i < REPORT_NFIG; i++)
 			if (r.fig[i].state == FIG_FAILED)
-				rwarn(&r, "figure (%s) %s: %s", r.fig[i].id, r.fig[i].title, r.fig[i].note);
+				report_warn(&r, "figure (%s) %s: %s", r.fig[i].id, r.fig[i].title, r.fig[i].note);
 	}
 	if (!quiet)
 		print_summary(&r, stdout);

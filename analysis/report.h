@@ -47,6 +47,12 @@ int report_plots(report_t *r);
 int report_write_md(const report_t *r, const char *path);
 int report_write_html(const report_t *r, const char *path);
 
+/* Adds a warning line (a repeated line is kept once). */
+void report_warn(report_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The run's warnings into r->warn: file problems, an incomplete or
+ * unoptimised run, failed trials, unavailable counters grouped by reason. */
+void report_collect_warnings(report_t *r);
+
 /* The rows of the medians table: metrics shown in every report. */
 extern const char *const report_table_metrics[];
 

@@ -115,12 +115,15 @@ static void write_clustered(const rundir_t *rd, FILE *f, const metric_t *m, doub
 }
 
 /* plot clause per allocator of a clustered histogram with min-max bars */
-static void plot_clustered(const rundir_t *rd, FILE *f, const char *dat)
+static void plot_clustered(const rundir_t *rd, FILE *f, const char *dat, int index)
 {
+	char ix[32] = "";
+	if (index >= 0)
+		snprintf(ix, sizeof(ix), " index %d", index);
 	fprintf(f, "set style data histograms\nset style histogram errorbars gap 1 lw 1\n"
 		   "set xtics rotate by -25 scale 0\nset yrange [0:*]\nplot ");
 	for (size_t a = 0; a < rd->na; a++) {
-		fprintf(f, "%s'%s' using %zu:%zu:%zu%s title ", a ? ", " : "", dat, 2 + 3 * a,
+		fprintf(f, "%s'%s'%s using %zu:%zu:%zu%s title ", a ? ", " : "", dat, ix, 2 + 3 * a,
 			3 + 3 * a, 4 + 3 * a, a ? "" : ":xtic(1)");
 		plot_str(f, rd->allocators[a]);
 	}
@@ -142,35 +145,102 @@ static int fig_open(fig_ctx_t *x, const char *suffix)
 	return 0;
 }
 
-static void fig_a(fig_ctx_t *x)
+/* A note with the figure's caption. */
+static void fig_note(fig_ctx_t *x, const char *s)
+{
+	snprintf(x->fig->note, sizeof(x->fig->note), "%s", s);
+}
+
+/* The key of the per-allocator panels: allocator a in linetype a + 1. */
+static void allocator_key(fig_ctx_t *x, const char *style, const char *extra_title,
+			  const char *extra_style)
 {
 	const rundir_t *rd = x->r->rd;
-	write_clustered(rd, x->dat.f, metric_find_static("ns_per_op"), 1, x->grp, x->ng);
-	fprintf(x->body.f, "set title 'time per operation: median, bars min-max over repetitions'\n"
-			   "set ylabel 'ns/op'\n");
-	plot_clustered(rd, x->body.f, x->dat.name);
+	const char **sp = malloc((rd->na + 2) * sizeof(*sp)), **ti = malloc((rd->na + 2) * sizeof(*ti));
+	char (*st)[64] = malloc((rd->na + 1) * sizeof(*st));
+	size_t n = 0;
+	for (size_t a = 0; a < rd->na; a++, n++) {
+		snprintf(st[a], sizeof(st[a]), "%s lc %zu", style, a + 1);
+		sp[n] = st[a];
+		ti[n] = rd->allocators[a];
+	}
+	if (extra_title) {
+		sp[n] = extra_style;
+		ti[n++] = extra_title;
+	}
+	fig_key(x, n, ti, sp);
+	free(sp);
+	free(ti);
+	free(st);
+}
+
+static void panel_title(FILE *f, const rundir_cell_t *g, const char *what)
+{
+	char t[300];
+	snprintf(t, sizeof(t), "%s t%d%s", g->workload, g->threads, what);
+	fprintf(f, "set title ");
+	plot_str(f, t);
+	fputc('\n', f);
+}
+
+/* A panel per workload x threads, a bar per allocator: the median of m over
+ * the cell's ok repetitions, min-max error bars; with `above`, its median is
+ * printed over each bar in fmt. Every panel has its own y scale, so a
+ * workload that takes 100x longer does not flatten the others. */
+static void bars_by_group(fig_ctx_t *x, const metric_t *m, double scale, const char *ylabel,
+			  const metric_t *above, const char *fmt)
+{
+	const rundir_t *rd = x->r->rd;
+	FILE *d = x->dat.f, *f = x->body.f;
+	for (size_t k = 0; k < x->ng; k++) {
+		const rundir_cell_t *g = &rd->c[x->grp[k]];
+		for (size_t a = 0; a < rd->na; a++) {
+			const rundir_cell_t *c = rundir_cell(rd, g->workload, rd->allocators[a], g->threads);
+			fprintf(d, "%zu ", a);
+			plot_label(d, rd->allocators[a]);
+			fig_num(d, cell_stat(rd, c, m, 0.5), scale);
+			fig_num(d, cell_stat(rd, c, m, 0), scale);
+			fig_num(d, cell_stat(rd, c, m, 1), scale);
+			fig_num(d, above ? cell_stat(rd, c, above, 0.5) : NAN, 1);
+			fputc('\n', d);
+		}
+		fprintf(d, "\n\n");
+	}
+	fprintf(f, "set xtics rotate by -30 scale 0\nset yrange [0:*]\nset offsets 0,0,graph 0.12,0\n"
+		   "set xrange [-0.6:%zu.6]\nset ylabel ", rd->na ? rd->na - 1 : 0);
+	plot_str(f, ylabel);
+	fprintf(f, "\nunset key\n");
+	fig_panels(x, x->ng, 4, 290, 50);
+	for (size_t k = 0; k < x->ng; k++) {
+		fig_panel(x, k);
+		panel_title(f, &rd->c[x->grp[k]], "");
+		fprintf(f, "plot '%s' index %zu using 1:3:(0.75):($1+1):xtic(2) with boxes lc variable, "
+			   "'' index %zu using 1:3:4:5 with yerrorbars lc rgb '#333333' pt 7 ps 0",
+			x->dat.name, k, k);
+		if (above)
+			fprintf(f, ", '' index %zu using 1:5:(sprintf('%s', $6)) with labels offset 0,0.6 "
+				   "font ',8'", k, fmt);
+		fputc('\n', f);
+	}
+	allocator_key(x, "with boxes", NULL, NULL);
+	fprintf(f, "unset multiplot\n");
+	x->w = 1250;
+}
+
+static void fig_a(fig_ctx_t *x)
+{
+	bars_by_group(x, metric_find_static("ns_per_op"), 1, "ns/op", NULL, NULL);
+	fig_note(x, "Median over ok repetitions; error bars from the fastest to the slowest. "
+		 "Each panel has its own scale.");
 }
 
 static void fig_b(fig_ctx_t *x)
 {
-	const rundir_t *rd = x->r->rd;
-	write_clustered(rd, x->dat.f, metric_find_static("peak_rss"), MiB, x->grp, x->ng);
-	plot_close(&x->dat);
-	char name[200];
-	snprintf(name, sizeof(name), "%s-overhead.dat", x->fig->base);
-	plot_file_t d2;
-	if (plot_open(&d2, x->r->plotdir, name) == 0) {
-		write_clustered(rd, d2.f, metric_find_static("overhead"), 1, x->grp, x->ng);
-		plot_close(&d2);
-	}
-	FILE *f = x->body.f;
-	fprintf(f, "set multiplot layout 1,2\nset title 'peak RSS (median, min-max)'\n"
-		   "set ylabel 'MiB'\n");
-	plot_clustered(rd, f, x->dat.name);
-	fprintf(f, "set title 'overhead factor: peak RSS / peak live bytes'\nset ylabel 'x'\n");
-	plot_clustered(rd, f, name);
-	fprintf(f, "unset multiplot\n");
-	x->w = 1200;
+	bars_by_group(x, metric_find_static("peak_rss"), MiB, "peak RSS, MiB",
+		      metric_find_static("overhead"), "%.1fx");
+	fig_note(x, "Peak RSS (the kernel's high-water mark), median over ok repetitions, error "
+		 "bars min-max; over each bar the overhead factor, peak RSS / peak live requested "
+		 "bytes (the harness's own few MiB make small workloads read high).");
 }
 
 /* (c): per group a panel, RSS (solid) and live requested bytes (dashed) of
@@ -179,18 +249,17 @@ static void fig_c(fig_ctx_t *x)
 {
 	const rundir_t *rd = x->r->rd;
 	FILE *d = x->dat.f, *f = x->body.f;
+	static const char live_style[] = "with lines lw 1.5 dt 2 lc rgb '#222222'";
 	int any = 0;
-	fprintf(f, "set multiplot layout %zu,1\nset xlabel 'operations'\nset ylabel 'MiB'\n"
-		   "set yrange [0:*]\n", x->ng);
+	fprintf(f, "set xlabel 'operations'\nset ylabel 'MiB'\nset yrange [0:*]\nunset key\n"
+		   "set format x '%%.0s%%c'\n");
+	fig_panels(x, x->ng, 3, 300, 60);
 	size_t block = 0;
 	for (size_t k = 0; k < x->ng; k++) {
 		const rundir_cell_t *g = &rd->c[x->grp[k]];
-		char t[300];
-		snprintf(t, sizeof(t), "%s t%d: RSS (solid) and live requested bytes (dashed)",
-			 g->workload, g->threads);
-		fprintf(f, "set title ");
-		plot_str(f, t);
-		fprintf(f, "\nplot ");
+		fig_panel(x, k);
+		panel_title(f, g, "");
+		fprintf(f, "plot ");
 		int clauses = 0;
 		for (size_t a = 0; a < rd->na; a++) {
 			const rundir_cell_t *c = rundir_cell(rd, g->workload, rd->allocators[a], g->threads);
@@ -208,149 +277,175 @@ static void fig_c(fig_ctx_t *x)
 				fputc('\n', d);
 			}
 			fprintf(d, "\n\n");
-			char lt[300];
-			fprintf(f, "%s'%s' index %zu using 1:2 with lines lw 2 lc %zu title ",
-				clauses ? ", " : "", x->dat.name, block, a + 1);
-			snprintf(lt, sizeof(lt), "%s RSS", rd->allocators[a]);
-			plot_str(f, lt);
-			fprintf(f, ", '%s' index %zu using 1:3 with lines lw 1 dt 2 lc %zu title ",
+			fprintf(f, "%s'%s' index %zu using 1:2 with lines lw 2 lc %zu", clauses ? ", " : "",
 				x->dat.name, block, a + 1);
-			snprintf(lt, sizeof(lt), "%s live", rd->allocators[a]);
-			plot_str(f, lt);
+			if (!clauses) /* the same stream on every allocator: drawn once */
+				fprintf(f, ", '' index %zu using 1:3 %s", block, live_style);
 			block++;
 			clauses++;
 			any = 1;
 		}
 		if (!clauses) /* keep the panel, say why it is empty */
-			fprintf(f, "NaN notitle\nset label 1 'no memory samples' at graph 0.5,0.5 center\n");
+			fprintf(f, "NaN\nset label 1 'no memory samples' at graph 0.5,0.5 center\n");
 		else
 			fputc('\n', f);
 		fprintf(f, "unset label 1\n");
 	}
+	allocator_key(x, "with lines lw 2", "live requested bytes", live_style);
 	fprintf(f, "unset multiplot\n");
-	x->h = 320 * (int)(x->ng ? x->ng : 1);
+	x->w = 1250;
+	snprintf(x->fig->note, sizeof(x->fig->note), "RSS of each allocator's first ok "
+		 "repetition; dashed, the live requested bytes of the first of them (one seed gives "
+		 "every allocator the same stream, as result.stream.checksum shows).");
 	if (!any) {
 		x->fig->state = FIG_NA;
 		snprintf(x->fig->note, sizeof(x->fig->note), "no memory series in this run "
-			 "(sample_points: 0, or every trial failed)");
+			 "(every trial failed, or none recorded samples)");
 	}
 }
 
+/* (e): per group a panel; per allocator malloc's percentiles (filled, left)
+ * and free's (open, right), log scale, joined from p50 to p99.9. */
 static void fig_e(fig_ctx_t *x)
 {
 	const rundir_t *rd = x->r->rd;
+	FILE *d = x->dat.f, *f = x->body.f;
 	static const char *const cols[] = {"malloc_p50", "malloc_p99", "malloc_p999",
 					   "free_p50", "free_p99", "free_p999"};
 	int any = 0;
-	for (size_t i = 0; i < rd->nc; i++) {
-		const rundir_cell_t *c = &rd->c[i];
-		char l[300];
-		snprintf(l, sizeof(l), "%s t%d %s", c->workload, c->threads, c->allocator);
-		plot_label(x->dat.f, l);
-		for (int k = 0; k < 6; k++) {
-			double v = cell_stat(rd, c, metric_find_static(cols[k]), 0.5);
-			any |= !isnan(v) && v > 0;
-			fig_num(x->dat.f, v > 0 ? v : NAN, 1); /* log scale: 0 ns (timer granularity) is left out */
+	char *has = calloc(x->ng + 1, 1); /* the group has a latency sample */
+	for (size_t k = 0; k < x->ng; k++) {
+		const rundir_cell_t *g = &rd->c[x->grp[k]];
+		for (size_t a = 0; a < rd->na; a++) {
+			const rundir_cell_t *c = rundir_cell(rd, g->workload, rd->allocators[a], g->threads);
+			fprintf(d, "%zu ", a);
+			plot_label(d, rd->allocators[a]);
+			for (int q = 0; q < 6; q++) {
+				double v = cell_stat(rd, c, metric_find_static(cols[q]), 0.5);
+				has[k] |= !isnan(v) && v > 0;
+				any |= has[k];
+				fig_num(d, v > 0 ? v : NAN, 1); /* log scale: 0 ns (timer granularity) is left out */
+			}
+			fputc('\n', d);
 		}
-		fputc('\n', x->dat.f);
+		fprintf(d, "\n\n");
 	}
-	FILE *f = x->body.f;
-	fprintf(f, "set multiplot layout 1,2\nset logscale y\nset ylabel 'ns (log scale)'\n"
-		   "set style data histograms\nset style histogram clustered gap 1\n"
-		   "set xtics rotate by -25 scale 0\n");
-	for (int op = 0; op < 2; op++) {
-		fprintf(f, "set title '%s latency percentiles (median over repetitions)'\nplot ",
-			op ? "free" : "malloc");
-		for (int k = 0; k < 3; k++)
-			fprintf(f, "%s'%s' using %d%s title '%s'", k ? ", " : "", x->dat.name,
-				2 + op * 3 + k, k ? "" : ":xtic(1)",
-				k == 0 ? "p50" : k == 1 ? "p99" : "p99.9");
-		fputc('\n', f);
-	}
-	fprintf(f, "unset multiplot\n");
-	x->w = 1200;
 	if (!any) {
 		x->fig->state = FIG_NA;
 		snprintf(x->fig->note, sizeof(x->fig->note), "no latency samples in this run");
+		free(has);
+		return;
 	}
+	fprintf(f, "set logscale y\nset ylabel 'ns (log scale)'\nset xtics rotate by -30 scale 0\n"
+		   "set xrange [-0.6:%zu.6]\nunset key\n", rd->na ? rd->na - 1 : 0);
+	static const char *const titles[] = {"malloc p50", "malloc p99", "malloc p99.9",
+					     "free p50", "free p99", "free p99.9"};
+	static const char *const styles[] = {
+		"with points pt 7 ps 0.9 lc rgb '#1f77b4'", "with points pt 9 ps 1.1 lc rgb '#1f77b4'",
+		"with points pt 5 ps 0.9 lc rgb '#1f77b4'", "with points pt 6 ps 0.9 lc rgb '#d95f02'",
+		"with points pt 8 ps 1.1 lc rgb '#d95f02'", "with points pt 4 ps 0.9 lc rgb '#d95f02'",
+	};
+	fig_panels(x, x->ng, 4, 290, 50);
+	for (size_t k = 0; k < x->ng; k++) {
+		fig_panel(x, k);
+		panel_title(f, &rd->c[x->grp[k]], "");
+		if (!has[k]) { /* keep the panel, say why it is empty */
+			fprintf(f, "unset logscale y\nunset ytics\nset yrange [0:1]\nset label 1 'no malloc or free "
+				   "calls sampled' at graph 0.5,0.5 center\nplot '%s' index %zu using "
+				   "1:(0.5):xtic(2) with points ps 0\nunset label 1\nset logscale y\nset yrange [*:*]\n"
+				   "set ytics\n",
+				x->dat.name, k);
+			continue;
+		}
+		fprintf(f, "plot '%s' index %zu using ($1-0.15):3:3:5:xtic(2) with yerrorbars pt 7 ps 0 "
+			   "lc rgb '#9ecae1', '' index %zu using ($1+0.15):6:6:8 with yerrorbars pt 7 ps 0 "
+			   "lc rgb '#fdae6b'", x->dat.name, k, k);
+		for (int q = 0; q < 6; q++)
+			fprintf(f, ", '' index %zu using ($1%s):%d %s", k, q < 3 ? "-0.15" : "+0.15", q + 3,
+				styles[q]);
+		fputc('\n', f);
+	}
+	free(has);
+	fig_key(x, 6, titles, styles);
+	fprintf(f, "unset multiplot\n");
+	x->w = 1250;
+	snprintf(x->fig->note, sizeof(x->fig->note), "Sampled per-call latency, median over "
+		 "repetitions of each percentile; 0 ns (below the timer's resolution) is not drawn "
+		 "on the log scale.");
 }
 
-/* (f): a panel per counter event, a bar per cell; unavailable shown as text. */
+/* A counter metric that at least one ok trial has a value of. */
+static int read_somewhere(const rundir_t *rd, const metric_t *m)
+{
+	if (strncmp(m->name, "counter.", 8))
+		return 0;
+	for (size_t i = 0; i < rd->nt; i++)
+		if (!isnan(metric_value(m, &rd->t[i])))
+			return 1;
+	return 0;
+}
+
+/* (f): a panel per counter event that some trial could read, laid out as
+ * (a); events no trial could read are named in the note (the warnings say
+ * why). */
 static void fig_f(fig_ctx_t *x)
 {
-	const rundir_t *rd = x->r->rd;
-	const char **ev = NULL;
+	const report_t *r = x->r;
+	const rundir_t *rd = r->rd;
+	FILE *d = x->dat.f, *f = x->body.f;
+	size_t npanel = 0;
+	char *n = x->fig->note;
+	size_t cap = sizeof(x->fig->note);
+	int unavail = 0;
 	size_t nev = 0;
+	for (size_t k = 0; k < r->nm; k++)
+		nev += read_somewhere(rd, &r->m[k]);
+	if (nev)
+		fprintf(f, "set multiplot layout %zu,1\n", nev);
+	for (size_t k = 0; k < r->nm; k++) {
+		if (!read_somewhere(rd, &r->m[k]))
+			continue;
+		if (npanel)
+			fprintf(d, "\n\n");
+		write_clustered(rd, d, &r->m[k], 1, x->grp, x->ng);
+		fprintf(f, "set title ");
+		char t[300];
+		snprintf(t, sizeof(t), "%s per operation%s: median, bars min-max over repetitions",
+			 r->m[k].name + 8, r->m[k].exact == METRIC_EXACT ? " (simulated)" : "");
+		plot_str(f, t);
+		fprintf(f, "\nset ylabel '/op'\n");
+		plot_clustered(rd, f, x->dat.name, (int)npanel);
+		npanel++;
+	}
+	/* events recorded but read by no trial */
 	for (size_t i = 0; i < rd->nt; i++) {
 		const char *k;
 		json_t *v;
 		json_object_foreach(json_object_get(rd->t[i].result, "counters"), k, v) {
+			char name[200];
+			snprintf(name, sizeof(name), "counter.%s", k);
 			size_t q = 0;
-			while (q < nev && strcmp(ev[q], k))
+			while (q < r->nm && strcmp(r->m[q].name, name))
 				q++;
-			if (q == nev) {
-				ev = realloc(ev, (nev + 1) * sizeof(*ev));
-				ev[nev++] = k;
-			}
+			if ((q < r->nm && read_somewhere(rd, &r->m[q])) || strstr(n, k) ||
+			    strlen(n) + strlen(k) + 80 > cap)
+				continue;
+			snprintf(n + strlen(n), cap - strlen(n), "%s%s", unavail++ ? ", " : "", k);
 		}
 	}
-	if (!nev) {
+	if (unavail)
+		snprintf(n + strlen(n), cap - strlen(n), ": unavailable on every trial (see "
+			 "Warnings for why).");
+	if (!npanel) {
 		x->fig->state = FIG_NA;
-		snprintf(x->fig->note, sizeof(x->fig->note), "no hardware or simulated counters "
-			 "in this run (the suite's `counters:` list is empty, or this build records "
-			 "none): not available");
-		free(ev);
+		if (!unavail)
+			snprintf(n, cap, "no hardware or simulated counters in this run (the suite's "
+				 "`counters:` list is empty or off)");
 		return;
 	}
-	FILE *d = x->dat.f, *f = x->body.f;
-	fprintf(f, "set multiplot layout %zu,1\nset style data boxes\nset boxwidth 0.6\n"
-		   "set xtics rotate by -25 scale 0\nset key off\nset xrange [-0.6:%zu.4]\n", nev,
-		rd->nc ? rd->nc - 1 : 0);
-	for (size_t e = 0; e < nev; e++) {
-		int avail = 0;
-		for (size_t i = 0; i < rd->nc; i++) {
-			const rundir_cell_t *c = &rd->c[i];
-			char l[300], path[300];
-			snprintf(l, sizeof(l), "%s t%d %s", c->workload, c->threads, c->allocator);
-			snprintf(path, sizeof(path), "result.counters.%s.per_op", ev[e]);
-			double *v = malloc((c->n + 1) * sizeof(double));
-			size_t n = 0;
-			const char *why = NULL;
-			for (size_t q = 0; q < c->n; q++) {
-				const rundir_trial_t *t = &rd->t[c->trials[q]];
-				if (!t->ok)
-					continue;
-				double y = rundir_num(t->rec, path);
-				if (!isnan(y))
-					v[n++] = y;
-				else if (!why)
-					why = metric_counter_unavailable(t, ev[e]);
-			}
-			fprintf(d, "%zu ", i);
-			plot_label(d, l);
-			fig_num(d, n ? stats_median(v, n) : NAN, 1);
-			fputc(' ', d);
-			plot_label(d, n ? "" : why ? "unavailable" : "not recorded");
-			fputc('\n', d);
-			avail |= n > 0;
-			free(v);
-		}
-		fprintf(d, "\n\n");
-		fprintf(f, "set title ");
-		char t[300];
-		snprintf(t, sizeof(t), "%s per operation (median)%s", ev[e],
-			 avail ? "" : ": unavailable on every trial");
-		plot_str(f, t);
-		fprintf(f, "\n%s\nplot ", avail ? "set yrange [0:*]" : "set yrange [0:1]");
-		if (avail)
-			fprintf(f, "'%s' index %zu using 1:3:xtic(2) lc 1, ", x->dat.name, e);
-		fprintf(f, "'%s' index %zu using 1:(0):4%s with labels rotate left offset 0,0.5 "
-			   "tc rgb '#b00000'\n", x->dat.name, e, avail ? "" : ":xtic(2)");
-	}
 	fprintf(f, "unset multiplot\n");
-	x->h = 300 * (int)nev;
-	x->w = 1000;
-	free(ev);
+	x->h = 420 * (int)npanel;
+	x->w = 1200;
 }
 
 static const struct {
