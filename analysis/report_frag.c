@@ -43,11 +43,14 @@ static double field(json_t *o, const char *k)
 
 /* hi - lo into *part; a negative segment (figures read at slightly different
  * moments) becomes 0 and is counted */
-static void segment(double *part, double hi, double lo, int *clamped)
+static const char *clamp_why; /* the last negative segment, for the note */
+
+static void segment(double *part, double hi, double lo, int *clamped, const char *why)
 {
 	double d = hi - lo;
 	if (d < 0) {
 		(*clamped)++;
+		clamp_why = why;
 		d = 0;
 	}
 	*part = isnan(*part) ? d : *part + d;
@@ -74,11 +77,11 @@ int report_frag_stack(const rundir_trial_t *t, double part[REPORT_FRAG_N], int *
 	double prev = R; /* the highest known figure of the chain so far */
 	int prev_known_below = 1;
 	if (!isnan(U)) {
-		segment(&part[FP_INTERNAL], U, prev, clamped);
+		segment(&part[FP_INTERNAL], U, prev, clamped, "live usable < live requested");
 		prev = U;
 	}
 	if (!isnan(A)) {
-		segment(&part[FP_CACHED], A, prev, clamped);
+		segment(&part[FP_CACHED], A, prev, clamped, "allocated < live bytes");
 		prev = A;
 	} else {
 		prev_known_below = 0;
@@ -91,16 +94,18 @@ int report_frag_stack(const rundir_trial_t *t, double part[REPORT_FRAG_N], int *
 				rest -= tail;
 			} else if (!isnan(tail)) {
 				(*clamped)++;
+				clamp_why = "tail waste > active - allocated";
 			}
 			if (!isnan(slots) && slots <= rest) {
 				part[FP_FREE_SLOTS] = slots;
 				rest -= slots;
 			} else if (!isnan(slots)) {
 				(*clamped)++;
+				clamp_why = "free slots > active - allocated";
 			}
-			segment(&part[FP_EXTERNAL], A + rest, A, clamped);
+			segment(&part[FP_EXTERNAL], A + rest, A, clamped, "active < allocated");
 		} else {
-			segment(&part[FP_UNATTRIBUTED], Ac, prev, clamped);
+			segment(&part[FP_UNATTRIBUTED], Ac, prev, clamped, "active < live bytes");
 		}
 		prev = Ac;
 		prev_known_below = 1;
@@ -109,13 +114,22 @@ int report_frag_stack(const rundir_trial_t *t, double part[REPORT_FRAG_N], int *
 	}
 	if (!isnan(Rs)) {
 		segment(prev_known_below ? &part[FP_FREE_PAGES] : &part[FP_UNATTRIBUTED], Rs, prev,
-			clamped);
+			clamped, "resident < active");
 		prev = Rs;
-		segment(&part[FP_OUTSIDE], rss, prev, clamped);
+		segment(&part[FP_OUTSIDE], rss, prev, clamped, "RSS < allocator resident");
 	} else {
-		segment(&part[FP_UNATTRIBUTED], rss, prev, clamped);
+		segment(&part[FP_UNATTRIBUTED], rss, prev, clamped, "RSS < the allocator's figures");
 	}
 	return 0;
+}
+
+/* Appends "who: what" to buf unless it is there. */
+static void note_once(char *buf, size_t cap, const char *who, const char *what)
+{
+	char item[200];
+	snprintf(item, sizeof(item), "%s: %s", who, what);
+	if (!strstr(buf, item) && strlen(buf) + strlen(item) + 3 < cap)
+		snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", buf[0] ? "; " : "", item);
 }
 
 /* (d): a panel per workload x threads, a stacked bar per allocator, each part
@@ -125,6 +139,7 @@ void report_fig_d(fig_ctx_t *x)
 	const rundir_t *rd = x->r->rd;
 	FILE *d = x->dat.f, *f = x->body.f;
 	int have[REPORT_FRAG_N] = {0}, clamped = 0, any = 0, derived = 0;
+	char why[300] = "";
 	for (size_t k = 0; k < x->ng; k++) {
 		const rundir_cell_t *g = &rd->c[x->grp[k]];
 		for (size_t a = 0; a < rd->na; a++) {
@@ -134,9 +149,12 @@ void report_fig_d(fig_ctx_t *x)
 			for (size_t q = 0; q < n; q++) {
 				const rundir_trial_t *t = &rd->t[c->trials[q]];
 				int cl;
+				clamp_why = NULL;
 				if (report_frag_stack(t, v + m * REPORT_FRAG_N, &cl) == 0) {
 					m++;
 					clamped += cl;
+					if (clamp_why)
+						note_once(why, sizeof(why), rd->allocators[a], clamp_why);
 					derived |= !json_is_object(json_object_get(t->result, "frag"));
 				}
 			}
@@ -210,7 +228,8 @@ void report_fig_d(fig_ctx_t *x)
 			 "figures are computed here from their memory series. ");
 	if (clamped)
 		snprintf(n + strlen(n), cap - strlen(n), "%d negative segments (figures read at "
-			 "slightly different moments) are drawn as 0. ", clamped);
+			 "slightly different moments, or an allocator's figures that break the "
+			 "identity chain) are drawn as 0: %s. ", clamped, why);
 	int missing = 0;
 	for (int p = 0; p < REPORT_FRAG_N; p++)
 		if (!have[p] && p != FP_UNATTRIBUTED && strlen(n) + 60 < cap) {

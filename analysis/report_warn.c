@@ -1,8 +1,9 @@
 /*
  * The warnings of a report: problems with the files, an incomplete or
  * unoptimised run, failed trials (one line each, with the last line of the
- * trial's stderr), and counters that could not be read, grouped: one line
- * per reason and set of allocators, naming the counters and how many trials.
+ * trial's stderr), counters that could not be read, grouped: one line per
+ * reason and set of allocators, naming the counters and how many trials, and
+ * allocators whose own figures break the identity chain (one line each).
  * See report.h.
  */
 #include "report.h"
@@ -113,6 +114,38 @@ static void counter_warnings(report_t *r)
 	free(u);
 }
 
+/* Per allocator: trials whose samples break the identity chain of
+ * analysis/METRICS.md (result.frag.identities), with the first violation. */
+static void identity_warnings(report_t *r)
+{
+	const rundir_t *rd = r->rd;
+	for (size_t a = 0; a < rd->na; a++) {
+		size_t bad = 0, samples = 0, n = 0;
+		const char *first = NULL, *first_id = NULL;
+		for (size_t i = 0; i < rd->nt; i++) {
+			const rundir_trial_t *t = &rd->t[i];
+			json_t *id = rundir_get(t->result, "frag.identities");
+			if (!t->ok || !id || strcmp(t->allocator, rd->allocators[a]))
+				continue;
+			n++;
+			json_int_t v = json_integer_value(json_object_get(id, "violations"));
+			if (v > 0) {
+				bad++;
+				samples += (size_t)v;
+				if (!first) {
+					first = json_string_value(json_object_get(id, "first_violation"));
+					first_id = t->id;
+				}
+			}
+		}
+		if (bad)
+			report_warn(r, "%s breaks the identity chain live_requested <= live_usable <= "
+				    "allocated <= active <= resident on %zu of %zu trials (%zu samples); "
+				    "first: %s, %s", rd->allocators[a], bad, n, samples, first_id,
+				    first ? first : "?");
+	}
+}
+
 void report_collect_warnings(report_t *r)
 {
 	const rundir_t *rd = r->rd;
@@ -133,4 +166,5 @@ void report_collect_warnings(report_t *r)
 		report_warn(r, "trial %s: %s%s%s", t->id, t->status, tail[0] ? ": " : "", tail);
 	}
 	counter_warnings(r);
+	identity_warnings(r);
 }
