@@ -49,6 +49,22 @@ void rb_printf(rbuf_t *b, const char *fmt, ...)
 	free(big);
 }
 
+char *report_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *p = malloc((size_t)(n > 0 ? n : 0) + 1);
+	size_t got = fread(p, 1, (size_t)(n > 0 ? n : 0), f);
+	fclose(f);
+	p[got] = 0;
+	*len = got;
+	return p;
+}
+
 /* Prints s left-aligned in a column of `width` characters (UTF-8 aware: "±"
  * is one character, two bytes), then one space. */
 static void put_col(FILE *f, const char *s, int width)

@@ -39,6 +39,10 @@ typedef struct report {
 	size_t nwarn;
 } report_t;
 
+/* Why figure f is not drawn ("Not drawn: gnuplot failed."), or NULL when it
+ * is drawn or has no data (its note says why). */
+const char *report_fig_not_drawn(const report_fig_t *f);
+
 /* Writes data and scripts for every figure into r->plotdir and renders them
  * when gnuplot is there; fills r->fig. Returns the number rendered. */
 int report_plots(report_t *r);
@@ -91,5 +95,34 @@ typedef struct rbuf {
 } rbuf_t;
 void rb_printf(rbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rb_put(rbuf_t *b, const char *s, size_t n);
+
+/* A table of text, built once (report_table.c) and written by report_md.c
+ * and report_html.c with their own escaping. A cell's "\n" separates a value
+ * from its range. */
+typedef struct rtable {
+	size_t ncol, nrow;
+	char **head;        /* ncol column titles */
+	int *numeric;       /* per column: right-aligned numbers */
+	char **cell;        /* nrow * ncol, row-major */
+} rtable_t;
+void rtable_init(rtable_t *t, size_t ncol, const char *const *head, const int *numeric);
+/* Appends a row: exactly ncol strings (copied). */
+void rtable_row(rtable_t *t, ...);
+void rtable_free(rtable_t *t);
+
+/* The medians table: per cell, report_table_metrics, median and min-max. */
+void report_table_results(const report_t *r, rtable_t *t);
+/* Every metric of every cell: n, median, quartiles, range. */
+void report_table_all(const report_t *r, rtable_t *t);
+/* Host and topology (manifest), flattened; versions of build and allocators. */
+void report_table_machine(const report_t *r, rtable_t *t);
+void report_table_versions(const report_t *r, rtable_t *t);
+/* Appends "PREFIX.key = value" rows of JSON j (objects flattened to depth 4,
+ * long values cut) to a two-column table. */
+void report_table_flat(rtable_t *t, const char *prefix, json_t *j, int depth);
+/* The one-sentence description of the run (suite, status, trials, times). */
+void report_intro(const report_t *r, rbuf_t *b);
+/* The whole of a file (NUL-terminated, malloc'd), or NULL. */
+char *report_slurp(const char *path, size_t *len);
 
 #endif

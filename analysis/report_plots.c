@@ -462,6 +462,16 @@ static const struct {
 	{"h", "h-span-occupancy", "Span occupancy per size class", report_fig_h},
 };
 
+const char *report_fig_not_drawn(const report_fig_t *f)
+{
+	switch (f->state) {
+	case FIG_FAILED: return "Not drawn: gnuplot failed on this figure.";
+	case FIG_NOGNUPLOT: return "Not drawn: gnuplot is not installed (its data and script "
+				   "are in plots/).";
+	default: return NULL;
+	}
+}
+
 int report_plots(report_t *r)
 {
 	int have_gp = plot_gnuplot() != NULL, ok = 0;
