@@ -19,36 +19,6 @@ const char *const report_table_metrics[] = {
 	"ns_per_op", "peak_rss", "overhead", "rss_after_drain", "malloc_p99", "free_p99", NULL,
 };
 
-void rb_put(rbuf_t *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		b->cap = (b->n + n + 1) * 2;
-		b->p = realloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
-void rb_printf(rbuf_t *b, const char *fmt, ...)
-{
-	char tmp[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < (int)sizeof(tmp)) {
-		rb_put(b, tmp, (size_t)n);
-		return;
-	}
-	char *big = malloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	rb_put(b, big, (size_t)n);
-	free(big);
-}
-
 char *report_slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -65,19 +35,6 @@ char *report_slurp(const char *path, size_t *len)
 	return p;
 }
 
-/* Prints s left-aligned in a column of `width` characters (UTF-8 aware: "±"
- * is one character, two bytes), then one space. */
-static void put_col(FILE *f, const char *s, int width)
-{
-	int chars = 0;
-	for (const char *p = s; *p; p++)
-		chars += ((unsigned char)*p & 0xC0) != 0x80;
-	fputs(s, f);
-	for (; chars < width; chars++)
-		fputc(' ', f);
-	fputc(' ', f);
-}
-
 /* Plain-text summary: the medians table and the warnings. */
 static void print_summary(const report_t *r, FILE *f)
 {
@@ -91,8 +48,8 @@ static void print_summary(const report_t *r, FILE *f)
 		const rundir_cell_t *c = &rd->c[i];
 		char ok[32];
 		snprintf(ok, sizeof(ok), "%zu/%zu", c->nok, c->n);
-		put_col(f, c->key, 33);
-		put_col(f, ok, 6);
+		text_col(f, c->key, 33);
+		text_col(f, ok, 6);
 		double *v = malloc((c->n + 1) * sizeof(double));
 		for (const char *const *mn = report_table_metrics; *mn; mn++) {
 			const metric_t *m = metric_find_static(*mn);
@@ -106,7 +63,7 @@ static void print_summary(const report_t *r, FILE *f)
 					 (s.max - s.min) / 2 / fabs(s.median) * 100);
 			else
 				snprintf(cell, sizeof(cell), "%s", med);
-			put_col(f, cell, 21);
+			text_col(f, cell, 21);
 		}
 		free(v);
 		fprintf(f, "\n");

@@ -11,6 +11,7 @@
 
 #include "metric.h"
 #include "rundir.h"
+#include "text.h"
 
 enum report_fig_state {
 	FIG_OK,        /* rendered: plots/BASE.svg and plots/BASE.png */
@@ -87,14 +88,6 @@ extern const report_frag_part_t report_frag_parts[REPORT_FRAG_N];
  * no live bytes or RSS. */
 int report_frag_stack(const rundir_trial_t *t, double part[REPORT_FRAG_N], int *clamped);
 
-/* An in-memory file: report_md/html build their text here, then write it
- * atomically. */
-typedef struct rbuf {
-	char *p;
-	size_t n, cap;
-} rbuf_t;
-void rb_printf(rbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void rb_put(rbuf_t *b, const char *s, size_t n);
 
 /* A table of text, built once (report_table.c) and written by report_md.c
  * and report_html.c with their own escaping. A cell's "\n" separates a value

@@ -14,16 +14,10 @@
 
 void report_warn(report_t *r, const char *fmt, ...)
 {
-	char buf[1500];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	text_line_addv(&r->warn, &r->nwarn, fmt, ap);
 	va_end(ap);
-	for (size_t i = 0; i < r->nwarn; i++)
-		if (!strcmp(r->warn[i], buf))
-			return;
-	r->warn = realloc(r->warn, (r->nwarn + 1) * sizeof(*r->warn));
-	r->warn[r->nwarn++] = strdup(buf);
 }
 
 /* The last non-empty line of s, at most n-1 bytes. */
