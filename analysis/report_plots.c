@@ -215,7 +215,8 @@ static void bars_by_group(fig_ctx_t *x, const metric_t *m, double scale, const c
 		fig_panel(x, k);
 		panel_title(f, &rd->c[x->grp[k]], "");
 		fprintf(f, "plot '%s' index %zu using 1:3:(0.75):($1+1):xtic(2) with boxes lc variable, "
-			   "'' index %zu using 1:3:4:5 with yerrorbars lc rgb '#333333' pt 7 ps 0",
+			   "'' index %zu using 1:4:(0):($5-$4) with vectors heads size screen 0.006,90 "
+			   "lc rgb '#333333'",
 			x->dat.name, k, k);
 		if (above)
 			fprintf(f, ", '' index %zu using 1:5:(sprintf('%s', $6)) with labels offset 0,0.6 "
@@ -236,7 +237,7 @@ static void fig_a(fig_ctx_t *x)
 
 static void fig_b(fig_ctx_t *x)
 {
-	bars_by_group(x, metric_find_static("peak_rss"), MiB, "peak RSS, MiB",
+	bars_by_group(x, metric_find_static("peak_rss"), MiB, "MiB",
 		      metric_find_static("overhead"), "%.1fx");
 	fig_note(x, "Peak RSS (the kernel's high-water mark), median over ok repetitions, error "
 		 "bars min-max; over each bar the overhead factor, peak RSS / peak live requested "
@@ -357,9 +358,9 @@ static void fig_e(fig_ctx_t *x)
 				x->dat.name, k);
 			continue;
 		}
-		fprintf(f, "plot '%s' index %zu using ($1-0.15):3:3:5:xtic(2) with yerrorbars pt 7 ps 0 "
-			   "lc rgb '#9ecae1', '' index %zu using ($1+0.15):6:6:8 with yerrorbars pt 7 ps 0 "
-			   "lc rgb '#fdae6b'", x->dat.name, k, k);
+		fprintf(f, "plot '%s' index %zu using ($1-0.15):3:(0):($5-$3):xtic(2) with vectors nohead "
+			   "lc rgb '#9ecae1', '' index %zu using ($1+0.15):6:(0):($8-$6) with vectors "
+			   "nohead lc rgb '#fdae6b'", x->dat.name, k, k);
 		for (int q = 0; q < 6; q++)
 			fprintf(f, ", '' index %zu using ($1%s):%d %s", k, q < 3 ? "-0.15" : "+0.15", q + 3,
 				styles[q]);
