@@ -73,7 +73,35 @@ grep -q 'manifest.json: unreadable' "$tmp/damaged/report.html" || fail "missing 
 grep -q 'topology.*not available in this run' "$tmp/damaged/report.html" || fail "no topology note"
 grep -q '^| churn/system/t1 | 6/6 |' "$tmp/damaged/report.md" || fail "good trials lost"
 
-# 5. not a results folder: exit 2
+# 5. an allocator that lists a scan and a noscan span class per size (span's
+# layout in membench_alloc.h): merged per size, the occupancy heat map is the
+# same as from one entry per size. The split is made here from jemalloc's
+# real classes and keeps their sums.
+cp -r tests/fixtures/run-real "$tmp/one"
+cp -r tests/fixtures/run-real "$tmp/split"
+python3 - "$tmp/split/trials" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+for n in os.listdir(d):
+    t = json.load(open(os.path.join(d, n)))
+    cl = (t.get("result") or {}).get("allocator", {}).get("classes_end_of_measure")
+    if not cl:
+        continue
+    out = []
+    for c in cl:
+        a = dict(c, spans=c["spans"] // 2, objects=min(c["objects"], c["spans"] // 2 * c["span_objects"]))
+        b = dict(c, spans=c["spans"] - a["spans"], objects=c["objects"] - a["objects"], noscan=True)
+        out += [a, b]
+    t["result"]["allocator"]["classes_end_of_measure"] = out
+    json.dump(t, open(os.path.join(d, n), "w"))
+PY
+"$M" report -q "$tmp/one" >/dev/null
+"$M" report -q "$tmp/split" >/dev/null
+[ -s "$tmp/one/plots/h-span-occupancy.dat" ] || fail "no occupancy data from jemalloc's classes"
+cmp -s "$tmp/one/plots/h-span-occupancy.dat" "$tmp/split/plots/h-span-occupancy.dat" ||
+	fail "scan/noscan span classes of one size not merged"
+
+# 6. not a results folder: exit 2
 rc=0
 "$M" report "$tmp/none" >/dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "report on a missing folder: exit $rc, want 2"
