@@ -114,14 +114,15 @@ static void write_clustered(const rundir_t *rd, FILE *f, const metric_t *m, doub
 	}
 }
 
-/* plot clause per allocator of a clustered histogram with min-max bars */
+/* A clustered histogram, a bar per allocator with min-max bars, log scale
+ * (counters per op span orders of magnitude between workloads). */
 static void plot_clustered(const rundir_t *rd, FILE *f, const char *dat, int index)
 {
 	char ix[32] = "";
 	if (index >= 0)
 		snprintf(ix, sizeof(ix), " index %d", index);
 	fprintf(f, "set style data histograms\nset style histogram errorbars gap 1 lw 1\n"
-		   "set xtics rotate by -25 scale 0\nset yrange [0:*]\nplot ");
+		   "set xtics rotate by -25 scale 0\nset logscale y\nset format y '%%g'\nset yrange [*:*]\nplot ");
 	for (size_t a = 0; a < rd->na; a++) {
 		fprintf(f, "%s'%s'%s using %zu:%zu:%zu%s title ", a ? ", " : "", dat, ix, 2 + 3 * a,
 			3 + 3 * a, 4 + 3 * a, a ? "" : ":xtic(1)");
@@ -414,7 +415,7 @@ static void fig_f(fig_ctx_t *x)
 		snprintf(t, sizeof(t), "%s per operation%s: median, bars min-max over repetitions",
 			 r->m[k].name + 8, r->m[k].exact == METRIC_EXACT ? " (simulated)" : "");
 		plot_str(f, t);
-		fprintf(f, "\nset ylabel '/op'\n");
+		fprintf(f, "\nset ylabel 'per op (log scale)'\n");
 		plot_clustered(rd, f, x->dat.name, (int)npanel);
 		npanel++;
 	}
