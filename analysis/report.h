@@ -102,6 +102,9 @@ void rtable_init(rtable_t *t, size_t ncol, const char *const *head, const int *n
 /* Appends a row: exactly ncol strings (copied). */
 void rtable_row(rtable_t *t, ...);
 void rtable_free(rtable_t *t);
+/* Writes cell s with esc: "value" alone, or pre value mid range post. */
+void rtable_cell_write(rbuf_t *b, const char *s, void (*esc)(rbuf_t *, const char *),
+		       const char *pre, const char *mid, const char *post);
 
 /* The medians table: per cell, report_table_metrics, median and min-max. */
 void report_table_results(const report_t *r, rtable_t *t);

@@ -94,22 +94,6 @@ static const char status_script[] =
 	"});\n"
 	"</script>\n";
 
-/* A cell: "value", or "<b>value</b><br>range" for "value\nrange". */
-static void html_cell(rbuf_t *b, const char *s)
-{
-	const char *nl = strchr(s, '\n');
-	if (!nl) {
-		esc(b, s);
-		return;
-	}
-	char *v = strndup(s, (size_t)(nl - s));
-	rb_printf(b, "<b>");
-	esc(b, v);
-	rb_printf(b, "</b><br>");
-	esc(b, nl + 1);
-	free(v);
-}
-
 /* The table, then frees it. head: whether the first row is column titles
  * (key-value tables have none; their first column is the header). */
 static void html_table(rbuf_t *b, rtable_t *t, int head)
@@ -131,7 +115,7 @@ static void html_table(rbuf_t *b, rtable_t *t, int head)
 			int na = !strcmp(v, "not available in this run");
 			rb_printf(b, "<%s%s>", !head && c == 0 ? "th" : "td",
 				  t->numeric[c] ? " class=\"n\"" : na ? " class=\"na\"" : "");
-			html_cell(b, v);
+			rtable_cell_write(b, v, esc, "<b>", "</b><br>", "");
 			rb_printf(b, "</%s>", !head && c == 0 ? "th" : "td");
 		}
 		rb_printf(b, "</tr>\n");

@@ -20,22 +20,6 @@ static void md(rbuf_t *b, const char *s)
 	}
 }
 
-/* A cell: "value" or "value (range)" for "value\nrange". */
-static void md_cell(rbuf_t *b, const char *s)
-{
-	const char *nl = strchr(s, '\n');
-	if (!nl) {
-		md(b, s);
-		return;
-	}
-	char *v = strndup(s, (size_t)(nl - s));
-	md(b, v);
-	rb_printf(b, " (");
-	md(b, nl + 1);
-	rb_printf(b, ")");
-	free(v);
-}
-
 static void md_table(rbuf_t *b, rtable_t *t)
 {
 	rb_printf(b, "|");
@@ -52,7 +36,7 @@ static void md_table(rbuf_t *b, rtable_t *t)
 		rb_printf(b, "|");
 		for (size_t c = 0; c < t->ncol; c++) {
 			rb_printf(b, " ");
-			md_cell(b, t->cell[i * t->ncol + c]);
+			rtable_cell_write(b, t->cell[i * t->ncol + c], md, "", " (", ")");
 			rb_printf(b, " |");
 		}
 		rb_printf(b, "\n");

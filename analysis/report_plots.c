@@ -184,6 +184,16 @@ static void panel_title(FILE *f, const rundir_cell_t *g, const char *what)
 	fputc('\n', f);
 }
 
+/* Starts the data row of allocator a in group g ("a label") and returns
+ * its cell, NULL when the run has none. */
+static const rundir_cell_t *allocator_row(FILE *d, const rundir_t *rd, const rundir_cell_t *g,
+					  size_t a)
+{
+	fprintf(d, "%zu ", a);
+	plot_label(d, rd->allocators[a]);
+	return rundir_cell(rd, g->workload, rd->allocators[a], g->threads);
+}
+
 /* A panel per workload x threads, a bar per allocator: the median of m over
  * the cell's ok repetitions, min-max error bars; with `above`, its median is
  * printed over each bar in fmt. Every panel has its own y scale, so a
@@ -196,9 +206,7 @@ static void bars_by_group(fig_ctx_t *x, const metric_t *m, double scale, const c
 	for (size_t k = 0; k < x->ng; k++) {
 		const rundir_cell_t *g = &rd->c[x->grp[k]];
 		for (size_t a = 0; a < rd->na; a++) {
-			const rundir_cell_t *c = rundir_cell(rd, g->workload, rd->allocators[a], g->threads);
-			fprintf(d, "%zu ", a);
-			plot_label(d, rd->allocators[a]);
+			const rundir_cell_t *c = allocator_row(d, rd, g, a);
 			fig_num(d, cell_stat(rd, c, m, 0.5), scale);
 			fig_num(d, cell_stat(rd, c, m, 0), scale);
 			fig_num(d, cell_stat(rd, c, m, 1), scale);
@@ -319,9 +327,7 @@ static void fig_e(fig_ctx_t *x)
 	for (size_t k = 0; k < x->ng; k++) {
 		const rundir_cell_t *g = &rd->c[x->grp[k]];
 		for (size_t a = 0; a < rd->na; a++) {
-			const rundir_cell_t *c = rundir_cell(rd, g->workload, rd->allocators[a], g->threads);
-			fprintf(d, "%zu ", a);
-			plot_label(d, rd->allocators[a]);
+			const rundir_cell_t *c = allocator_row(d, rd, g, a);
 			for (int q = 0; q < 6; q++) {
 				double v = cell_stat(rd, c, metric_find_static(cols[q]), 0.5);
 				has[k] |= !isnan(v) && v > 0;

@@ -22,6 +22,23 @@ void rtable_init(rtable_t *t, size_t ncol, const char *const *head, const int *n
 	}
 }
 
+void rtable_cell_write(rbuf_t *b, const char *s, void (*esc)(rbuf_t *, const char *),
+		       const char *pre, const char *mid, const char *post)
+{
+	const char *nl = strchr(s, '\n');
+	if (!nl) {
+		esc(b, s);
+		return;
+	}
+	char *v = strndup(s, (size_t)(nl - s));
+	rb_printf(b, "%s", pre);
+	esc(b, v);
+	rb_printf(b, "%s", mid);
+	esc(b, nl + 1);
+	rb_printf(b, "%s", post);
+	free(v);
+}
+
 /* Appends a row of ncol cells (copied). */
 static void add_row(rtable_t *t, char **cells)
 {
