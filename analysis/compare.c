@@ -11,22 +11,17 @@
 
 #include "cli.h"
 #include "stats.h"
+#include "text.h"
 
 const char *const compare_verdict_names[] = {"same", "better", "worse", "changed", "undecided"};
 
 static void cwarn(compare_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void cwarn(compare_t *c, const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	text_line_addv(&c->warn, &c->nwarn, fmt, ap);
 	va_end(ap);
-	for (size_t i = 0; i < c->nwarn; i++)
-		if (!strcmp(c->warn[i], buf))
-			return;
-	c->warn = realloc(c->warn, (c->nwarn + 1) * sizeof(*c->warn));
-	c->warn[c->nwarn++] = strdup(buf);
 }
 
 static int wanted(const char *list, const char *name)
@@ -189,19 +184,6 @@ static void fmt_summary(const compare_row_t *r, const metric_summary_t *s, char 
 		snprintf(buf, n, "%s", v);
 }
 
-/* Prints s left-aligned in a column of `width` characters (UTF-8 aware: "±"
- * is one character, two bytes), then one space. */
-static void put_col(FILE *f, const char *s, int width)
-{
-	int chars = 0;
-	for (const char *p = s; *p; p++)
-		chars += ((unsigned char)*p & 0xC0) != 0x80;
-	fputs(s, f);
-	for (; chars < width; chars++)
-		fputc(' ', f);
-	fputc(' ', f);
-}
-
 static void fmt_delta(const compare_t *c, const compare_row_t *r, char *buf, size_t n)
 {
 	if (r->verdict == CMP_UNDECIDED)
@@ -228,11 +210,11 @@ void compare_print_table(const compare_t *c, FILE *f)
 		if (!isnan(r->ci_lo_pct))
 			snprintf(ci, sizeof(ci), "[%+.1f%%, %+.1f%%] @%.0f%%", r->ci_lo_pct,
 				 r->ci_hi_pct, r->ci_achieved * 100);
-		put_col(f, r->cell->key, 32);
-		put_col(f, r->m.name, 20);
-		put_col(f, b, 20);
-		put_col(f, n, 20);
-		put_col(f, d, 26);
+		text_col(f, r->cell->key, 32);
+		text_col(f, r->m.name, 20);
+		text_col(f, b, 20);
+		text_col(f, n, 20);
+		text_col(f, d, 26);
 		fprintf(f, "%s%s\n", ci, r->regression ? "  REGRESSION" : "");
 	}
 	for (size_t i = 0; i < c->nwarn; i++)

@@ -80,6 +80,27 @@ static metric_t *find(metric_t *list, size_t n, const char *name)
 	return NULL;
 }
 
+/* The figures of result.frag (analysis/frag.c, METRICS.md) that become
+ * metrics, where a trial has them: the breakdown at the peak of live bytes,
+ * the peak, what the drain gave back, and the identity check. */
+static const struct {
+	const char *key, *unit;
+	int better;
+} frag_metrics[] = {
+	{"at_peak_live.internal", "B", -1},
+	{"at_peak_live.internal_ratio", "x", -1},
+	{"at_peak_live.external", "B", -1},
+	{"at_peak_live.free_pages", "B", -1},
+	{"at_peak_live.tail_waste", "B", -1},
+	{"at_peak_live.class_free", "B", -1},
+	{"at_peak_live.overhead", "x", -1},
+	{"peak_rss_sampled", "B", -1},
+	{"after_drain.returned_fraction", "x", +1},
+	{"after_release.returned_fraction", "x", +1},
+	{"identities.violations", "", -1},
+};
+#define NFRAG (sizeof(frag_metrics) / sizeof(frag_metrics[0]))
+
 size_t metric_discover(const rundir_t *rd, metric_t **out)
 {
 	size_t n = 0;
@@ -107,19 +128,21 @@ size_t metric_discover(const rundir_t *rd, metric_t **out)
 			if (json_is_true(json_object_get(v, "simulated")))
 				m->exact = METRIC_EXACT;
 		}
-		json_object_foreach(json_object_get(t->result, "frag"), k, v) {
-			if (!json_is_number(v))
+		for (size_t f = 0; f < NFRAG; f++) {
+			char path[192];
+			snprintf(path, sizeof(path), "result.frag.%s", frag_metrics[f].key);
+			if (!json_is_number(rundir_get(t->rec, path)))
 				continue;
 			char name[128];
-			snprintf(name, sizeof(name), "frag.%s", k);
+			snprintf(name, sizeof(name), "frag.%s", frag_metrics[f].key);
 			metric_t *m = add(out, &n, name);
 			if (!m)
 				continue;
-			m->unit = strstr(k, "factor") || strstr(k, "ratio") ? "x" : "B";
-			m->title = "fragmentation (analysis/frag)";
-			m->better = -1;
+			m->unit = frag_metrics[f].unit;
+			m->title = "fragmentation (analysis/METRICS.md)";
+			m->better = frag_metrics[f].better;
 			m->exact = METRIC_EXACT_IF_FLAT;
-			snprintf(m->path, sizeof(m->path), "result.frag.%s", k);
+			snprintf(m->path, sizeof(m->path), "%s", path);
 		}
 	}
 	return n;

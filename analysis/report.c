@@ -19,107 +19,20 @@ const char *const report_table_metrics[] = {
 	"ns_per_op", "peak_rss", "overhead", "rss_after_drain", "malloc_p99", "free_p99", NULL,
 };
 
-void rb_put(rbuf_t *b, const char *s, size_t n)
+char *report_slurp(const char *path, size_t *len)
 {
-	if (b->n + n + 1 > b->cap) {
-		b->cap = (b->n + n + 1) * 2;
-		b->p = realloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-}
-
-void rb_printf(rbuf_t *b, const char *fmt, ...)
-{
-	char tmp[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < (int)sizeof(tmp)) {
-		rb_put(b, tmp, (size_t)n);
-		return;
-	}
-	char *big = malloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	rb_put(b, big, (size_t)n);
-	free(big);
-}
-
-static void rwarn(report_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void rwarn(report_t *r, const char *fmt, ...)
-{
-	char buf[1500];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	for (size_t i = 0; i < r->nwarn; i++)
-		if (!strcmp(r->warn[i], buf))
-			return;
-	r->warn = realloc(r->warn, (r->nwarn + 1) * sizeof(*r->warn));
-	r->warn[r->nwarn++] = strdup(buf);
-}
-
-/* The last non-empty line of s, at most n-1 bytes. */
-static void last_line(const char *s, char *out, size_t n)
-{
-	out[0] = 0;
-	if (!s)
-		return;
-	const char *end = s + strlen(s);
-	while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-		end--;
-	const char *start = end;
-	while (start > s && start[-1] != '\n')
-		start--;
-	snprintf(out, n, "%.*s", (int)(end - start), start);
-}
-
-static void collect_warnings(report_t *r)
-{
-	const rundir_t *rd = r->rd;
-	for (size_t i = 0; i < rd->nwarn; i++)
-		rwarn(r, "%s", rd->warn[i]);
-	const char *st = json_string_value(json_object_get(rd->manifest, "status"));
-	if (st && strcmp(st, "complete"))
-		rwarn(r, "the run is %s, not complete: some planned trials are missing", st);
-	json_t *opt = rundir_get(rd->manifest, "build.optimised");
-	if (opt && !json_is_true(opt))
-		rwarn(r, "results from an unoptimised or sanitizer build: the numbers mislead");
-	for (size_t i = 0; i < rd->nt; i++) {
-		const rundir_trial_t *t = &rd->t[i];
-		if (t->ok)
-			continue;
-		char tail[300];
-		last_line(json_string_value(json_object_get(t->rec, "stderr_tail")), tail, sizeof(tail));
-		rwarn(r, "trial %s: %s%s%s", t->id, t->status, tail[0] ? ": " : "", tail);
-	}
-	for (size_t i = 0; i < rd->nt; i++) {
-		const char *k;
-		json_t *v;
-		json_object_foreach(json_object_get(rd->t[i].result, "counters"), k, v) {
-			const char *why = metric_counter_unavailable(&rd->t[i], k);
-			if (why)
-				rwarn(r, "counter %s unavailable (%s): %s", k, rd->t[i].allocator, why);
-		}
-	}
-}
-
-/* Prints s left-aligned in a column of `width` characters (UTF-8 aware: "±"
- * is one character, two bytes), then one space. */
-static void put_col(FILE *f, const char *s, int width)
-{
-	int chars = 0;
-	for (const char *p = s; *p; p++)
-		chars += ((unsigned char)*p & 0xC0) != 0x80;
-	fputs(s, f);
-	for (; chars < width; chars++)
-		fputc(' ', f);
-	fputc(' ', f);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *p = malloc((size_t)(n > 0 ? n : 0) + 1);
+	size_t got = fread(p, 1, (size_t)(n > 0 ? n : 0), f);
+	fclose(f);
+	p[got] = 0;
+	*len = got;
+	return p;
 }
 
 /* Plain-text summary: the medians table and the warnings. */
@@ -135,8 +48,8 @@ static void print_summary(const report_t *r, FILE *f)
 		const rundir_cell_t *c = &rd->c[i];
 		char ok[32];
 		snprintf(ok, sizeof(ok), "%zu/%zu", c->nok, c->n);
-		put_col(f, c->key, 33);
-		put_col(f, ok, 6);
+		text_col(f, c->key, 33);
+		text_col(f, ok, 6);
 		double *v = malloc((c->n + 1) * sizeof(double));
 		for (const char *const *mn = report_table_metrics; *mn; mn++) {
 			const metric_t *m = metric_find_static(*mn);
@@ -150,7 +63,7 @@ static void print_summary(const report_t *r, FILE *f)
 					 (s.max - s.min) / 2 / fabs(s.median) * 100);
 			else
 				snprintf(cell, sizeof(cell), "%s", med);
-			put_col(f, cell, 21);
+			text_col(f, cell, 21);
 		}
 		free(v);
 		fprintf(f, "\n");
@@ -196,7 +109,7 @@ int mb_cmd_report(int argc, char **argv)
 		return 2;
 	}
 	r.nm = metric_discover(r.rd, &r.m);
-	collect_warnings(&r);
+	report_collect_warnings(&r);
 	snprintf(r.plotdir, sizeof(r.plotdir), "%s/plots", r.rd->dir);
 	int rc = 0;
 	if (noplots) {
@@ -210,14 +123,14 @@ int mb_cmd_report(int argc, char **argv)
 	} else {
 		int drawn = report_plots(&r);
 		if (!plot_gnuplot())
-			rwarn(&r, "gnuplot not found (install the Debian package gnuplot-nox): no "
+			report_warn(&r, "gnuplot not found (install the Debian package gnuplot-nox): no "
 			      "figures; the tables below are complete, and plots/*.gp with their data "
 			      "are written, so `gnuplot FILE.gp` in plots/ draws them later");
 		else if (!quiet)
 			printf("plots: %d figures in %s\n", drawn, r.plotdir);
 		for (int i = 0; i < REPORT_NFIG; i++)
 			if (r.fig[i].state == FIG_FAILED)
-				rwarn(&r, "figure (%s) %s: %s", r.fig[i].id, r.fig[i].title, r.fig[i].note);
+				report_warn(&r, "figure (%s) %s: %s", r.fig[i].id, r.fig[i].title, r.fig[i].note);
 	}
 	if (!quiet)
 		print_summary(&r, stdout);

@@ -26,28 +26,6 @@ static void esc(rbuf_t *b, const char *s)
 	}
 }
 
-static const char *ms(const rundir_t *rd, const char *path)
-{
-	const char *s = json_string_value(rundir_get(rd->manifest, path));
-	return s ? s : "n/a";
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *p = malloc((size_t)(n > 0 ? n : 0) + 1);
-	size_t got = fread(p, 1, (size_t)(n > 0 ? n : 0), f);
-	fclose(f);
-	p[got] = 0;
-	*len = got;
-	return p;
-}
-
 /* Copies gnuplot's SVG from its <svg> element on, prefixing every id (and
  * the references to them) with the figure's id, so that several figures in
  * one document never share an id. Returns 0, or -1 when the file is missing
@@ -55,7 +33,7 @@ static char *slurp(const char *path, size_t *len)
 static int inline_svg(rbuf_t *b, const char *path, const char *fid)
 {
 	size_t n;
-	char *s = slurp(path, &n);
+	char *s = report_slurp(path, &n);
 	char *p = s ? strstr(s, "<svg") : NULL;
 	if (!p) {
 		free(s);
@@ -83,33 +61,6 @@ static int inline_svg(rbuf_t *b, const char *path, const char *fid)
 	}
 	free(s);
 	return 0;
-}
-
-static void kv_rows(rbuf_t *b, const char *prefix, json_t *j, int depth, int *rows)
-{
-	if (*rows > 300)
-		return;
-	if (json_is_object(j) && depth < 4) {
-		const char *k;
-		json_t *v;
-		json_object_foreach(j, k, v) {
-			char p[512];
-			snprintf(p, sizeof(p), "%s%s%s", prefix, *prefix ? "." : "", k);
-			kv_rows(b, p, v, depth + 1, rows);
-		}
-		return;
-	}
-	char *txt = json_is_string(j) ? strdup(json_string_value(j))
-				      : json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
-	rb_printf(b, "<tr><th>");
-	esc(b, prefix);
-	rb_printf(b, "</th><td>");
-	if (txt && strlen(txt) > 300)
-		strcpy(txt + 290, " ...");
-	esc(b, txt ? txt : "?");
-	rb_printf(b, "</td></tr>\n");
-	free(txt);
-	(*rows)++;
 }
 
 static const char style[] =
@@ -143,99 +94,53 @@ static const char status_script[] =
 	"});\n"
 	"</script>\n";
 
-static void results_table(rbuf_t *b, const report_t *r)
+/* The table, then frees it. head: whether the first row is column titles
+ * (key-value tables have none; their first column is the header). */
+static void html_table(rbuf_t *b, rtable_t *t, int head)
 {
-	const rundir_t *rd = r->rd;
-	rb_printf(b, "<table><tr><th>workload / allocator / threads</th><th>ok</th>");
-	for (const char *const *m = report_table_metrics; *m; m++) {
-		rb_printf(b, "<th>");
-		esc(b, *m);
-		rb_printf(b, "<br><small>median<br>min – max</small></th>");
-	}
-	rb_printf(b, "</tr>\n");
-	for (size_t i = 0; i < rd->nc; i++) {
-		const rundir_cell_t *c = &rd->c[i];
-		rb_printf(b, "<tr><td>");
-		esc(b, c->key);
-		rb_printf(b, "</td><td class=\"n\">%zu/%zu</td>", c->nok, c->n);
-		double *v = malloc((c->n + 1) * sizeof(double));
-		for (const char *const *mn = report_table_metrics; *mn; mn++) {
-			const metric_t *m = metric_find_static(*mn);
-			metric_summary_t s;
-			size_t n = metric_samples(rd, c, m, v);
-			metric_summarise(v, n, &s);
-			char a[64], lo[64], hi[64];
-			metric_format(m, s.median, a, sizeof(a));
-			metric_format(m, s.min, lo, sizeof(lo));
-			metric_format(m, s.max, hi, sizeof(hi));
-			if (n > 1)
-				rb_printf(b, "<td class=\"n\"><b>%s</b><br>%s – %s</td>", a, lo, hi);
-			else
-				rb_printf(b, "<td class=\"n\">%s</td>", a);
+	rb_printf(b, "<table>\n");
+	if (head) {
+		rb_printf(b, "<tr>");
+		for (size_t c = 0; c < t->ncol; c++) {
+			rb_printf(b, "<th>");
+			esc(b, t->head[c]);
+			rb_printf(b, "</th>");
 		}
-		free(v);
+		rb_printf(b, "</tr>\n");
+	}
+	for (size_t i = 0; i < t->nrow; i++) {
+		rb_printf(b, "<tr>");
+		for (size_t c = 0; c < t->ncol; c++) {
+			const char *v = t->cell[i * t->ncol + c];
+			int na = !strcmp(v, "not available in this run");
+			rb_printf(b, "<%s%s>", !head && c == 0 ? "th" : "td",
+				  t->numeric[c] ? " class=\"n\"" : na ? " class=\"na\"" : "");
+			rtable_cell_write(b, v, esc, "<b>", "</b><br>", "");
+			rb_printf(b, "</%s>", !head && c == 0 ? "th" : "td");
+		}
 		rb_printf(b, "</tr>\n");
 	}
 	rb_printf(b, "</table>\n");
-}
-
-static void all_metrics_table(rbuf_t *b, const report_t *r)
-{
-	const rundir_t *rd = r->rd;
-	rb_printf(b, "<table><tr><th>cell</th><th>metric</th><th>n</th><th>median</th>"
-		     "<th>q1 – q3</th><th>min – max</th></tr>\n");
-	for (size_t i = 0; i < rd->nc; i++) {
-		const rundir_cell_t *c = &rd->c[i];
-		double *v = malloc((c->n + 1) * sizeof(double));
-		for (size_t k = 0; k < r->nm; k++) {
-			size_t n = metric_samples(rd, c, &r->m[k], v);
-			if (!n)
-				continue;
-			metric_summary_t s;
-			metric_summarise(v, n, &s);
-			char a[64], q1[64], q3[64], lo[64], hi[64];
-			metric_format(&r->m[k], s.median, a, sizeof(a));
-			metric_format(&r->m[k], s.q1, q1, sizeof(q1));
-			metric_format(&r->m[k], s.q3, q3, sizeof(q3));
-			metric_format(&r->m[k], s.min, lo, sizeof(lo));
-			metric_format(&r->m[k], s.max, hi, sizeof(hi));
-			rb_printf(b, "<tr><td>");
-			esc(b, c->key);
-			rb_printf(b, "</td><td>");
-			esc(b, r->m[k].name);
-			rb_printf(b, "</td><td class=\"n\">%zu</td><td class=\"n\">%s</td>"
-				     "<td class=\"n\">%s – %s</td><td class=\"n\">%s – %s</td></tr>\n",
-				  n, a, q1, q3, lo, hi);
-		}
-		free(v);
-	}
-	rb_printf(b, "</table>\n");
+	rtable_free(t);
 }
 
 int report_write_html(const report_t *r, const char *path)
 {
 	const rundir_t *rd = r->rd;
 	rbuf_t b = {0};
+	rtable_t t;
 	rb_printf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 		      "<meta name=\"viewport\" content=\"width=device-width\">\n<title>membench: ");
 	esc(&b, rd->run_id);
 	rb_printf(&b, "</title>\n<style>%s</style>\n%s</head><body>\n<h1>membench report: ", style,
 		  status_script);
 	esc(&b, rd->run_id);
-	rb_printf(&b, "</h1>\n<p>Suite <b>");
-	esc(&b, ms(rd, "suite"));
-	rb_printf(&b, "</b>: ");
-	esc(&b, ms(rd, "config.description"));
-	size_t nok = 0;
-	for (size_t i = 0; i < rd->nt; i++)
-		nok += rd->t[i].ok;
-	rb_printf(&b, ". Status ");
-	esc(&b, ms(rd, "status"));
-	rb_printf(&b, "; %zu trials, %zu ok. Started ", rd->nt, nok);
-	esc(&b, ms(rd, "started"));
-	rb_printf(&b, ", finished ");
-	esc(&b, ms(rd, "finished"));
-	rb_printf(&b, ".</p>\n<p id=\"mb-status\" data-ok=\"pending\">pending</p>\n");
+	rb_printf(&b, "</h1>\n<p>");
+	rbuf_t intro = {0};
+	report_intro(r, &intro);
+	esc(&b, intro.p);
+	free(intro.p);
+	rb_printf(&b, "</p>\n<p id=\"mb-status\" data-ok=\"pending\">pending</p>\n");
 
 	rb_printf(&b, "<h2>Contents</h2><ol><li><a href=\"#warnings\">Warnings</a></li>"
 		      "<li><a href=\"#results\">Results</a></li><li><a href=\"#figures\">Figures</a>"
@@ -252,7 +157,8 @@ int report_write_html(const report_t *r, const char *path)
 	}
 	rb_printf(&b, "<h2 id=\"results\">Results</h2>\n<p>Median over ok repetitions, and the "
 		      "range from the fastest to the slowest.</p>\n");
-	results_table(&b, r);
+	report_table_results(r, &t);
+	html_table(&b, &t, 1);
 
 	rb_printf(&b, "<h2 id=\"figures\">Figures</h2>\n");
 	for (int i = 0; i < REPORT_NFIG; i++) {
@@ -266,11 +172,10 @@ int report_write_html(const report_t *r, const char *path)
 		snprintf(svg, sizeof(svg), "%s/%s.svg", r->plotdir, f->base);
 		if (f->state == FIG_OK && inline_svg(&b, svg, f->id) == 0)
 			rb_printf(&b, "\n");
-		else if (f->state == FIG_OK || f->state == FIG_FAILED)
-			rb_printf(&b, "<p class=\"na\">Not drawn: gnuplot failed on this figure.</p>\n");
-		else if (f->state == FIG_NOGNUPLOT)
-			rb_printf(&b, "<p class=\"na\">Not drawn: gnuplot is not installed (data and "
-				      "script in plots/).</p>\n");
+		else if (f->state == FIG_OK) /* the SVG went missing */
+			rb_printf(&b, "<p class=\"na\">Not drawn: %s is missing.</p>\n", f->base);
+		else if (report_fig_not_drawn(f))
+			rb_printf(&b, "<p class=\"na\">%s</p>\n", report_fig_not_drawn(f));
 		if (f->note[0]) {
 			rb_printf(&b, "<figcaption class=\"%s\">", f->state == FIG_NA ? "na" : "");
 			esc(&b, f->state == FIG_NA ? "Not available in this run: " : "Note: ");
@@ -280,44 +185,17 @@ int report_write_html(const report_t *r, const char *path)
 		rb_printf(&b, "</figure>\n");
 	}
 
-	int rows = 0;
-	rb_printf(&b, "<h2 id=\"machine\">Machine</h2>\n<table>\n");
-	kv_rows(&b, "host", rundir_get(rd->manifest, "host"), 1, &rows);
-	json_t *topo = rundir_get(rd->manifest, "topology");
-	if (topo)
-		kv_rows(&b, "topology", topo, 1, &rows);
-	else
-		rb_printf(&b, "<tr><th>topology</th><td class=\"na\">not available in this run"
-			      "</td></tr>\n");
-	rb_printf(&b, "</table>\n<h2 id=\"versions\">Versions</h2>\n<table>\n");
-	rows = 0;
-	kv_rows(&b, "build", rundir_get(rd->manifest, "build"), 1, &rows);
-	for (size_t a = 0; a < rd->na; a++) {
-		const char *ver = NULL, *pkg = NULL;
-		for (size_t i = 0; i < rd->nt && !ver; i++)
-			if (!strcmp(rd->t[i].allocator, rd->allocators[a]))
-				ver = json_string_value(rundir_get(rd->t[i].result, "allocator.version"));
-		json_t *al;
-		size_t k;
-		json_array_foreach(rundir_get(rd->manifest, "allocators"), k, al)
-			if (!strcmp(json_string_value(json_object_get(al, "name")) ?: "", rd->allocators[a]))
-				pkg = json_string_value(json_object_get(al, "package"));
-		rb_printf(&b, "<tr><th>allocator ");
-		esc(&b, rd->allocators[a]);
-		rb_printf(&b, "</th><td>");
-		esc(&b, ver ? ver : "version not reported");
-		if (pkg) {
-			rb_printf(&b, " (package ");
-			esc(&b, pkg);
-			rb_printf(&b, ")");
-		}
-		rb_printf(&b, "</td></tr>\n");
-	}
-	rb_printf(&b, "</table>\n<h2 id=\"config\">Config</h2>\n");
+	rb_printf(&b, "<h2 id=\"machine\">Machine</h2>\n");
+	report_table_machine(r, &t);
+	html_table(&b, &t, 0);
+	rb_printf(&b, "<h2 id=\"versions\">Versions</h2>\n");
+	report_table_versions(r, &t);
+	html_table(&b, &t, 0);
+	rb_printf(&b, "<h2 id=\"config\">Config</h2>\n");
 	char cpath[4400];
 	size_t clen;
 	snprintf(cpath, sizeof(cpath), "%s/inputs/config.yaml", rd->dir);
-	char *cfg = slurp(cpath, &clen);
+	char *cfg = report_slurp(cpath, &clen);
 	if (cfg) {
 		rb_printf(&b, "<pre>");
 		esc(&b, cfg);
@@ -326,11 +204,13 @@ int report_write_html(const report_t *r, const char *path)
 	} else {
 		rb_printf(&b, "<p class=\"na\">The suite file is not in this results folder.</p>\n");
 	}
-	rb_printf(&b, "<table>\n");
-	rows = 0;
-	kv_rows(&b, "config", rundir_get(rd->manifest, "config"), 1, &rows);
-	rb_printf(&b, "</table>\n<h2 id=\"all\">All metrics</h2>\n");
-	all_metrics_table(&b, r);
+	static const char *const kv[] = {"key", "value"};
+	rtable_init(&t, 2, kv, NULL);
+	report_table_flat(&t, "config", rundir_get(rd->manifest, "config"), 1);
+	html_table(&b, &t, 0);
+	rb_printf(&b, "<h2 id=\"all\">All metrics</h2>\n");
+	report_table_all(r, &t);
+	html_table(&b, &t, 1);
 	rb_printf(&b, "</body></html>\n");
 	int rc = mb_write_atomic(path, b.p, b.n);
 	free(b.p);

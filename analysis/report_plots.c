@@ -12,10 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plot.h"
+#include "report_fig.h"
 #include "stats.h"
-
-#define MiB 1048576.0
 
 size_t report_groups(const rundir_t *rd, size_t **first)
 {
@@ -52,12 +50,44 @@ static double cell_stat(const rundir_t *rd, const rundir_cell_t *c, const metric
 	return r;
 }
 
-static void num(FILE *f, double v, double scale)
+void fig_num(FILE *f, double v, double scale)
 {
 	if (isnan(v))
 		fputs(" NaN", f);
 	else
 		fprintf(f, " %.6g", v / scale);
+}
+
+void fig_panels(fig_ctx_t *x, size_t n, int cols, int panel_h, int key_h)
+{
+	x->cols = n < (size_t)cols ? (int)(n ? n : 1) : cols;
+	x->panel_h = panel_h;
+	x->key_h = key_h;
+	x->h = key_h + (int)((n + (size_t)x->cols - 1) / (size_t)x->cols) * panel_h;
+	fprintf(x->body.f, "set multiplot\n");
+}
+
+void fig_panel(fig_ctx_t *x, size_t i)
+{
+	size_t col = i % (size_t)x->cols, row = i / (size_t)x->cols;
+	fprintf(x->body.f, "set origin %.4f,%.4f\nset size %.4f,%.4f\n", (double)col / x->cols,
+		1.0 - (double)(x->key_h + (int)(row + 1) * x->panel_h) / x->h, 1.0 / x->cols,
+		(double)x->panel_h / x->h);
+}
+
+void fig_key(fig_ctx_t *x, size_t n, const char *const *titles, const char *const *styles)
+{
+	FILE *f = x->body.f;
+	fprintf(f, "set origin 0,%.4f\nset size 1,%.4f\nunset title\nunset xlabel\nunset ylabel\n"
+		   "unset y2label\nunset border\nunset tics\nunset grid\nunset logscale\n"
+		   "set xrange [0:1]\nset yrange [0:1]\nunset object\nunset label\n"
+		   "set key center center horizontal maxrows 3 samplen 2 width 2\nplot ",
+		1.0 - (double)x->key_h / x->h, (double)x->key_h / x->h);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%sNaN %s title ", i ? ", " : "", styles[i]);
+		plot_str(f, titles[i]);
+	}
+	fputc('\n', f);
 }
 
 static void group_label(FILE *f, const rundir_cell_t *g)
@@ -76,34 +106,30 @@ static void write_clustered(const rundir_t *rd, FILE *f, const metric_t *m, doub
 		group_label(f, g);
 		for (size_t a = 0; a < rd->na; a++) {
 			const rundir_cell_t *c = rundir_cell(rd, g->workload, rd->allocators[a], g->threads);
-			num(f, cell_stat(rd, c, m, 0.5), scale);
-			num(f, cell_stat(rd, c, m, 0), scale);
-			num(f, cell_stat(rd, c, m, 1), scale);
+			fig_num(f, cell_stat(rd, c, m, 0.5), scale);
+			fig_num(f, cell_stat(rd, c, m, 0), scale);
+			fig_num(f, cell_stat(rd, c, m, 1), scale);
 		}
 		fputc('\n', f);
 	}
 }
 
-/* plot clause per allocator of a clustered histogram with min-max bars */
-static void plot_clustered(const rundir_t *rd, FILE *f, const char *dat)
+/* A clustered histogram, a bar per allocator with min-max bars, log scale
+ * (counters per op span orders of magnitude between workloads). */
+static void plot_clustered(const rundir_t *rd, FILE *f, const char *dat, int index)
 {
+	char ix[32] = "";
+	if (index >= 0)
+		snprintf(ix, sizeof(ix), " index %d", index);
 	fprintf(f, "set style data histograms\nset style histogram errorbars gap 1 lw 1\n"
-		   "set xtics rotate by -25 scale 0\nset yrange [0:*]\nplot ");
+		   "set xtics rotate by -25 scale 0\nset logscale y\nset format y '%%g'\nset yrange [*:*]\nplot ");
 	for (size_t a = 0; a < rd->na; a++) {
-		fprintf(f, "%s'%s' using %zu:%zu:%zu%s title ", a ? ", " : "", dat, 2 + 3 * a,
+		fprintf(f, "%s'%s'%s using %zu:%zu:%zu%s title ", a ? ", " : "", dat, ix, 2 + 3 * a,
 			3 + 3 * a, 4 + 3 * a, a ? "" : ":xtic(1)");
 		plot_str(f, rd->allocators[a]);
 	}
 	fputc('\n', f);
 }
-
-typedef struct fig_ctx {
-	report_t *r;
-	report_fig_t *fig;
-	plot_file_t dat, body;
-	size_t *grp, ng;
-	int w, h;
-} fig_ctx_t;
 
 static int fig_open(fig_ctx_t *x, const char *suffix)
 {
@@ -120,35 +146,111 @@ static int fig_open(fig_ctx_t *x, const char *suffix)
 	return 0;
 }
 
-static void fig_a(fig_ctx_t *x)
+/* A note with the figure's caption. */
+static void fig_note(fig_ctx_t *x, const char *s)
+{
+	snprintf(x->fig->note, sizeof(x->fig->note), "%s", s);
+}
+
+/* The key of the per-allocator panels: allocator a in linetype a + 1. */
+static void allocator_key(fig_ctx_t *x, const char *style, const char *extra_title,
+			  const char *extra_style)
 {
 	const rundir_t *rd = x->r->rd;
-	write_clustered(rd, x->dat.f, metric_find_static("ns_per_op"), 1, x->grp, x->ng);
-	fprintf(x->body.f, "set title 'time per operation: median, bars min-max over repetitions'\n"
-			   "set ylabel 'ns/op'\n");
-	plot_clustered(rd, x->body.f, x->dat.name);
+	const char **sp = malloc((rd->na + 2) * sizeof(*sp)), **ti = malloc((rd->na + 2) * sizeof(*ti));
+	char (*st)[64] = malloc((rd->na + 1) * sizeof(*st));
+	size_t n = 0;
+	for (size_t a = 0; a < rd->na; a++, n++) {
+		snprintf(st[a], sizeof(st[a]), "%s lc %zu", style, a + 1);
+		sp[n] = st[a];
+		ti[n] = rd->allocators[a];
+	}
+	if (extra_title) {
+		sp[n] = extra_style;
+		ti[n++] = extra_title;
+	}
+	fig_key(x, n, ti, sp);
+	free(sp);
+	free(ti);
+	free(st);
+}
+
+static void panel_title(FILE *f, const rundir_cell_t *g, const char *what)
+{
+	char t[300];
+	snprintf(t, sizeof(t), "%s t%d%s", g->workload, g->threads, what);
+	fprintf(f, "set title ");
+	plot_str(f, t);
+	fputc('\n', f);
+}
+
+/* Starts the data row of allocator a in group g ("a label") and returns
+ * its cell, NULL when the run has none. */
+static const rundir_cell_t *allocator_row(FILE *d, const rundir_t *rd, const rundir_cell_t *g,
+					  size_t a)
+{
+	fprintf(d, "%zu ", a);
+	plot_label(d, rd->allocators[a]);
+	return rundir_cell(rd, g->workload, rd->allocators[a], g->threads);
+}
+
+/* A panel per workload x threads, a bar per allocator: the median of m over
+ * the cell's ok repetitions, min-max error bars; with `above`, its median is
+ * printed over each bar in fmt. Every panel has its own y scale, so a
+ * workload that takes 100x longer does not flatten the others. */
+static void bars_by_group(fig_ctx_t *x, const metric_t *m, double scale, const char *ylabel,
+			  const metric_t *above, const char *fmt)
+{
+	const rundir_t *rd = x->r->rd;
+	FILE *d = x->dat.f, *f = x->body.f;
+	for (size_t k = 0; k < x->ng; k++) {
+		const rundir_cell_t *g = &rd->c[x->grp[k]];
+		for (size_t a = 0; a < rd->na; a++) {
+			const rundir_cell_t *c = allocator_row(d, rd, g, a);
+			fig_num(d, cell_stat(rd, c, m, 0.5), scale);
+			fig_num(d, cell_stat(rd, c, m, 0), scale);
+			fig_num(d, cell_stat(rd, c, m, 1), scale);
+			fig_num(d, above ? cell_stat(rd, c, above, 0.5) : NAN, 1);
+			fputc('\n', d);
+		}
+		fprintf(d, "\n\n");
+	}
+	fprintf(f, "set xtics rotate by -30 scale 0\nset yrange [0:*]\nset offsets 0,0,graph 0.12,0\n"
+		   "set xrange [-0.6:%zu.6]\nset ylabel ", rd->na ? rd->na - 1 : 0);
+	plot_str(f, ylabel);
+	fprintf(f, "\nunset key\n");
+	fig_panels(x, x->ng, 4, 290, 50);
+	for (size_t k = 0; k < x->ng; k++) {
+		fig_panel(x, k);
+		panel_title(f, &rd->c[x->grp[k]], "");
+		fprintf(f, "plot '%s' index %zu using 1:3:(0.75):($1+1):xtic(2) with boxes lc variable, "
+			   "'' index %zu using 1:4:(0):($5-$4) with vectors heads size screen 0.006,90 "
+			   "lc rgb '#333333'",
+			x->dat.name, k, k);
+		if (above)
+			fprintf(f, ", '' index %zu using 1:5:(sprintf('%s', $6)) with labels offset 0,0.6 "
+				   "font ',8'", k, fmt);
+		fputc('\n', f);
+	}
+	allocator_key(x, "with boxes", NULL, NULL);
+	fprintf(f, "unset multiplot\n");
+	x->w = 1250;
+}
+
+static void fig_a(fig_ctx_t *x)
+{
+	bars_by_group(x, metric_find_static("ns_per_op"), 1, "ns/op", NULL, NULL);
+	fig_note(x, "Median over ok repetitions; error bars from the fastest to the slowest. "
+		 "Each panel has its own scale.");
 }
 
 static void fig_b(fig_ctx_t *x)
 {
-	const rundir_t *rd = x->r->rd;
-	write_clustered(rd, x->dat.f, metric_find_static("peak_rss"), MiB, x->grp, x->ng);
-	plot_close(&x->dat);
-	char name[200];
-	snprintf(name, sizeof(name), "%s-overhead.dat", x->fig->base);
-	plot_file_t d2;
-	if (plot_open(&d2, x->r->plotdir, name) == 0) {
-		write_clustered(rd, d2.f, metric_find_static("overhead"), 1, x->grp, x->ng);
-		plot_close(&d2);
-	}
-	FILE *f = x->body.f;
-	fprintf(f, "set multiplot layout 1,2\nset title 'peak RSS (median, min-max)'\n"
-		   "set ylabel 'MiB'\n");
-	plot_clustered(rd, f, x->dat.name);
-	fprintf(f, "set title 'overhead factor: peak RSS / peak live bytes'\nset ylabel 'x'\n");
-	plot_clustered(rd, f, name);
-	fprintf(f, "unset multiplot\n");
-	x->w = 1200;
+	bars_by_group(x, metric_find_static("peak_rss"), MiB, "MiB",
+		      metric_find_static("overhead"), "%.1fx");
+	fig_note(x, "Peak RSS (the kernel's high-water mark), median over ok repetitions, error "
+		 "bars min-max; over each bar the overhead factor, peak RSS / peak live requested "
+		 "bytes (the harness's own few MiB make small workloads read high).");
 }
 
 /* (c): per group a panel, RSS (solid) and live requested bytes (dashed) of
@@ -157,18 +259,17 @@ static void fig_c(fig_ctx_t *x)
 {
 	const rundir_t *rd = x->r->rd;
 	FILE *d = x->dat.f, *f = x->body.f;
+	static const char live_style[] = "with lines lw 1.5 dt 2 lc rgb '#222222'";
 	int any = 0;
-	fprintf(f, "set multiplot layout %zu,1\nset xlabel 'operations'\nset ylabel 'MiB'\n"
-		   "set yrange [0:*]\n", x->ng);
+	fprintf(f, "set xlabel 'operations'\nset ylabel 'MiB'\nset yrange [0:*]\nunset key\n"
+		   "set format x '%%.0s%%c'\n");
+	fig_panels(x, x->ng, 3, 300, 60);
 	size_t block = 0;
 	for (size_t k = 0; k < x->ng; k++) {
 		const rundir_cell_t *g = &rd->c[x->grp[k]];
-		char t[300];
-		snprintf(t, sizeof(t), "%s t%d: RSS (solid) and live requested bytes (dashed)",
-			 g->workload, g->threads);
-		fprintf(f, "set title ");
-		plot_str(f, t);
-		fprintf(f, "\nplot ");
+		fig_panel(x, k);
+		panel_title(f, g, "");
+		fprintf(f, "plot ");
 		int clauses = 0;
 		for (size_t a = 0; a < rd->na; a++) {
 			const rundir_cell_t *c = rundir_cell(rd, g->workload, rd->allocators[a], g->threads);
@@ -181,343 +282,178 @@ static void fig_c(fig_ctx_t *x)
 			for (size_t i = 0; i < json_array_size(ops); i++) {
 				fprintf(d, "%.0f", json_number_value(json_array_get(ops, i)));
 				json_t *rv = json_array_get(rss, i), *lv = json_array_get(live, i);
-				num(d, json_is_number(rv) ? json_number_value(rv) : NAN, MiB);
-				num(d, json_is_number(lv) ? json_number_value(lv) : NAN, MiB);
+				fig_num(d, json_is_number(rv) ? json_number_value(rv) : NAN, MiB);
+				fig_num(d, json_is_number(lv) ? json_number_value(lv) : NAN, MiB);
 				fputc('\n', d);
 			}
 			fprintf(d, "\n\n");
-			char lt[300];
-			fprintf(f, "%s'%s' index %zu using 1:2 with lines lw 2 lc %zu title ",
-				clauses ? ", " : "", x->dat.name, block, a + 1);
-			snprintf(lt, sizeof(lt), "%s RSS", rd->allocators[a]);
-			plot_str(f, lt);
-			fprintf(f, ", '%s' index %zu using 1:3 with lines lw 1 dt 2 lc %zu title ",
+			fprintf(f, "%s'%s' index %zu using 1:2 with lines lw 2 lc %zu", clauses ? ", " : "",
 				x->dat.name, block, a + 1);
-			snprintf(lt, sizeof(lt), "%s live", rd->allocators[a]);
-			plot_str(f, lt);
+			if (!clauses) /* the same stream on every allocator: drawn once */
+				fprintf(f, ", '' index %zu using 1:3 %s", block, live_style);
 			block++;
 			clauses++;
 			any = 1;
 		}
 		if (!clauses) /* keep the panel, say why it is empty */
-			fprintf(f, "NaN notitle\nset label 1 'no memory samples' at graph 0.5,0.5 center\n");
+			fprintf(f, "NaN\nset label 1 'no memory samples' at graph 0.5,0.5 center\n");
 		else
 			fputc('\n', f);
 		fprintf(f, "unset label 1\n");
 	}
+	allocator_key(x, "with lines lw 2", "live requested bytes", live_style);
 	fprintf(f, "unset multiplot\n");
-	x->h = 320 * (int)(x->ng ? x->ng : 1);
+	x->w = 1250;
+	snprintf(x->fig->note, sizeof(x->fig->note), "RSS of each allocator's first ok "
+		 "repetition; dashed, the live requested bytes of the first of them (one seed gives "
+		 "every allocator the same stream, as result.stream.checksum shows).");
 	if (!any) {
 		x->fig->state = FIG_NA;
 		snprintf(x->fig->note, sizeof(x->fig->note), "no memory series in this run "
-			 "(sample_points: 0, or every trial failed)");
+			 "(every trial failed, or none recorded samples)");
 	}
 }
 
-static const char *const frag_comp[] = {"live", "internal", "tail", "external", "metadata"};
-#define NFRAG 5
-
-static void fig_d(fig_ctx_t *x)
-{
-	const rundir_t *rd = x->r->rd;
-	FILE *d = x->dat.f, *f = x->body.f;
-	int derived_any = 0, measured_any = 0, have[NFRAG] = {0};
-	for (size_t i = 0; i < rd->nc; i++) {
-		const rundir_cell_t *c = &rd->c[i];
-		char l[300];
-		snprintf(l, sizeof(l), "%s t%d %s", c->workload, c->threads, c->allocator);
-		plot_label(d, l);
-		for (int k = 0; k < NFRAG; k++) {
-			double *v = malloc((c->n + 1) * sizeof(double));
-			size_t n = 0;
-			for (size_t q = 0; q < c->n; q++) {
-				const rundir_trial_t *t = &rd->t[c->trials[q]];
-				int der = 0;
-				double y = t->ok ? report_frag(t, frag_comp[k], &der) : NAN;
-				if (!isnan(y)) {
-					v[n++] = y;
-					derived_any |= der;
-					measured_any |= !der;
-				}
-			}
-			have[k] |= n > 0;
-			num(d, n ? stats_median(v, n) : 0, MiB); /* a stack has no gaps; the key says n/a */
-			free(v);
-		}
-		fputc('\n', d);
-	}
-	fprintf(f, "set title 'memory at peak live bytes, stacked (median over repetitions)'\n"
-		   "set ylabel 'MiB'\nset style data histograms\nset style histogram rowstacked\n"
-		   "set boxwidth 0.7\nset xtics rotate by -25 scale 0\nset yrange [0:*]\nplot ");
-	for (int k = 0; k < NFRAG; k++)
-		fprintf(f, "%s'%s' using %d%s title '%s%s'", k ? ", " : "",
-			x->dat.name, k + 2, k ? "" : ":xtic(1)", frag_comp[k],
-			have[k] ? "" : " (n/a)");
-	fputc('\n', f);
-	x->w = 1100;
-	char *n = x->fig->note;
-	size_t cap = sizeof(x->fig->note);
-	if (derived_any)
-		snprintf(n, cap, "%sderived from the allocator's own statistics at the sample of "
-			 "peak live bytes (live = requested, internal = allocated - requested, "
-			 "external = resident or mapped - active, metadata as reported); "
-			 "fragmentation metrics were not recorded in this run. ",
-			 measured_any ? "partly " : "");
-	for (int k = 0; k < NFRAG; k++)
-		if (!have[k])
-			snprintf(n + strlen(n), cap - strlen(n), "%s: not available in this run. ",
-				 frag_comp[k]);
-	if (!have[0]) {
-		x->fig->state = FIG_NA;
-		snprintf(n, cap, "no live-bytes data in this run: not available");
-	}
-}
-
+/* (e): per group a panel; per allocator malloc's percentiles (filled, left)
+ * and free's (open, right), log scale, joined from p50 to p99.9. */
 static void fig_e(fig_ctx_t *x)
 {
 	const rundir_t *rd = x->r->rd;
+	FILE *d = x->dat.f, *f = x->body.f;
 	static const char *const cols[] = {"malloc_p50", "malloc_p99", "malloc_p999",
 					   "free_p50", "free_p99", "free_p999"};
 	int any = 0;
-	for (size_t i = 0; i < rd->nc; i++) {
-		const rundir_cell_t *c = &rd->c[i];
-		char l[300];
-		snprintf(l, sizeof(l), "%s t%d %s", c->workload, c->threads, c->allocator);
-		plot_label(x->dat.f, l);
-		for (int k = 0; k < 6; k++) {
-			double v = cell_stat(rd, c, metric_find_static(cols[k]), 0.5);
-			any |= !isnan(v) && v > 0;
-			num(x->dat.f, v > 0 ? v : NAN, 1); /* log scale: 0 ns (timer granularity) is left out */
+	char *has = calloc(x->ng + 1, 1); /* the group has a latency sample */
+	for (size_t k = 0; k < x->ng; k++) {
+		const rundir_cell_t *g = &rd->c[x->grp[k]];
+		for (size_t a = 0; a < rd->na; a++) {
+			const rundir_cell_t *c = allocator_row(d, rd, g, a);
+			for (int q = 0; q < 6; q++) {
+				double v = cell_stat(rd, c, metric_find_static(cols[q]), 0.5);
+				has[k] |= !isnan(v) && v > 0;
+				any |= has[k];
+				fig_num(d, v > 0 ? v : NAN, 1); /* log scale: 0 ns (timer granularity) is left out */
+			}
+			fputc('\n', d);
 		}
-		fputc('\n', x->dat.f);
+		fprintf(d, "\n\n");
 	}
-	FILE *f = x->body.f;
-	fprintf(f, "set multiplot layout 1,2\nset logscale y\nset ylabel 'ns (log scale)'\n"
-		   "set style data histograms\nset style histogram clustered gap 1\n"
-		   "set xtics rotate by -25 scale 0\n");
-	for (int op = 0; op < 2; op++) {
-		fprintf(f, "set title '%s latency percentiles (median over repetitions)'\nplot ",
-			op ? "free" : "malloc");
-		for (int k = 0; k < 3; k++)
-			fprintf(f, "%s'%s' using %d%s title '%s'", k ? ", " : "", x->dat.name,
-				2 + op * 3 + k, k ? "" : ":xtic(1)",
-				k == 0 ? "p50" : k == 1 ? "p99" : "p99.9");
-		fputc('\n', f);
-	}
-	fprintf(f, "unset multiplot\n");
-	x->w = 1200;
 	if (!any) {
 		x->fig->state = FIG_NA;
 		snprintf(x->fig->note, sizeof(x->fig->note), "no latency samples in this run");
+		free(has);
+		return;
 	}
+	fprintf(f, "set logscale y\nset ylabel 'ns (log scale)'\nset xtics rotate by -30 scale 0\n"
+		   "set xrange [-0.6:%zu.6]\nunset key\n", rd->na ? rd->na - 1 : 0);
+	static const char *const titles[] = {"malloc p50", "malloc p99", "malloc p99.9",
+					     "free p50", "free p99", "free p99.9"};
+	static const char *const styles[] = {
+		"with points pt 7 ps 0.9 lc rgb '#1f77b4'", "with points pt 9 ps 1.1 lc rgb '#1f77b4'",
+		"with points pt 5 ps 0.9 lc rgb '#1f77b4'", "with points pt 6 ps 0.9 lc rgb '#d95f02'",
+		"with points pt 8 ps 1.1 lc rgb '#d95f02'", "with points pt 4 ps 0.9 lc rgb '#d95f02'",
+	};
+	fig_panels(x, x->ng, 4, 290, 50);
+	for (size_t k = 0; k < x->ng; k++) {
+		fig_panel(x, k);
+		panel_title(f, &rd->c[x->grp[k]], "");
+		if (!has[k]) { /* keep the panel, say why it is empty */
+			fprintf(f, "unset logscale y\nunset ytics\nset yrange [0:1]\nset label 1 'no malloc or free "
+				   "calls sampled' at graph 0.5,0.5 center\nplot '%s' index %zu using "
+				   "1:(0.5):xtic(2) with points ps 0\nunset label 1\nset logscale y\nset yrange [*:*]\n"
+				   "set ytics\n",
+				x->dat.name, k);
+			continue;
+		}
+		fprintf(f, "plot '%s' index %zu using ($1-0.15):3:(0):($5-$3):xtic(2) with vectors nohead "
+			   "lc rgb '#9ecae1', '' index %zu using ($1+0.15):6:(0):($8-$6) with vectors "
+			   "nohead lc rgb '#fdae6b'", x->dat.name, k, k);
+		for (int q = 0; q < 6; q++)
+			fprintf(f, ", '' index %zu using ($1%s):%d %s", k, q < 3 ? "-0.15" : "+0.15", q + 3,
+				styles[q]);
+		fputc('\n', f);
+	}
+	free(has);
+	fig_key(x, 6, titles, styles);
+	fprintf(f, "unset multiplot\n");
+	x->w = 1250;
+	snprintf(x->fig->note, sizeof(x->fig->note), "Sampled per-call latency, median over "
+		 "repetitions of each percentile; 0 ns (below the timer's resolution) is not drawn "
+		 "on the log scale.");
 }
 
-/* (f): a panel per counter event, a bar per cell; unavailable shown as text. */
+/* A counter metric that at least one ok trial has a value of. */
+static int read_somewhere(const rundir_t *rd, const metric_t *m)
+{
+	if (strncmp(m->name, "counter.", 8))
+		return 0;
+	for (size_t i = 0; i < rd->nt; i++)
+		if (!isnan(metric_value(m, &rd->t[i])))
+			return 1;
+	return 0;
+}
+
+/* (f): a panel per counter event that some trial could read, laid out as
+ * (a); events no trial could read are named in the note (the warnings say
+ * why). */
 static void fig_f(fig_ctx_t *x)
 {
-	const rundir_t *rd = x->r->rd;
-	const char **ev = NULL;
+	const report_t *r = x->r;
+	const rundir_t *rd = r->rd;
+	FILE *d = x->dat.f, *f = x->body.f;
+	size_t npanel = 0;
+	char *n = x->fig->note;
+	size_t cap = sizeof(x->fig->note);
+	int unavail = 0;
 	size_t nev = 0;
+	for (size_t k = 0; k < r->nm; k++)
+		nev += read_somewhere(rd, &r->m[k]);
+	if (nev)
+		fprintf(f, "set multiplot layout %zu,1\n", nev);
+	for (size_t k = 0; k < r->nm; k++) {
+		if (!read_somewhere(rd, &r->m[k]))
+			continue;
+		if (npanel)
+			fprintf(d, "\n\n");
+		write_clustered(rd, d, &r->m[k], 1, x->grp, x->ng);
+		fprintf(f, "set title ");
+		char t[300];
+		snprintf(t, sizeof(t), "%s per operation%s: median, bars min-max over repetitions",
+			 r->m[k].name + 8, r->m[k].exact == METRIC_EXACT ? " (simulated)" : "");
+		plot_str(f, t);
+		fprintf(f, "\nset ylabel 'per op (log scale)'\n");
+		plot_clustered(rd, f, x->dat.name, (int)npanel);
+		npanel++;
+	}
+	/* events recorded but read by no trial */
 	for (size_t i = 0; i < rd->nt; i++) {
 		const char *k;
 		json_t *v;
 		json_object_foreach(json_object_get(rd->t[i].result, "counters"), k, v) {
+			char name[200];
+			snprintf(name, sizeof(name), "counter.%s", k);
 			size_t q = 0;
-			while (q < nev && strcmp(ev[q], k))
+			while (q < r->nm && strcmp(r->m[q].name, name))
 				q++;
-			if (q == nev) {
-				ev = realloc(ev, (nev + 1) * sizeof(*ev));
-				ev[nev++] = k;
-			}
+			if ((q < r->nm && read_somewhere(rd, &r->m[q])) || strstr(n, k) ||
+			    strlen(n) + strlen(k) + 80 > cap)
+				continue;
+			snprintf(n + strlen(n), cap - strlen(n), "%s%s", unavail++ ? ", " : "", k);
 		}
 	}
-	if (!nev) {
+	if (unavail)
+		snprintf(n + strlen(n), cap - strlen(n), ": unavailable on every trial (see "
+			 "Warnings for why).");
+	if (!npanel) {
 		x->fig->state = FIG_NA;
-		snprintf(x->fig->note, sizeof(x->fig->note), "no hardware or simulated counters "
-			 "in this run (the suite's `counters:` list is empty, or this build records "
-			 "none): not available");
-		free(ev);
+		if (!unavail)
+			snprintf(n, cap, "no hardware or simulated counters in this run (the suite's "
+				 "`counters:` list is empty or off)");
 		return;
-	}
-	FILE *d = x->dat.f, *f = x->body.f;
-	fprintf(f, "set multiplot layout %zu,1\nset style data boxes\nset boxwidth 0.6\n"
-		   "set xtics rotate by -25 scale 0\nset key off\nset xrange [-0.6:%zu.4]\n", nev,
-		rd->nc ? rd->nc - 1 : 0);
-	for (size_t e = 0; e < nev; e++) {
-		int avail = 0;
-		for (size_t i = 0; i < rd->nc; i++) {
-			const rundir_cell_t *c = &rd->c[i];
-			char l[300], path[300];
-			snprintf(l, sizeof(l), "%s t%d %s", c->workload, c->threads, c->allocator);
-			snprintf(path, sizeof(path), "result.counters.%s.per_op", ev[e]);
-			double *v = malloc((c->n + 1) * sizeof(double));
-			size_t n = 0;
-			const char *why = NULL;
-			for (size_t q = 0; q < c->n; q++) {
-				const rundir_trial_t *t = &rd->t[c->trials[q]];
-				if (!t->ok)
-					continue;
-				double y = rundir_num(t->rec, path);
-				if (!isnan(y))
-					v[n++] = y;
-				else if (!why)
-					why = metric_counter_unavailable(t, ev[e]);
-			}
-			fprintf(d, "%zu ", i);
-			plot_label(d, l);
-			num(d, n ? stats_median(v, n) : NAN, 1);
-			fputc(' ', d);
-			plot_label(d, n ? "" : why ? "unavailable" : "not recorded");
-			fputc('\n', d);
-			avail |= n > 0;
-			free(v);
-		}
-		fprintf(d, "\n\n");
-		fprintf(f, "set title ");
-		char t[300];
-		snprintf(t, sizeof(t), "%s per operation (median)%s", ev[e],
-			 avail ? "" : ": unavailable on every trial");
-		plot_str(f, t);
-		fprintf(f, "\n%s\nplot ", avail ? "set yrange [0:*]" : "set yrange [0:1]");
-		if (avail)
-			fprintf(f, "'%s' index %zu using 1:3:xtic(2) lc 1, ", x->dat.name, e);
-		fprintf(f, "'%s' index %zu using 1:(0):4%s with labels rotate left offset 0,0.5 "
-			   "tc rgb '#b00000'\n", x->dat.name, e, avail ? "" : ":xtic(2)");
 	}
 	fprintf(f, "unset multiplot\n");
-	x->h = 300 * (int)nev;
-	x->w = 1000;
-	free(ev);
-}
-
-/* size-class entries of the first ok trial that has any */
-static json_t *size_classes(const rundir_t *rd, const rundir_cell_t *c)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		const rundir_trial_t *t = &rd->t[c->trials[i]];
-		json_t *s = t->ok ? json_object_get(t->result, "size_classes") : NULL;
-		if (json_array_size(s))
-			return s;
-	}
-	return NULL;
-}
-
-static const char *const k_class[] = {"class", "size_class", NULL};
-static const char *const k_size[] = {"size", "bytes_per_obj", "object_size", "bytes", NULL};
-static const char *const k_tail[] = {"tail_waste", "tail_bytes", "tail", NULL};
-static const char *const k_maxw[] = {"max_waste", "max_waste_pct", NULL};
-static const char *const k_occ[] = {"occupancy", NULL};
-static const char *const k_inuse[] = {"objects_in_use", "in_use", "live_objects", NULL};
-static const char *const k_cap[] = {"capacity", "objects_total", "object_slots", NULL};
-
-static void fig_g(fig_ctx_t *x)
-{
-	const rundir_t *rd = x->r->rd;
-	json_t *sc = NULL;
-	const char *who = NULL;
-	for (size_t i = 0; i < rd->nc && !sc; i++)
-		if ((sc = size_classes(rd, &rd->c[i])))
-			who = rd->c[i].allocator;
-	size_t rows = 0;
-	json_t *e;
-	size_t i;
-	json_array_foreach(sc, i, e) {
-		double cls = report_pick(e, k_class), tail = report_pick(e, k_tail), mw = report_pick(e, k_maxw);
-		double sz = report_pick(e, k_size);
-		if (isnan(tail) && isnan(mw))
-			continue;
-		fprintf(x->dat.f, "%.0f", isnan(cls) ? (double)i : cls);
-		num(x->dat.f, sz, 1);
-		num(x->dat.f, tail, 1);
-		num(x->dat.f, mw <= 1 && mw > 0 ? mw * 100 : mw, 1);
-		fputc('\n', x->dat.f);
-		rows++;
-	}
-	if (!rows) {
-		x->fig->state = FIG_NA;
-		snprintf(x->fig->note, sizeof(x->fig->note), "no size-class table with tail and "
-			 "max waste in this run (allocators that expose their size classes, such as "
-			 "span, record one): not available");
-		return;
-	}
-	char t[300];
-	snprintf(t, sizeof(t), "size classes of %s: tail waste per span (bars), max waste (line)", who);
-	fprintf(x->body.f, "set title ");
-	plot_str(x->body.f, t);
-	fprintf(x->body.f, "\nset xlabel 'size class'\nset ylabel 'tail waste, bytes per span'\n"
-		   "set y2label 'max waste %%'\nset y2tics\nset yrange [0:*]\nset y2range [0:*]\n"
-		   "set boxwidth 0.7\nplot '%s' using 1:3 with boxes title 'tail waste', "
-		   "'' using 1:4 axes x1y2 with linespoints lw 2 title 'max waste %%'\n",
-		   x->dat.name);
-	x->w = 1100;
-}
-
-static double occupancy(json_t *e)
-{
-	double o = report_pick(e, k_occ);
-	if (!isnan(o))
-		return o > 1 ? o / 100 : o;
-	double u = report_pick(e, k_inuse), c = report_pick(e, k_cap);
-	return c > 0 ? u / c : NAN;
-}
-
-static void fig_h(fig_ctx_t *x)
-{
-	const rundir_t *rd = x->r->rd;
-	size_t ncls = 0, nrow = 0;
-	for (size_t i = 0; i < rd->nc; i++) {
-		json_t *sc = size_classes(rd, &rd->c[i]), *e;
-		size_t k;
-		int has = 0;
-		json_array_foreach(sc, k, e) has |= !isnan(occupancy(e));
-		if (has && json_array_size(sc) > ncls)
-			ncls = json_array_size(sc);
-	}
-	FILE *f = x->body.f;
-	fprintf(f, "set ytics (");
-	for (size_t i = 0; i < rd->nc && ncls; i++) {
-		json_t *sc = size_classes(rd, &rd->c[i]);
-		if (!sc)
-			continue;
-		for (size_t k = 0; k < ncls; k++) {
-			json_t *e = json_array_get(sc, k);
-			num(x->dat.f, e ? occupancy(e) * 100 : NAN, 1);
-		}
-		fputc('\n', x->dat.f);
-		char l[300];
-		snprintf(l, sizeof(l), "%s t%d %s", rd->c[i].workload, rd->c[i].threads,
-			 rd->c[i].allocator);
-		fprintf(f, "%s", nrow ? ", " : "");
-		plot_str(f, l);
-		fprintf(f, " %zu", nrow);
-		nrow++;
-	}
-	fprintf(f, ")\n");
-	if (!nrow) {
-		x->fig->state = FIG_NA;
-		snprintf(x->fig->note, sizeof(x->fig->note), "no per-size-class span occupancy in "
-			 "this run (only allocators with size-class introspection, such as span, "
-			 "record it): not available");
-		return;
-	}
-	/* x labels: the object size of each class, from the first table */
-	json_t *first = NULL;
-	for (size_t i = 0; i < rd->nc && !first; i++)
-		first = size_classes(rd, &rd->c[i]);
-	fprintf(f, "set xtics rotate by -45 (");
-	for (size_t k = 0; k < ncls; k++) {
-		json_t *e = json_array_get(first, k);
-		double sz = report_pick(e, k_size), cls = report_pick(e, k_class);
-		fprintf(f, "%s'%.0f' %zu", k ? ", " : "", isnan(sz) ? (isnan(cls) ? (double)k : cls) : sz, k);
-	}
-	fprintf(f, ")\n");
-	fprintf(f, "set title 'span occupancy per size class (%% of object slots in use, as the "
-		   "trial recorded it)'\nset xlabel 'size class (bytes per object)'\nset cbrange [0:100]\n"
-		   "set palette defined (0 '#f7fbff', 50 '#6baed6', 100 '#08306b')\n"
-		   "set xrange [-0.5:%zu.5]\nset yrange [-0.5:%zu.5]\nset grid noytics\n"
-		   "plot '%s' matrix with image notitle\n", ncls - 1, nrow - 1, x->dat.name);
-	x->w = 1100;
-	x->h = 200 + 28 * (int)nrow;
+	x->h = 420 * (int)npanel;
+	x->w = 1200;
 }
 
 static const struct {
@@ -527,12 +463,22 @@ static const struct {
 	{"a", "a-time", "Time per operation", fig_a},
 	{"b", "b-rss", "Peak RSS and overhead factor", fig_b},
 	{"c", "c-series", "RSS and live bytes over operations", fig_c},
-	{"d", "d-frag", "Fragmentation breakdown", fig_d},
+	{"d", "d-frag", "Fragmentation breakdown", report_fig_d},
 	{"e", "e-latency", "Latency percentiles", fig_e},
 	{"f", "f-counters", "Counters per operation", fig_f},
-	{"g", "g-sizeclass-waste", "Size classes: tail and max waste", fig_g},
-	{"h", "h-span-occupancy", "Span occupancy per size class", fig_h},
+	{"g", "g-sizeclass-waste", "Size classes: tail and max waste", report_fig_g},
+	{"h", "h-span-occupancy", "Span occupancy per size class", report_fig_h},
 };
+
+const char *report_fig_not_drawn(const report_fig_t *f)
+{
+	switch (f->state) {
+	case FIG_FAILED: return "Not drawn: gnuplot failed on this figure.";
+	case FIG_NOGNUPLOT: return "Not drawn: gnuplot is not installed (its data and script "
+				   "are in plots/).";
+	default: return NULL;
+	}
+}
 
 int report_plots(report_t *r)
 {

@@ -11,15 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 void rundir_warn(rundir_t *rd, const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	text_line_addv(&rd->warn, &rd->nwarn, fmt, ap);
 	va_end(ap);
-	rd->warn = realloc(rd->warn, (rd->nwarn + 1) * sizeof(*rd->warn));
-	rd->warn[rd->nwarn++] = strdup(buf);
 }
 
 json_t *rundir_get(json_t *j, const char *path)

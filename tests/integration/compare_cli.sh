@@ -51,17 +51,19 @@ rc=0
 "$M" compare --threshold 5 --csv "$tmp/c.csv" --json "$tmp/c.json" "$base" "$tmp/reg" \
 	>"$tmp/reg.txt" || rc=$?
 [ $rc -eq 1 ] || { cat "$tmp/reg.txt"; fail "injected regression exit $rc"; }
-for c in t1 t2; do
-	grep -q "^REGRESSION churn/system/$c ns_per_op: .*p=0.0022" "$tmp/reg.txt" ||
-		{ cat "$tmp/reg.txt"; fail "no REGRESSION line for $c"; }
+for a in system jemalloc; do
+	for c in t1 t2; do
+		grep -q "^REGRESSION churn/$a/$c ns_per_op: .*p=0.0022" "$tmp/reg.txt" ||
+			{ cat "$tmp/reg.txt"; fail "no REGRESSION line for $a/$c"; }
+	done
 done
 python3 -c "
 import csv, json, sys
 rows = list(csv.DictReader(open('$tmp/c.csv')))
 j = json.load(open('$tmp/c.json'))
 reg = [r for r in rows if r['regression'] == '1']
-assert len(reg) == 2 and all(r['metric'] == 'ns_per_op' for r in reg), reg
-assert j['regressions'] == 2 and len(j['rows']) == len(rows)
+assert len(reg) == 4 and all(r['metric'] == 'ns_per_op' for r in reg), reg
+assert j['regressions'] == 4 and len(j['rows']) == len(rows)
 assert all(float(r['p']) < 0.05 for r in reg)
 " || fail "CSV/JSON output"
 
