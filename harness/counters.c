@@ -60,17 +60,21 @@ static unsigned long self_id(void)
 	return (unsigned long)pthread_self();
 }
 
-/* Initialises PAPI once per process; 0, or the failing return code. */
+/* Initialises PAPI once per process and registers the calling thread; 0, or
+ * the failing return code. The registration matters after a
+ * mb_counters_thread_close on this thread: PAPI 7.0's PAPI_event_name_to_code
+ * dereferences the thread's record for a name it does not know and crashes
+ * on an unregistered thread when a CPU component is enabled. */
 static int papi_init(void)
 {
-	if (PAPI_is_initialized() != PAPI_NOT_INITED)
-		return 0;
-	int rc = PAPI_library_init(PAPI_VER_CURRENT);
-	if (rc != PAPI_VER_CURRENT)
-		return rc < 0 ? rc : PAPI_EINVAL;
-	if ((rc = PAPI_thread_init(self_id)) != PAPI_OK)
-		return rc;
-	return 0;
+	if (PAPI_is_initialized() == PAPI_NOT_INITED) {
+		int rc = PAPI_library_init(PAPI_VER_CURRENT);
+		if (rc != PAPI_VER_CURRENT)
+			return rc < 0 ? rc : PAPI_EINVAL;
+		if ((rc = PAPI_thread_init(self_id)) != PAPI_OK)
+			return rc;
+	}
+	return PAPI_register_thread();
 }
 
 /* Appends "; COMPONENT: disabled_reason" for each disabled CPU component. */
