@@ -41,6 +41,7 @@ int PAPI_library_init(int v) { inited = 1; return v; }
 int PAPI_thread_init(unsigned long (*id_fn)(void)) { return PAPI_OK; }
 int PAPI_multiplex_init(void) { mux_inited = 1; return PAPI_OK; }
 int PAPI_unregister_thread(void) { return PAPI_OK; }
+int PAPI_register_thread(void) { return PAPI_OK; }
 int PAPI_num_components(void) { return 2; }
 int PAPI_enum_event(int *code, int modifier) { return PAPI_ENOEVNT; }
 int PAPI_get_event_info(int code, PAPI_event_info_t *info) { return PAPI_ENOEVNT; }
