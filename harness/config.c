@@ -31,7 +31,7 @@ const mb_option_t mb_suite_options[] = {
 	MB_OPT_RANGE("timeout", MB_OPT_DURATION, mb_suite_t, timeout_ns, "120s", 1e8, 864e11,
 		     "a trial still running after this is killed and recorded as timeout"),
 	MB_OPT_RANGE("memory_limit", MB_OPT_SIZE, mb_suite_t, memory_limit, "8GiB", 16777216,
-		     1.8e19, "a trial whose RSS passes this is killed and recorded as oom"),
+		     1.8e19, "per-trial memory cgroup limit (RSS watchdog where no cgroup can be made); past it the trial is killed and recorded as oom"),
 	MB_OPT_RANGE("sample_points", MB_OPT_UINT, mb_suite_t, sample_points, "200", 0, 100000,
 		     "memory samples per trial, at fixed operation counts"),
 	{ .name = "pin", .type = MB_OPT_ENUM, .off = offsetof(mb_suite_t, pin), .def = "none",

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cachegrind.h"
+#include "memcg.h"
 #include "pattern.h"
 #include "procfs.h"
 #include "result.h"
@@ -135,9 +136,9 @@ static const mb_cg_geom_t *cg_geom(void)
 }
 
 /* Forks and execs the trial child (under valgrind when cg_out names the
- * callgrind output file); returns its pid, or -errno. */
+ * callgrind output file) inside memcg; returns its pid, or -errno. */
 static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int efd_w,
-		   const char *cg_out)
+		   const char *cg_out, const mb_memcg_t *memcg)
 {
 	char thr[24], seed[24], ops[24], warm[24], samples[24], wait[24], ctrs[4096], cg_store[8192];
 	const mb_alloc_ref_t *al = &s->al[t->al];
@@ -173,6 +174,7 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 		return pid;
 	/* child: own process group, so a timeout kills everything it started */
 	setpgid(0, 0);
+	mb_memcg_enter(memcg);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	int devnull = open("/dev/null", O_RDWR);
@@ -226,7 +228,9 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 	}
 	child_io_t io = {0};
 	uint64_t t0 = mb_now_ns(), peak_rss = 0;
-	pid_t pid = spawn(s, t, rp[1], ep[1], sim ? cg_out : NULL);
+	mb_memcg_t memcg;
+	mb_memcg_create(&memcg, s->memory_limit);
+	pid_t pid = spawn(s, t, rp[1], ep[1], sim ? cg_out : NULL, &memcg);
 	close(rp[1]);
 	close(ep[1]);
 	mb_status_t st = MB_ST_OK;
@@ -271,7 +275,7 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 			peak_rss = rss;
 		if (killed_for < 0 && mb_now_ns() - t0 > timeout_ns)
 			killed_for = MB_ST_TIMEOUT;
-		else if (killed_for < 0 && rss > s->memory_limit)
+		else if (killed_for < 0 && !memcg.version && rss > s->memory_limit)
 			killed_for = MB_ST_OOM;
 		else if (killed_for < 0 && interrupted)
 			killed_for = MB_ST_ERROR;
@@ -279,6 +283,7 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 			kill(-pid, SIGKILL);
 	}
 	current_child = 0;
+	uint64_t cg_ooms = mb_memcg_oom_kills(&memcg), cg_peak = mb_memcg_peak(&memcg);
 	close(rp[0]);
 	close(ep[0]);
 	double wall = (double)(mb_now_ns() - t0) / 1e9;
@@ -286,6 +291,8 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 	if (pid > 0) {
 		if (killed_for >= 0) {
 			st = (mb_status_t)killed_for;
+		} else if (cg_ooms) {
+			st = MB_ST_OOM;
 		} else if (WIFSIGNALED(wstatus)) {
 			st = WTERMSIG(wstatus) == SIGKILL ? MB_ST_OOM : MB_ST_CRASHED;
 			/* SIGKILL we did not send: the kernel's OOM killer */
@@ -319,6 +326,11 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 		json_object_set_new(rec, "reason", json_sprintf("killed after the %.1f s timeout%s",
 			(double)timeout_ns / 1e9, sim ? " (the suite's timeout times "
 			MB_STR(MB_CG_TIMEOUT_FACTOR) " under valgrind)" : ""));
+	else if (cg_ooms)
+		json_object_set_new(rec, "reason",
+			json_sprintf("killed by the kernel's OOM killer at the trial's memory "
+				     "cgroup limit of %llu bytes (%s)",
+				     (unsigned long long)s->memory_limit, mb_memcg_enforcer(&memcg)));
 	else if (st == MB_ST_OOM)
 		json_object_set_new(rec, "reason",
 			json_sprintf("RSS passed the memory limit of %llu bytes, or an allocation failed",
@@ -326,6 +338,12 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 	json_object_set_new(rec, "status", json_string(mb_status_names[st]));
 	json_object_set_new(rec, "wall_s", json_real(wall));
 	json_object_set_new(rec, "watchdog_peak_rss", json_integer((json_int_t)peak_rss));
+	json_object_set_new(rec, "memory_limit_by", json_string(mb_memcg_enforcer(&memcg)));
+	if (memcg.version)
+		json_object_set_new(rec, "cgroup_peak_bytes", json_integer((json_int_t)cg_peak));
+	else
+		json_object_set_new(rec, "cgroup_unavailable", json_string(memcg.why));
+	mb_memcg_destroy(&memcg);
 	json_object_set_new(rec, "stderr_tail", tail_json(&io));
 	json_object_set_new(rec, "result", result ? result : json_null());
 	free(io.result);

@@ -144,6 +144,46 @@ static void test_failures_recorded_suite_goes_on(void **st)
 	json_decref(m);
 }
 
+/* Without a memory cgroup (MEMBENCH_MEMCG=off, or a machine that cannot make
+ * one) the runner's RSS watchdog kills the trial at the limit; with one (as
+ * test_failures_recorded_suite_goes_on ran where it can), the kernel does. */
+static void test_oom_by_the_watchdog(void **st)
+{
+	faults_wl("oom.yaml", "oom");
+	char text[1024];
+	snprintf(text, sizeof(text), "workloads: [oom]\nallocators: [system]\nrepetitions: 1\n"
+		 "timeout: 20s\nmemory_limit: 64MiB\nsample_points: 5\noutput: %s/out-wd\n", dir);
+	write_file("wd.yaml", text);
+	char cfg[512], wdir[512], rd[512];
+	snprintf(cfg, sizeof(cfg), "%s/wd.yaml", dir);
+	snprintf(wdir, sizeof(wdir), "--workloads=%s", dir);
+	setenv("MEMBENCH_MEMCG", "off", 1);
+	int rc = run((const char *const[]){"run", "--quiet", wdir, cfg, NULL});
+	unsetenv("MEMBENCH_MEMCG");
+	assert_int_equal(rc, 1);
+	snprintf(rd, sizeof(rd), "%s/out-wd/latest", dir);
+	json_t *j = load(rd, "oom__system__t1__r0");
+	assert_string_equal(status_of(j), "oom");
+	assert_string_equal(json_string_value(json_object_get(j, "memory_limit_by")),
+			    "RSS watchdog");
+	assert_string_equal(json_string_value(json_object_get(j, "cgroup_unavailable")),
+			    "MEMBENCH_MEMCG=off");
+	assert_true(json_integer_value(json_object_get(j, "watchdog_peak_rss")) > (64 << 20));
+	json_decref(j);
+	/* and the other trial of the faults suite said what limited it */
+	snprintf(rd, sizeof(rd), "%s/out-faults/latest", dir);
+	j = load(rd, "oom__system__t1__r0");
+	const char *by = json_string_value(json_object_get(j, "memory_limit_by"));
+	assert_non_null(by);
+	if (strcmp(by, "RSS watchdog")) {
+		assert_non_null(strstr(json_string_value(json_object_get(j, "reason")),
+				       "OOM killer"));
+		assert_true(json_integer_value(json_object_get(j, "cgroup_peak_bytes")) <=
+			    (256 << 20));
+	}
+	json_decref(j);
+}
+
 static size_t count_files(const char *d, const char *suffix, int tmp)
 {
 	DIR *dp = opendir(d);
@@ -288,6 +328,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failures_recorded_suite_goes_on),
+		cmocka_unit_test(test_oom_by_the_watchdog),
 		cmocka_unit_test(test_kill9_then_resume),
 		cmocka_unit_test(test_bad_config_exit2_nothing_runs),
 		cmocka_unit_test(test_ci_suite_end_to_end),
