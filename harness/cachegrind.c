@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <valgrind/callgrind.h>
 
@@ -269,4 +271,59 @@ void mb_cachegrind_list(FILE *f, const mb_topo_t *tp)
 	}
 	fprintf(f, "  simulated counts land in PAPI_TOT_INS, PAPI_L1_DCM, PAPI_L%d_TCM\n",
 		g.ll.have ? g.ll.level : 3);
+}
+
+void mb_cachegrind_flush_env(const mb_cg_geom_t *g)
+{
+	char v[96];
+	const mb_cg_cache_t *c = g->ll.have ? &g->ll : &g->d1;
+	if (!c->have)
+		return;
+	snprintf(v, sizeof(v), "%llu,%u,%llu", c->size, c->line,
+		 g->i1.have ? g->i1.size : 65536ull);
+	setenv("MB_CG_FLUSH", v, 1);
+}
+
+/* A run of NOPs twice the I1 cache's size ending in RET, executed to leave
+ * every I1 set holding its lines; NULL when it cannot be made. */
+static void (*i1_sled(size_t bytes))(void)
+{
+	void *p = mmap(NULL, bytes + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#if defined(__x86_64__) || defined(__i386__)
+	memset(p, 0x90, bytes);           /* nop */
+	((unsigned char *)p)[bytes] = 0xc3; /* ret */
+	if (mprotect(p, bytes + 1, PROT_READ | PROT_EXEC) == 0)
+		return (void (*)(void))p;
+#endif
+	munmap(p, bytes + 1);
+	return NULL;
+}
+
+void mb_cachegrind_flush(void)
+{
+	static volatile char *buf;
+	static size_t size, line;
+	static void (*sled)(void);
+	if (!buf) {
+		const char *e = getenv("MB_CG_FLUSH");
+		unsigned long long sz, i1;
+		unsigned ln;
+		if (!e || sscanf(e, "%llu,%u,%llu", &sz, &ln, &i1) != 3 || !ln)
+			return;
+		/* twice each cache: every set gets at least `ways` new lines */
+		size = (size_t)sz * 2, line = ln;
+		void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return;
+		buf = p;
+		sled = i1_sled((size_t)i1 * 2);
+	}
+	for (size_t i = 0; i < size; i += line)
+		buf[i] = (char)i;
+	if (sled)
+		sled();
 }

@@ -91,6 +91,16 @@ void mb_cachegrind_merge(json_t *result, const mb_cg_totals_t *t, const mb_cg_ge
 int mb_cachegrind_active(void);
 void mb_cachegrind_toggle(void);
 
+/* In the child, before mb_cachegrind_pad_env: tells the trial (MB_CG_FLUSH)
+ * how much to stream through to flush g's simulated caches. */
+void mb_cachegrind_flush_env(const mb_cg_geom_t *g);
+/* In the trial, just before collection starts: writes one byte per cache line
+ * of a buffer as large as the simulated last-level cache (MB_CG_FLUSH), made
+ * once at the same address run by run. Every set of D1 and LL then holds the
+ * buffer's lines in the same LRU order, so what the threads did before (how
+ * long a thread waited, how often it yielded) leaves no trace in the counts. */
+void mb_cachegrind_flush(void);
+
 /* `membench list counters`: whether this mode can run, and its geometry. */
 void mb_cachegrind_list(FILE *f, const mb_topo_t *tp);
 

@@ -186,8 +186,10 @@ static pid_t spawn(const mb_suite_t *s, const mb_trial_spec_t *t, int rfd_w, int
 		close(rfd_w);
 	}
 	mb_allocator_setenv(al); /* LD_PRELOAD, the allocator's tunables (and sanitizer options) */
-	if (cg_out)
+	if (cg_out) {
+		mb_cachegrind_flush_env(cg_geom());
 		mb_cachegrind_pad_env(trial_argv);
+	}
 	execv(argv[0], (char *const *)argv);
 	fprintf(stderr, "membench: cannot exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);

@@ -138,6 +138,10 @@ static void *worker_main(void *p)
 				 * let it get there (valgrind runs one thread at a time) */
 				for (int y = 0; y < 4; y++)
 					sched_yield();
+				/* one flush, then all workers start collecting together */
+				if (w->tid == 0)
+					mb_cachegrind_flush();
+				pthread_barrier_wait(&t->wbar);
 				mb_cachegrind_toggle();
 			}
 			mb_counters_begin(&t->ctr, &wa->ct);
