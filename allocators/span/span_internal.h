@@ -66,8 +66,10 @@ typedef struct span {
 		uint32_t freed_ms;      /* free: when its newest page was freed */
 	};
 	uint16_t nelems;                /* objects per span */
-	uint16_t used;                  /* objects not on freelist; exact when not
-	                                   owned: used + |freelist| == nelems */
+	uint16_t used;                  /* objects not on freelist (those on xfree
+	                                   count): used + |freelist| == nelems,
+	                                   except in a cache's current span
+	                                   (SPAN_USED_CURRENT, counted down) */
 	uint8_t spc;                    /* span class: class << 1 | noscan */
 	uint8_t state;                  /* enum span_state */
 	uint8_t order;                  /* stack order, or 0xff: not a pool span */
@@ -88,6 +90,7 @@ typedef struct remote {
 } remote_t;
 
 void span_list_push(span_list_t *l, span_t *s);  /* O(1), at the front */
+void span_list_push_back(span_list_t *l, span_t *s); /* O(1), at the back */
 void span_list_remove(span_list_t *l, span_t *s); /* O(1) */
 
 /* ---- sys.c: every mmap, munmap and madvise --------------------------------- */
@@ -175,8 +178,10 @@ void mcentral_init(void);
  * open). NULL when out of memory. Takes the central lock, maybe the heap's. */
 span_t *mcentral_cache_span(int spc, struct mcache *c);
 /* Gives back a span owned by the caller's cache: collects its cross-thread
- * frees, closes xfree, files it by occupancy. */
-void mcentral_uncache_span(span_t *s);
+ * frees, closes xfree, files it by occupancy. counted: s->used is exact (not
+ * a current span), so the free list is not walked; else it is walked and
+ * counted (a list longer than nelems throws). */
+void mcentral_uncache_span(span_t *s, bool counted);
 /* Lock-free push of a run onto its span's xfree; false when the span sits in
  * its mcentral (xfree closed): then the run goes to mcentral_free_runs. */
 bool mcentral_push_xfree(span_t *s, void *head, void *tail);
@@ -197,8 +202,30 @@ void mcentral_fork_child(void);
 
 typedef struct frame_seg frame_seg_t;
 
+/* The spans a cache owns besides its current one, per span class. An owned
+ * span stays with its cache until the cache is flushed (thread exit,
+ * span_release) or, empty, beyond MCACHE_KEEP_EMPTY of them (mcache.c). */
+typedef struct mcache_class {
+	span_list_t partial; /* owner == c, free objects on freelist, used > 0 */
+	span_list_t full;    /* owner == MCACHE_FULL(c), freelist empty, used ==
+	                        nelems; cross-thread frees may wait on xfree */
+	span_list_t empty;   /* owner == c, used == 0, every object on freelist */
+} mcache_class_t;
+
+/* The owner of a cache's full span: the cache's address with bit 0 set, so
+ * the free fast path (owner == the thread's cache) misses it and a same-thread
+ * free into a full span takes mcache_free_full, which files it as partial;
+ * other threads see an owner as before (not NULL: xfree is open). */
+#define MCACHE_FULL(c) ((struct mcache *)((uintptr_t)(c) | 1))
+
+/* s->used of a cache's current span: the fast paths do not count its
+ * allocations, only its frees (down), so it starts here, far from 0; reaching
+ * 0 costs one slow call (mcache_span_emptied) that sets it back. */
+#define SPAN_USED_CURRENT 0xffff
+
 typedef struct mcache {
-	span_t *alloc[SPAN_NUM_SPAN_CLASSES]; /* owned span per class, or span_empty */
+	span_t *alloc[SPAN_NUM_SPAN_CLASSES]; /* current span per class, or span_empty */
+	mcache_class_t cls[SPAN_NUM_SPAN_CLASSES]; /* its other owned spans */
 	remote_t remote[MCACHE_REMOTE];       /* frees into spans it does not own */
 	uint8_t remote_spc[MCACHE_REMOTE];    /* their span classes */
 	remote_t sorted[MCACHE_REMOTE];       /* the same, by span class (flush) */
@@ -226,6 +253,11 @@ void mcache_put(bool locked);
 void *mcache_refill(mcache_t *c, int spc); /* one object of class spc, or NULL */
 void mcache_flush_remote(mcache_t *c);
 void mcache_free_remote_slow(span_t *s, void *p); /* no cache yet, or past exit */
+/* A free by the owner thread that brought s->used to 0: s is empty, or the
+ * current span's count ran down (reset). */
+void mcache_span_emptied(span_t *s);
+/* A free by the owner thread into one of its full spans (owner MCACHE_FULL). */
+void mcache_free_full(span_t *s, void *p);
 
 /* A free of p in span s, which the calling thread does not own: buffered,
  * touching neither p nor s again until the flush. */
@@ -294,8 +326,9 @@ static inline void *span_alloc_small_fast(int spc)
 }
 
 /* The free fast path: push onto the span's free list when the calling thread
- * owns it; any other pointer in an arena goes to malloc_free_span, and one in
- * no arena (NULL included) to not_ours. */
+ * owns it (counting it down; 0 means the span is empty); any other pointer in
+ * an arena goes to malloc_free_span, and one in no arena (NULL included) to
+ * not_ours. */
 static inline void span_free_fast_or(void *p, void (*not_ours)(void *))
 {
 	uintptr_t a = (uintptr_t)p;
@@ -308,6 +341,8 @@ static inline void span_free_fast_or(void *p, void (*not_ours)(void *))
 	if (SPAN_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == mcache_tls)) {
 		*(void **)p = s->freelist;
 		s->freelist = p;
+		if (SPAN_UNLIKELY(--s->used == 0))
+			mcache_span_emptied(s);
 		return;
 	}
 	malloc_free_span(p, s);
