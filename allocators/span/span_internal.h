@@ -56,8 +56,12 @@ struct mcache;
 #define SPAN_XFREE_CLOSED ((void *)1)
 
 typedef struct span {
-	void *freelist;                 /* free objects; owner-only while owned,
-	                                   else under the central lock */
+	union {
+		void *freelist;         /* free objects; owner-only while owned,
+		                           else under the central lock */
+		uint64_t stackfree;     /* stack pool span: bit i set = stack i
+		                           free (under the pool lock) */
+	};
 	_Atomic(struct mcache *) owner; /* thread cache owning it, or NULL */
 	uintptr_t base;                 /* first byte */
 	uint32_t npages;
@@ -202,6 +206,11 @@ void mcentral_fork_child(void);
 
 typedef struct frame_seg frame_seg_t;
 
+/* Free stacks a thread caches per order at most: 32 KiB of them (Go's
+ * _StackCacheSize), so 16 of the smallest. */
+#define STACK_CACHE_BYTES 32768u
+#define STACK_CACHE_SLOTS (STACK_CACHE_BYTES / SPAN_STACK_MIN)
+
 /* The spans a cache owns besides its current one, per span class. An owned
  * span stays with its cache until the cache is flushed (thread exit,
  * span_release) or, empty, beyond MCACHE_KEEP_EMPTY of them (mcache.c). */
@@ -231,7 +240,8 @@ typedef struct mcache {
 	remote_t sorted[MCACHE_REMOTE];       /* the same, by span class (flush) */
 	uint32_t nremote;                     /* entries in remote */
 	uint32_t remote_bytes;                /* their object bytes */
-	void *stacks[SPAN_STACK_ORDERS];      /* free stacks, linked through word 0 */
+	void *stacks[SPAN_STACK_ORDERS][STACK_CACHE_SLOTS]; /* free stacks, by
+	                                        order: [0, nstacks) */
 	_Atomic uint32_t nstacks[SPAN_STACK_ORDERS]; /* written by the owner only */
 	_Atomic int64_t stacks_inuse[SPAN_STACK_ORDERS]; /* allocs - frees here;
 	                                        written by the owner only */
@@ -287,10 +297,8 @@ void mcache_each(void (*fn)(mcache_t *c, void *arg), void *arg);
 extern _Atomic int64_t mcache_stacks_exited[SPAN_STACK_ORDERS];
 
 /* ---- stack.c: stacks and frames -------------------------------------------- */
-/* Free stacks are linked through their top word: stacks grow down, so the
- * top page is touched on first use anyway, and a free stack's bottom pages
- * stay untouched (never made resident by the allocator). */
-#define STACK_LINK(stk, size) ((void **)((char *)(stk) + (size) - sizeof(void *)))
+/* The allocator never touches a free stack's memory: a thread cache holds
+ * free stacks in an array, a pool span in a bitmap (stackfree). */
 void stack_init(void);
 void stack_cache_flush(mcache_t *c);       /* thread cache -> pool */
 void stack_release_empty(void);            /* empty pool spans -> page heap */
