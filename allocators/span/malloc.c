@@ -9,7 +9,8 @@
  * class. Larger objects get a span of their own.
  *
  * The layers, from the thread outwards:
- *   mcache.c   per-thread cache: one owned span per span class, no locks;
+ *   mcache.c   per-thread cache: the spans the thread allocates from, a
+ *              current one per span class and the rest by occupancy, no locks;
  *   mcentral.c per span class: the spans no thread owns, under one lock;
  *   mheap.c    the page heap: arenas, page map, free runs, scavenger;
  *   sys.c      the OS: mmap, madvise.
@@ -18,12 +19,14 @@
  * The allocation path for a small object:
  *   1. size -> size class by two small tables (O(1)), -> span class with the
  *      noscan bit.
- *   2. The thread's mcache (a TLS pointer) has a span for that class; pop the
- *      first object of its free list. This is the whole fast path: no lock, no
- *      atomic, no branch but "list empty".
+ *   2. The thread's mcache (a TLS pointer) has a current span for that class;
+ *      pop the first object of its free list. This is the whole fast path: no
+ *      lock, no atomic, no branch but "list empty".
  *   3. List empty: take the span's cross-thread frees (one atomic exchange);
- *      if there are none, hand the span back to its mcentral (filed as full,
- *      partial or empty) and take one with free objects from there.
+ *      if there are none, the span is full: the cache keeps it (thread-owned,
+ *      as mimalloc's pages) and moves on to another span of its own with free
+ *      objects (partial, a full one that cross-thread frees reached, an
+ *      empty spare), else takes one from the class's mcentral.
  *   4. The mcentral has none: carve a fresh span of the class's page count
  *      from the page heap (an exact-size free run, else the lowest-addressed
  *      big one, split; the rest stays free).
@@ -31,19 +34,22 @@
  * A large object goes straight to step 4, with a span of its own.
  *
  * The free path: the page map gives the span of any address in O(1). If the
- * calling thread owns the span, push onto its free list (fast path). Else
- * the object joins a per-thread buffer of 256 such frees; a flush sorts them
- * by span class, hands each run of one span over with one CAS on its xfree
- * list while another thread owns it, and frees the rest under one lock per
- * span class into the mcentral's spans. A span emptied in the mcentral stays
+ * calling thread owns the span, push onto its free list and count it down
+ * (fast path; the first free into a full span files it as partial, and a
+ * span emptied beyond two spare ones per class goes back to its mcentral).
+ * Else the object joins a per-thread buffer of 256 such frees; a flush sorts
+ * them by span class, hands each run of one span over with one CAS on its
+ * xfree list while another thread owns it, and frees the rest under one lock
+ * per span class into the mcentral's spans. A span emptied in the mcentral stays
  * there as a spare for a while (hysteresis) before its pages go back to the
  * page heap, which coalesces them and, off the fast path, returns runs of
  * >= 64 KiB of free pages to the OS (madvise), tracking resident and
  * released pages apart.
  *
- * Threads: a thread's cache is created at its first call and flushed when it
- * exits (thread key destructor). Fork: all locks are taken around fork; in
- * the child the caches of the threads it lost are left orphaned (leaked).
+ * Threads: a thread's cache is created at its first call and flushed, every
+ * span it owns given back, when it exits (thread key destructor). Fork: all
+ * locks are taken around fork; in the child the caches of the threads it lost
+ * are left orphaned (leaked).
  */
 #include <errno.h>
 #include <string.h>
@@ -171,7 +177,10 @@ void malloc_free_span(void *p, span_t *s)
 	case SPAN_SMALL:
 		if (((off * sizeclasses_divmagic[s->spc >> 1]) >> 32) * s->elemsize != off)
 			sys_throw("free of %p: inside an object of %u bytes", p, s->elemsize);
-		mcache_free_remote(s, p);
+		if (atomic_load_explicit(&s->owner, memory_order_relaxed) == MCACHE_FULL(mcache_tls))
+			mcache_free_full(s, p); /* our own span, full until now */
+		else
+			mcache_free_remote(s, p);
 		return;
 	case SPAN_LARGE:
 		if (off)

@@ -1,16 +1,33 @@
 /*
  * Per-thread caches. See malloc.c for an overview.
  *
- * A thread's mcache owns at most one span per span class (Go's mcache.alloc);
- * the fast path pops that span's free list and the owner's frees push onto it,
- * with no lock and no atomic. Frees into spans the thread does not own are
- * buffered (object, span) without touching either, and flushed 256 at a
- * time: grouped by span class, consecutive objects of one span chained into a
- * run; a run goes with one CAS onto its span's xfree list while another cache
- * owns the span, and all runs into spans held by an mcentral go under one
- * lock of that mcentral. No atomic per object: on random-order frees the
- * objects' cache misses overlap instead of each waiting for a locked
- * instruction.
+ * A thread's mcache owns the spans it allocates from (mimalloc's thread-owned
+ * pages, where Go's mcache owns one per class): the current span of each span
+ * class (alloc[spc], the fast path pops its free list) and, per class, the
+ * spans it filled before (cls[spc]: partial, full, empty). The owner's frees
+ * push onto any of them with no lock and no atomic; only the owner touches
+ * their freelist and used. States of an owned span s of class spc in c:
+ *   current  alloc[spc] == s, owner c, used counted down from
+ *            SPAN_USED_CURRENT (allocations are not counted);
+ *   full     owner MCACHE_FULL(c), freelist empty, used == nelems: it ran out;
+ *            the owner's first free into it goes slow (mcache_free_full) and
+ *            files it as partial; frees of other threads wait on its xfree
+ *            until a refill looks (MCACHE_SCAN_FULL per refill, oldest first);
+ *   partial  owner c, used + |freelist| == nelems, 0 < used < nelems (objects
+ *            on xfree count as used);
+ *   empty    owner c, used == 0: at most MCACHE_KEEP_EMPTY per class; the free
+ *            that empties one more gives it back to its mcentral.
+ * A refill takes, in order: the current span's xfree, a partial span, a full
+ * one with cross-thread frees, an empty one, a span from the mcentral. A
+ * flush (thread exit, span_release) gives every owned span back.
+ *
+ * Frees into spans the thread does not own are buffered (object, span)
+ * without touching either, and flushed 256 at a time: grouped by span class,
+ * consecutive objects of one span chained into a run; a run goes with one CAS
+ * onto its span's xfree list while another cache owns the span, and all runs
+ * into spans held by an mcentral go under one lock of that mcentral. No atomic
+ * per object: on random-order frees the objects' cache misses overlap instead
+ * of each waiting for a locked instruction.
  *
  * Lifecycle: TLS starts at mcache_empty (whose spans have no free object, so
  * the first call falls into the slow path, which creates the cache); a thread
@@ -23,6 +40,12 @@
 #include "span_internal.h"
 
 #define CACHE_CHUNK (64 << 10) /* mcache structs are carved 64 KiB at a time */
+#define MCACHE_KEEP_EMPTY 2     /* empty spans a cache keeps per class: a class
+                                   whose objects come and go in waves finds
+                                   spans without the central lock */
+#define MCACHE_SCAN_FULL 4      /* full spans a refill checks for cross-thread
+                                   frees: O(1) per refill, and every full span
+                                   is checked once per |full| / 4 refills */
 
 span_t span_empty = { .order = 0xff };
 mcache_t mcache_empty = { .alloc = { [0 ... SPAN_NUM_SPAN_CLASSES - 1] = &span_empty } };
@@ -119,6 +142,113 @@ void mcache_put(bool locked)
 		pthread_mutex_unlock(&shared_lock);
 }
 
+/* Counts down s->used by n objects freed into it. Owner only. */
+static void count_frees(span_t *s, uint32_t n)
+{
+	if (n > s->used)
+		sys_throw("mcache: %u frees into span %p with %u in use (double free?)", n,
+			  (void *)s->base, s->used);
+	s->used = (uint16_t)(s->used - n);
+}
+
+/* Moves s's cross-thread frees onto its free list; returns how many. Owner. */
+static uint32_t take_xfree(span_t *s)
+{
+	void *chain = atomic_exchange_explicit(&s->xfree, NULL, memory_order_acquire);
+	uint32_t n = 0;
+	void *tail = NULL;
+	for (void *p = chain; p; p = *(void **)p, n++)
+		tail = p;
+	if (tail) {
+		*(void **)tail = s->freelist;
+		s->freelist = chain;
+	}
+	return n;
+}
+
+/* Files s, not current, whose used just reached 0 (it is on the partial list
+ * or on none): kept as an empty spare, or given back to its mcentral. */
+static void file_empty(mcache_t *c, span_t *s, bool on_partial)
+{
+	mcache_class_t *k = &c->cls[s->spc];
+	if (on_partial)
+		span_list_remove(&k->partial, s);
+	if (k->empty.n < MCACHE_KEEP_EMPTY)
+		span_list_push(&k->empty, s);
+	else
+		mcentral_uncache_span(s, true);
+}
+
+static void emptied(mcache_t *c, span_t *s)
+{
+	if (c->alloc[s->spc] == s)
+		s->used = SPAN_USED_CURRENT; /* the current span: only its count ran down */
+	else
+		file_empty(c, s, true);
+}
+
+static void free_full(mcache_t *c, span_t *s, void *p)
+{
+	mcache_class_t *k = &c->cls[s->spc];
+	span_list_remove(&k->full, s);
+	atomic_store_explicit(&s->owner, c, memory_order_relaxed);
+	*(void **)p = s->freelist;
+	s->freelist = p;
+	count_frees(s, 1);
+	if (s->used == 0)
+		file_empty(c, s, false);
+	else
+		span_list_push(&k->partial, s);
+}
+
+void mcache_span_emptied(span_t *s)
+{
+	emptied(mcache_tls, s);
+}
+
+void mcache_free_full(span_t *s, void *p)
+{
+	free_full(mcache_tls, s, p);
+}
+
+/* A full span of k whose cross-thread frees are now on its free list, owner
+ * c again, on no list; NULL if none of the MCACHE_SCAN_FULL oldest has any
+ * (they move to the back). */
+static span_t *scan_full(mcache_t *c, mcache_class_t *k)
+{
+	for (int i = 0; i < MCACHE_SCAN_FULL && k->full.first; i++) {
+		span_t *s = k->full.first;
+		span_list_remove(&k->full, s);
+		if (atomic_load_explicit(&s->xfree, memory_order_relaxed) != NULL) {
+			count_frees(s, take_xfree(s));
+			atomic_store_explicit(&s->owner, c, memory_order_relaxed);
+			return s;
+		}
+		span_list_push_back(&k->full, s);
+	}
+	return NULL;
+}
+
+/* The next current span of class spc, with a free object: see the order in
+ * the file comment. NULL when out of memory. */
+static span_t *next_span(mcache_t *c, int spc)
+{
+	mcache_class_t *k = &c->cls[spc];
+	span_t *s;
+	if ((s = k->partial.first) != NULL) {
+		span_list_remove(&k->partial, s);
+		return s;
+	}
+	if ((s = scan_full(c, k)) != NULL)
+		return s;
+	if ((s = k->empty.first) != NULL) {
+		span_list_remove(&k->empty, s);
+		return s;
+	}
+	mcache_flush_remote(c);
+	return mcentral_cache_span(spc, c);
+}
+
 void *mcache_refill(mcache_t *c, int spc)
 {
 	bool locked;
@@ -127,20 +257,22 @@ void *mcache_refill(mcache_t *c, int spc)
 	if (!s->freelist && s != &span_empty) {
 		/* Cross-thread frees first: they keep the span we already own. */
 		s->freelist = atomic_exchange_explicit(&s->xfree, NULL, memory_order_acquire);
-		if (!s->freelist) {
+		if (!s->freelist) { /* ran out: every object in use, or on xfree */
 			c->alloc[spc] = &span_empty;
-			mcentral_uncache_span(s);
+			s->used = s->nelems;
+			atomic_store_explicit(&s->owner, MCACHE_FULL(c), memory_order_relaxed);
+			span_list_push_back(&c->cls[spc].full, s);
 			s = &span_empty;
 		}
 	}
 	if (!s->freelist) {
-		mcache_flush_remote(c);
-		s = mcentral_cache_span(spc, c);
+		s = next_span(c, spc);
 		if (!s) {
 			mcache_put(locked);
 			errno = ENOMEM;
 			return NULL;
 		}
+		s->used = SPAN_USED_CURRENT;
 		c->alloc[spc] = s;
 	}
 	void *p = s->freelist;
@@ -153,9 +285,14 @@ void mcache_free_remote_slow(span_t *s, void *p)
 {
 	bool locked;
 	mcache_t *c = mcache_get(&locked);
-	if (atomic_load_explicit(&s->owner, memory_order_relaxed) == c) {
-		*(void **)p = s->freelist; /* the shared cache's own span */
+	mcache_t *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
+	if (owner == c) { /* the shared cache's own span */
+		*(void **)p = s->freelist;
 		s->freelist = p;
+		if (--s->used == 0)
+			emptied(c, s);
+	} else if (owner == MCACHE_FULL(c)) {
+		free_full(c, s, p);
 	} else {
 		uint32_t n = c->nremote;
 		c->remote[n].p = p;
@@ -215,6 +352,15 @@ void mcache_flush_remote(mcache_t *c)
 	c->remote_bytes = 0;
 }
 
+static void uncache_list(span_list_t *l)
+{
+	span_t *s;
+	while ((s = l->first) != NULL) {
+		span_list_remove(l, s);
+		mcentral_uncache_span(s, true);
+	}
+}
+
 void mcache_flush(mcache_t *c)
 {
 	mcache_flush_remote(c);
@@ -222,8 +368,11 @@ void mcache_flush(mcache_t *c)
 		span_t *s = c->alloc[i];
 		if (s != &span_empty) {
 			c->alloc[i] = &span_empty;
-			mcentral_uncache_span(s);
+			mcentral_uncache_span(s, false);
 		}
+		uncache_list(&c->cls[i].partial);
+		uncache_list(&c->cls[i].full);
+		uncache_list(&c->cls[i].empty);
 	}
 	stack_cache_flush(c);
 }

@@ -6,8 +6,10 @@
  * is under the mcentral's lock; lock order: mcentral -> heap.
  *
  * Ownership protocol of a small span s (Go's mcache/mcentral handoff):
- *   owned by cache c:  s->owner == c, s->xfree open (NULL or a chain); only c
- *                      touches s->freelist; other threads push onto s->xfree.
+ *   owned by cache c:  s->owner == c or MCACHE_FULL(c), s->xfree open (NULL
+ *                      or a chain); only c touches s->freelist and s->used;
+ *                      other threads push onto s->xfree. c keeps it until
+ *                      it flushes or it is an empty spare too many (mcache.c).
  *   in the mcentral:   s->owner == NULL, s->xfree == SPAN_XFREE_CLOSED; the
  *                      lock guards s->freelist and s->used.
  * Both transitions happen under the lock, so holding it, owner != NULL implies
@@ -145,18 +147,24 @@ static uint32_t splice(span_t *s, void *chain)
 	return n;
 }
 
-void mcentral_uncache_span(span_t *s)
+void mcentral_uncache_span(span_t *s, bool counted)
 {
 	mcentral_t *m = &mcentral[s->spc];
 	pthread_mutex_lock(&m->lock);
 	atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
 	void *chain = atomic_exchange_explicit(&s->xfree, SPAN_XFREE_CLOSED, memory_order_acq_rel);
-	splice(s, chain);
-	uint32_t nfree = 0;
-	for (void *p = s->freelist; p; p = *(void **)p)
-		if (++nfree > s->nelems)
-			sys_throw("mcentral: free list of span %p longer than %u (double free?)",
-				  (void *)s->base, s->nelems);
+	uint32_t nx = splice(s, chain), nfree = 0;
+	if (counted) {
+		if (nx > s->used)
+			sys_throw("mcentral: %u cross-thread frees into span %p with %u in use "
+				  "(double free?)", nx, (void *)s->base, s->used);
+		nfree = s->nelems - s->used + nx;
+	} else {
+		for (void *p = s->freelist; p; p = *(void **)p)
+			if (++nfree > s->nelems)
+				sys_throw("mcentral: free list of span %p longer than %u (double free?)",
+					  (void *)s->base, s->nelems);
+	}
 	s->used = (uint16_t)(s->nelems - nfree);
 	m->objects -= nfree;
 	m->cached--;

@@ -60,6 +60,18 @@ void span_list_push(span_list_t *l, span_t *s)
 	l->n++;
 }
 
+void span_list_push_back(span_list_t *l, span_t *s)
+{
+	s->next = NULL;
+	s->prev = l->last;
+	if (l->last)
+		l->last->next = s;
+	else
+		l->first = s;
+	l->last = s;
+	l->n++;
+}
+
 void span_list_remove(span_list_t *l, span_t *s)
 {
 	if (s->prev)

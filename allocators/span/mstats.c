@@ -98,14 +98,13 @@ void span_stats(span_stats_t *out)
 	finish_classes(out);
 }
 
-/* Free objects of s by walking its free list, each checked against a bitmap
- * of the span's slots. Lock (or ownership) of s held by the caller. */
+/* Free objects of small span s by walking its free list, each checked
+ * against a bitmap of the span's slots. Lock (or ownership) of s held. */
 uint32_t mstats_span_freebits(const span_t *s, uint64_t bits[SPAN_FREEBITS_WORDS])
 {
 	uint32_t n = 0;
-	size_t link = s->state == SPAN_STACK ? s->elemsize - sizeof(void *) : 0;
 	memset(bits, 0, SPAN_FREEBITS_WORDS * sizeof bits[0]);
-	for (void *p = s->freelist; p; p = *(void **)((char *)p + link)) {
+	for (void *p = s->freelist; p; p = *(void **)p) {
 		uintptr_t off = (uintptr_t)p - s->base;
 		if ((uintptr_t)p < s->base || off % s->elemsize || off / s->elemsize >= s->nelems)
 			sys_throw("span %p: free list holds %p, not one of its objects",
@@ -172,7 +171,10 @@ static void walk_span(span_t *s, void *arg)
 		} else {
 			span_stack_stats_t *st = &out->stacks[s->order];
 			st->pool_spans++;
-			st->pool_free += mstats_span_freebits(s, bits);
+			if (s->nelems > 64 || (s->nelems < 64 && s->stackfree >> s->nelems))
+				sys_throw("span %p: free-stack bits past its %u stacks",
+					  (void *)s->base, s->nelems);
+			st->pool_free += (uint64_t)__builtin_popcountll(s->stackfree);
 			st->inuse += s->nelems; /* minus free and cached, below */
 		}
 		break;

@@ -56,8 +56,12 @@ struct mcache;
 #define SPAN_XFREE_CLOSED ((void *)1)
 
 typedef struct span {
-	void *freelist;                 /* free objects; owner-only while owned,
-	                                   else under the central lock */
+	union {
+		void *freelist;         /* free objects; owner-only while owned,
+		                           else under the central lock */
+		uint64_t stackfree;     /* stack pool span: bit i set = stack i
+		                           free (under the pool lock) */
+	};
 	_Atomic(struct mcache *) owner; /* thread cache owning it, or NULL */
 	uintptr_t base;                 /* first byte */
 	uint32_t npages;
@@ -66,8 +70,10 @@ typedef struct span {
 		uint32_t freed_ms;      /* free: when its newest page was freed */
 	};
 	uint16_t nelems;                /* objects per span */
-	uint16_t used;                  /* objects not on freelist; exact when not
-	                                   owned: used + |freelist| == nelems */
+	uint16_t used;                  /* objects not on freelist (those on xfree
+	                                   count): used + |freelist| == nelems,
+	                                   except in a cache's current span
+	                                   (SPAN_USED_CURRENT, counted down) */
 	uint8_t spc;                    /* span class: class << 1 | noscan */
 	uint8_t state;                  /* enum span_state */
 	uint8_t order;                  /* stack order, or 0xff: not a pool span */
@@ -88,6 +94,7 @@ typedef struct remote {
 } remote_t;
 
 void span_list_push(span_list_t *l, span_t *s);  /* O(1), at the front */
+void span_list_push_back(span_list_t *l, span_t *s); /* O(1), at the back */
 void span_list_remove(span_list_t *l, span_t *s); /* O(1) */
 
 /* ---- sys.c: every mmap, munmap and madvise --------------------------------- */
@@ -175,8 +182,10 @@ void mcentral_init(void);
  * open). NULL when out of memory. Takes the central lock, maybe the heap's. */
 span_t *mcentral_cache_span(int spc, struct mcache *c);
 /* Gives back a span owned by the caller's cache: collects its cross-thread
- * frees, closes xfree, files it by occupancy. */
-void mcentral_uncache_span(span_t *s);
+ * frees, closes xfree, files it by occupancy. counted: s->used is exact (not
+ * a current span), so the free list is not walked; else it is walked and
+ * counted (a list longer than nelems throws). */
+void mcentral_uncache_span(span_t *s, bool counted);
 /* Lock-free push of a run onto its span's xfree; false when the span sits in
  * its mcentral (xfree closed): then the run goes to mcentral_free_runs. */
 bool mcentral_push_xfree(span_t *s, void *head, void *tail);
@@ -197,14 +206,42 @@ void mcentral_fork_child(void);
 
 typedef struct frame_seg frame_seg_t;
 
+/* Free stacks a thread caches per order at most: 32 KiB of them (Go's
+ * _StackCacheSize), so 16 of the smallest. */
+#define STACK_CACHE_BYTES 32768u
+#define STACK_CACHE_SLOTS (STACK_CACHE_BYTES / SPAN_STACK_MIN)
+
+/* The spans a cache owns besides its current one, per span class. An owned
+ * span stays with its cache until the cache is flushed (thread exit,
+ * span_release) or, empty, beyond MCACHE_KEEP_EMPTY of them (mcache.c). */
+typedef struct mcache_class {
+	span_list_t partial; /* owner == c, free objects on freelist, used > 0 */
+	span_list_t full;    /* owner == MCACHE_FULL(c), freelist empty, used ==
+	                        nelems; cross-thread frees may wait on xfree */
+	span_list_t empty;   /* owner == c, used == 0, every object on freelist */
+} mcache_class_t;
+
+/* The owner of a cache's full span: the cache's address with bit 0 set, so
+ * the free fast path (owner == the thread's cache) misses it and a same-thread
+ * free into a full span takes mcache_free_full, which files it as partial;
+ * other threads see an owner as before (not NULL: xfree is open). */
+#define MCACHE_FULL(c) ((struct mcache *)((uintptr_t)(c) | 1))
+
+/* s->used of a cache's current span: the fast paths do not count its
+ * allocations, only its frees (down), so it starts here, far from 0; reaching
+ * 0 costs one slow call (mcache_span_emptied) that sets it back. */
+#define SPAN_USED_CURRENT 0xffff
+
 typedef struct mcache {
-	span_t *alloc[SPAN_NUM_SPAN_CLASSES]; /* owned span per class, or span_empty */
+	span_t *alloc[SPAN_NUM_SPAN_CLASSES]; /* current span per class, or span_empty */
+	mcache_class_t cls[SPAN_NUM_SPAN_CLASSES]; /* its other owned spans */
 	remote_t remote[MCACHE_REMOTE];       /* frees into spans it does not own */
 	uint8_t remote_spc[MCACHE_REMOTE];    /* their span classes */
 	remote_t sorted[MCACHE_REMOTE];       /* the same, by span class (flush) */
 	uint32_t nremote;                     /* entries in remote */
 	uint32_t remote_bytes;                /* their object bytes */
-	void *stacks[SPAN_STACK_ORDERS];      /* free stacks, linked through word 0 */
+	void *stacks[SPAN_STACK_ORDERS][STACK_CACHE_SLOTS]; /* free stacks, by
+	                                        order: [0, nstacks) */
 	_Atomic uint32_t nstacks[SPAN_STACK_ORDERS]; /* written by the owner only */
 	_Atomic int64_t stacks_inuse[SPAN_STACK_ORDERS]; /* allocs - frees here;
 	                                        written by the owner only */
@@ -226,6 +263,11 @@ void mcache_put(bool locked);
 void *mcache_refill(mcache_t *c, int spc); /* one object of class spc, or NULL */
 void mcache_flush_remote(mcache_t *c);
 void mcache_free_remote_slow(span_t *s, void *p); /* no cache yet, or past exit */
+/* A free by the owner thread that brought s->used to 0: s is empty, or the
+ * current span's count ran down (reset). */
+void mcache_span_emptied(span_t *s);
+/* A free by the owner thread into one of its full spans (owner MCACHE_FULL). */
+void mcache_free_full(span_t *s, void *p);
 
 /* A free of p in span s, which the calling thread does not own: buffered,
  * touching neither p nor s again until the flush. */
@@ -255,10 +297,8 @@ void mcache_each(void (*fn)(mcache_t *c, void *arg), void *arg);
 extern _Atomic int64_t mcache_stacks_exited[SPAN_STACK_ORDERS];
 
 /* ---- stack.c: stacks and frames -------------------------------------------- */
-/* Free stacks are linked through their top word: stacks grow down, so the
- * top page is touched on first use anyway, and a free stack's bottom pages
- * stay untouched (never made resident by the allocator). */
-#define STACK_LINK(stk, size) ((void **)((char *)(stk) + (size) - sizeof(void *)))
+/* The allocator never touches a free stack's memory: a thread cache holds
+ * free stacks in an array, a pool span in a bitmap (stackfree). */
 void stack_init(void);
 void stack_cache_flush(mcache_t *c);       /* thread cache -> pool */
 void stack_release_empty(void);            /* empty pool spans -> page heap */
@@ -294,8 +334,9 @@ static inline void *span_alloc_small_fast(int spc)
 }
 
 /* The free fast path: push onto the span's free list when the calling thread
- * owns it; any other pointer in an arena goes to malloc_free_span, and one in
- * no arena (NULL included) to not_ours. */
+ * owns it (counting it down; 0 means the span is empty); any other pointer in
+ * an arena goes to malloc_free_span, and one in no arena (NULL included) to
+ * not_ours. */
 static inline void span_free_fast_or(void *p, void (*not_ours)(void *))
 {
 	uintptr_t a = (uintptr_t)p;
@@ -308,6 +349,8 @@ static inline void span_free_fast_or(void *p, void (*not_ours)(void *))
 	if (SPAN_LIKELY(atomic_load_explicit(&s->owner, memory_order_relaxed) == mcache_tls)) {
 		*(void **)p = s->freelist;
 		s->freelist = p;
+		if (SPAN_UNLIKELY(--s->used == 0))
+			mcache_span_emptied(s);
 		return;
 	}
 	malloc_free_span(p, s);

@@ -4,11 +4,14 @@
  * Stack memory never lives in heap spans (Go: stackpool, stackLarge):
  *   order 0..3 (2, 4, 8, 16 KiB): carved from 32 KiB stack spans of the global
  *     pool (one lock per order), with a per-thread cache in front of it that
- *     refills with all free stacks of one pool span at once (O(1)) and gives
- *     half of STACK_CACHE_BYTES back when it holds that much (Go's
- *     stackcacherefill / stackcacherelease); a pool span whose
- *     stacks are all free waits STACK_EMPTY_AGE_MS before going back to the
- *     page heap;
+ *     refills with all free stacks of one pool span at once and gives half of
+ *     STACK_CACHE_BYTES back when it holds that much (Go's stackcacherefill /
+ *     stackcacherelease); a pool span whose stacks are all free goes back to
+ *     the page heap when it has waited STACK_EMPTY_AGE_MS and a later take
+ *     passed it over. The cache is an array and a pool span's free stacks a
+ *     bitmap: the allocator never reads or writes a free stack, so handing
+ *     one out or taking it back costs no cache miss on its memory, and its
+ *     untouched pages stay untouched;
  *   32 KiB and up: a span of its own straight from the page heap.
  * Stacks grow down: the live part is the top `used` bytes, which grow and
  * shrink copy (Go's copystack).
@@ -22,8 +25,9 @@
 
 #include "span_internal.h"
 
-#define STACK_SPAN_BYTES 32768u  /* pool span, Go: _StackCacheSize */
-#define STACK_CACHE_BYTES 32768u /* per order per thread, Go: _StackCacheSize */
+#define STACK_SPAN_BYTES 32768u  /* pool span, Go: _StackCacheSize; holds
+                                    STACK_CACHE_SLOTS >> order stacks, what a
+                                    thread cache holds of that order at most */
 #define FRAME_SEG_MIN 16384u     /* first frame segment */
 
 struct frame_seg {
@@ -35,18 +39,23 @@ struct frame_seg {
 #define FRAME_HDR ((sizeof(frame_seg_t) + 15) & ~(size_t)15)
 
 #define STACK_EMPTY_AGE_MS 100 /* an all-free pool span goes back to the page
-                                  heap after this long unused: a program whose
-                                  stacks come and go in waves reuses the same
-                                  stack spans (and keeps untouched stack pages
-                                  untouched) instead of re-carving heap pages */
+                                  heap after this long unused, and only once a
+                                  later take of its order passed it over (the
+                                  pool had newer empty spans to give): a
+                                  program whose stacks come and go in waves
+                                  reuses the same stack spans (and keeps
+                                  untouched stack pages untouched) instead of
+                                  re-carving heap pages, however slowly a wave
+                                  runs on a busy machine */
 
 static struct {
 	pthread_mutex_t lock;
 	span_list_t spans;  /* pool spans with free and used stacks */
-	span_list_t empty;  /* all stacks free, newest first; xfree holds the
-	                       time (ms) the span became empty */
+	span_list_t empty;  /* all stacks free, newest first; xfree holds when
+	                       the span became empty (empty_mark) */
 	uint64_t nspans;    /* pool spans of this order, on a list or full */
 	uint64_t nfree;     /* free stacks in them */
+	uint32_t takes;     /* pool_take calls, wrapping */
 } pool[SPAN_STACK_ORDERS] = {
 	[0 ... SPAN_STACK_ORDERS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
 };
@@ -67,27 +76,21 @@ static int stack_order(size_t size) /* size: a power of two >= 2 KiB */
 	return __builtin_ctzl(size) - __builtin_ctzl(SPAN_STACK_MIN);
 }
 
-static inline void relaxed_add32(_Atomic uint32_t *v, int32_t d)
-{
-	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + (uint32_t)d,
-			      memory_order_relaxed);
-}
-
 static inline void relaxed_add64(_Atomic int64_t *v, int64_t d)
 {
 	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + d,
 			      memory_order_relaxed);
 }
 
-/* Moves every free stack of one pool span of order o onto *list (empty on
- * entry), in O(1): the span's free list becomes the cache's, so no stack is
- * read here (the cache pops them one by one later, overlapped with use). A
- * span holds 32 KiB of stacks, the thread cache's budget per order. Prefers a
+/* Moves every free stack of one pool span of order o into out (room for a
+ * span's worth): addresses from the span's bitmap, no stack read. Prefers a
  * partly used span, then an empty one, else carves a fresh one from the page
- * heap. Returns how many; 0 when out of memory. */
-static uint32_t pool_take(int o, void **list)
+ * heap. Returns how many, lowest address last (handed out first); 0 when out
+ * of memory. */
+static uint32_t pool_take(int o, void **out)
 {
 	pthread_mutex_lock(&pool[o].lock);
+	pool[o].takes++;
 	span_t *s = pool[o].spans.first;
 	if (s) {
 		span_list_remove(&pool[o].spans, s);
@@ -102,28 +105,34 @@ static uint32_t pool_take(int o, void **list)
 		s->order = (uint8_t)o;
 		s->elemsize = SPAN_STACK_MIN << o;
 		s->nelems = (uint16_t)(STACK_SPAN_BYTES / s->elemsize);
+		s->stackfree = (1ull << s->nelems) - 1; /* nelems <= 16 */
 		s->used = 0;
-		s->freelist = NULL;
-		for (int i = s->nelems - 1; i >= 0; i--) {
-			void *stk = (char *)s->base + (size_t)i * s->elemsize;
-			*STACK_LINK(stk, s->elemsize) = s->freelist;
-			s->freelist = stk;
-		}
 		pool[o].nspans++;
 		pool[o].nfree += s->nelems;
 	}
-	uint32_t got = (uint32_t)(s->nelems - s->used);
-	*list = s->freelist;
-	s->freelist = NULL; /* full now: on no list until a stack comes back */
+	uint32_t got = (uint32_t)__builtin_popcountll(s->stackfree), i = got;
+	for (uint64_t m = s->stackfree; m; m &= m - 1)
+		out[--i] = (char *)s->base + (size_t)__builtin_ctzll(m) * s->elemsize;
+	s->stackfree = 0; /* full now: on no list until a stack comes back */
 	s->used = s->nelems;
 	pool[o].nfree -= got;
 	pthread_mutex_unlock(&pool[o].lock);
 	return got;
 }
 
-static uint32_t empty_since(span_t *s)
+/* When an empty pool span became empty: the clock (ms) in the low 32 bits,
+ * its pool's take count in the high ones (xfree is unused by stack spans). */
+static void *empty_mark(int o)
 {
-	return (uint32_t)(uintptr_t)atomic_load_explicit(&s->xfree, memory_order_relaxed);
+	return (void *)(uintptr_t)((uint64_t)pool[o].takes << 32 | sys_now_ms());
+}
+
+/* An empty span goes back once empty STACK_EMPTY_AGE_MS and passed over. */
+static bool empty_stale(int o, span_t *s, uint32_t now)
+{
+	uint64_t mark = (uintptr_t)atomic_load_explicit(&s->xfree, memory_order_relaxed);
+	return now - (uint32_t)mark >= STACK_EMPTY_AGE_MS &&
+	       (uint32_t)(mark >> 32) != pool[o].takes;
 }
 
 static void release_span(int o, span_t *s)
@@ -134,41 +143,38 @@ static void release_span(int o, span_t *s)
 	mheap_free(s);
 }
 
-/* Returns n stacks of order o (a chain) to their pool spans; a span whose
- * stacks all become free joins the empty list, and empty spans older than
- * STACK_EMPTY_AGE_MS go back to the page heap. Pool lock taken. */
-static void pool_give(int o, void *chain, uint32_t n)
+/* Returns stacks stk[0..n) of order o to their pool spans (bitmaps; no stack
+ * is touched); a span whose stacks all become free joins the empty list, and
+ * stale empty spans (empty_stale) go back to the page heap. Pool lock taken. */
+static void pool_give(int o, void *const *stk, uint32_t n)
 {
 	bool emptied = false;
 	pthread_mutex_lock(&pool[o].lock);
-	while (n-- && chain) {
-		void *stk = chain;
-		chain = *STACK_LINK(stk, SPAN_STACK_MIN << o);
-		span_t *s = mheap_span_of((uintptr_t)stk);
-		if (!s || s->state != SPAN_STACK || s->order != o)
-			sys_throw("stack_free: %p is not a stack of %u bytes", stk,
+	for (uint32_t i = 0; i < n; i++) {
+		span_t *s = mheap_span_of((uintptr_t)stk[i]);
+		uintptr_t off = (uintptr_t)stk[i] - (s ? s->base : 0);
+		if (!s || s->state != SPAN_STACK || s->order != o || off % s->elemsize)
+			sys_throw("stack_free: %p is not a stack of %u bytes", stk[i],
 				  SPAN_STACK_MIN << o);
-		if (s->used == 0)
-			sys_throw("stack_free: %p freed twice", stk);
-		if (!s->freelist)
+		uint64_t bit = 1ull << (off / s->elemsize);
+		if (s->used == 0 || (s->stackfree & bit))
+			sys_throw("stack_free: %p freed twice", stk[i]);
+		if (!s->stackfree)
 			span_list_push(&pool[o].spans, s);
-		*STACK_LINK(stk, s->elemsize) = s->freelist;
-		s->freelist = stk;
+		s->stackfree |= bit;
 		s->used--;
 		pool[o].nfree++;
 		if (s->used == 0) {
 			span_list_remove(&pool[o].spans, s);
 			span_list_push(&pool[o].empty, s);
-			atomic_store_explicit(&s->xfree, (void *)(uintptr_t)sys_now_ms(),
-					      memory_order_relaxed);
+			atomic_store_explicit(&s->xfree, empty_mark(o), memory_order_relaxed);
 			emptied = true;
 		}
 	}
 	if (emptied) {
 		uint32_t now = sys_now_ms();
 		span_t *old;
-		while ((old = pool[o].empty.last) != NULL &&
-		       now - empty_since(old) >= STACK_EMPTY_AGE_MS)
+		while ((old = pool[o].empty.last) != NULL && empty_stale(o, old, now))
 			release_span(o, old);
 	}
 	pthread_mutex_unlock(&pool[o].lock);
@@ -214,17 +220,16 @@ static void *stack_alloc_to(mcache_t *c, size_t size)
 	if (size >= STACK_SPAN_BYTES)
 		return stack_alloc_large(size);
 	int o = stack_order(size);
-	if (!c->stacks[o])
-		relaxed_add32(&c->nstacks[o], (int32_t)pool_take(o, &c->stacks[o]));
-	void *stk = c->stacks[o];
-	if (stk) {
-		c->stacks[o] = *STACK_LINK(stk, size);
-		relaxed_add32(&c->nstacks[o], -1);
-		relaxed_add64(&c->stacks_inuse[o], 1);
-	}
-	return stk;
+	uint32_t n = atomic_load_explicit(&c->nstacks[o], memory_order_relaxed);
+	if (n == 0 && (n = pool_take(o, c->stacks[o])) == 0)
+		return NULL;
+	atomic_store_explicit(&c->nstacks[o], n - 1, memory_order_relaxed);
+	relaxed_add64(&c->stacks_inuse[o], 1);
+	return c->stacks[o][n - 1];
 }
 
+/* Into c's cache; when it holds STACK_CACHE_BYTES of order o, the older half
+ * goes back to the pool first. */
 static void stack_free_to(mcache_t *c, void *stk, size_t size)
 {
 	if (size >= STACK_SPAN_BYTES) {
@@ -232,20 +237,16 @@ static void stack_free_to(mcache_t *c, void *stk, size_t size)
 		return;
 	}
 	int o = stack_order(size);
-	*STACK_LINK(stk, size) = c->stacks[o];
-	c->stacks[o] = stk;
-	relaxed_add32(&c->nstacks[o], 1);
-	relaxed_add64(&c->stacks_inuse[o], -1);
-	if (atomic_load_explicit(&c->nstacks[o], memory_order_relaxed) * size >= STACK_CACHE_BYTES) {
-		uint32_t n = STACK_CACHE_BYTES / 2 / (uint32_t)size;
-		void *chain = c->stacks[o], *last = chain;
-		for (uint32_t i = 1; i < n; i++)
-			last = *STACK_LINK(last, size);
-		c->stacks[o] = *STACK_LINK(last, size);
-		*STACK_LINK(last, size) = NULL;
-		relaxed_add32(&c->nstacks[o], -(int32_t)n);
-		pool_give(o, chain, n);
+	uint32_t n = atomic_load_explicit(&c->nstacks[o], memory_order_relaxed);
+	if (n == STACK_CACHE_SLOTS >> o) {
+		uint32_t half = n / 2;
+		pool_give(o, c->stacks[o], half);
+		memmove(c->stacks[o], c->stacks[o] + half, (n - half) * sizeof(void *));
+		n -= half;
 	}
+	c->stacks[o][n] = stk;
+	atomic_store_explicit(&c->nstacks[o], n + 1, memory_order_relaxed);
+	relaxed_add64(&c->stacks_inuse[o], -1);
 }
 
 void *span_stack_alloc(size_t size)
@@ -280,9 +281,7 @@ void span_stack_free(void *stk, size_t size)
 void stack_cache_flush(mcache_t *c)
 {
 	for (int o = 0; o < SPAN_STACK_ORDERS; o++) {
-		uint32_t n = atomic_load_explicit(&c->nstacks[o], memory_order_relaxed);
-		pool_give(o, c->stacks[o], n);
-		c->stacks[o] = NULL;
+		pool_give(o, c->stacks[o], atomic_load_explicit(&c->nstacks[o], memory_order_relaxed));
 		atomic_store_explicit(&c->nstacks[o], 0, memory_order_relaxed);
 	}
 }

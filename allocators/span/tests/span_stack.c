@@ -157,6 +157,40 @@ static void test_pool_keeps_empty_spans(void **state)
 	assert_int_equal(st.stacks[0].pool_free, 0);
 }
 
+/* A wave that runs slowly keeps its spans: empty spans older than the age
+ * but not passed over by a later take stay in the pool (the next wave
+ * needs them); once a take passes them over, the next emptying releases
+ * them. */
+static void test_slow_wave_keeps_spans(void **state)
+{
+	(void)state;
+	enum { N = 400, M = 64 };
+	static void *stk[N], *more[M];
+	span_stats_t st;
+	span_release();
+	for (int i = 0; i < N; i++)
+		stk[i] = span_stack_alloc(2048);
+	for (int i = 0; i < M; i++)
+		more[i] = span_stack_alloc(2048);
+	span_stats(&st);
+	uint64_t spans = st.stacks[0].pool_spans;
+	for (int i = 0; i < N; i++)
+		span_stack_free(stk[i], 2048);
+	usleep(150 * 1000);
+	for (int i = 0; i < M; i++) /* empties spans: no take since the others */
+		span_stack_free(more[i], 2048);
+	span_stats(&st);
+	assert_int_equal(st.stacks[0].pool_spans, spans);
+	for (int i = 0; i < M; i++) /* takes the newest spans, passing the old over */
+		more[i] = span_stack_alloc(2048);
+	usleep(150 * 1000);
+	for (int i = 0; i < M; i++)
+		span_stack_free(more[i], 2048);
+	span_stats(&st);
+	assert_true(st.stacks[0].pool_spans < spans / 2);
+	span_release();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_shrink_keeps_contents),
 		cmocka_unit_test(test_frames),
 		cmocka_unit_test(test_pool_keeps_empty_spans),
+		cmocka_unit_test(test_slow_wave_keeps_spans),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
