@@ -180,6 +180,7 @@ static void sample_memory(trial_t *t, frag_sample_t *m)
 {
 	int64_t live = 0, objs = 0, usable = 0;
 	for (unsigned i = 0; i < t->run.nthreads; i++) {
+		mb_opstats_settle(&t->run.workers[i]->st);
 		live += t->run.workers[i]->st.live_bytes;
 		objs += t->run.workers[i]->st.live_objects;
 		usable += t->run.workers[i]->st.live_usable;
@@ -330,8 +331,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 		w->alloc = ops;
 		w->tid = i;
 		w->params = run->params;
-		w->lat_countdown = MB_LAT_PERIOD;
-		w->track_usable = a->memory_profile; /* from the first allocation on */
+		mb_opstats_start(w, a->memory_profile); /* from the first allocation on */
 		mb_rng_seed(&w->rng, a->seed, i);
 		run->workers[i] = w;
 		wa[i] = (worker_arg_t){.t = &t, .w = w};

@@ -63,16 +63,18 @@ json_t *mb_trial_json_stream(const mb_run_t *run, mb_opstats_t *sum, mb_lathist_
 	uint64_t checksum = 0, local = 0;
 	json_t *kc = json_object();
 	for (unsigned i = 0; i < run->nthreads; i++) {
-		const mb_worker_t *w = run->workers[i];
+		mb_worker_t *w = run->workers[i];
+		mb_opstats_settle(&w->st);
 		sum->allocs += w->st.allocs;
 		sum->frees += w->st.frees;
 		sum->alloc_bytes += w->st.alloc_bytes;
 		sum->free_bytes += w->st.free_bytes;
 		sum->failed += w->st.failed;
 		for (unsigned b = 0; b < MB_NBUCKET; b++) {
-			sum->bucket_allocs[b] += w->st.bucket_allocs[b];
-			sum->bucket_bytes[b] += w->st.bucket_bytes[b];
-			sum->bucket_frees[b] += w->st.bucket_frees[b];
+			sum->bucket[b].allocs += w->st.bucket[b].allocs;
+			sum->bucket[b].alloc_bytes += w->st.bucket[b].alloc_bytes;
+			sum->bucket[b].frees += w->st.bucket[b].frees;
+			sum->bucket[b].free_bytes += w->st.bucket[b].free_bytes;
 		}
 		/* per-thread streams are deterministic; combine them in tid order */
 		checksum = (checksum ^ w->st.checksum) * 0x100000001b3ull + i;
@@ -91,13 +93,13 @@ json_t *mb_trial_json_stream(const mb_run_t *run, mb_opstats_t *sum, mb_lathist_
 	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)checksum);
 	json_t *buckets = json_array();
 	for (unsigned b = 0; b < MB_NBUCKET; b++)
-		if (sum->bucket_allocs[b] || sum->bucket_frees[b])
+		if (sum->bucket[b].allocs || sum->bucket[b].frees)
 			json_array_append_new(buckets,
 				json_pack("{s:I, s:I, s:I, s:I}", "max_size",
 					  (json_int_t)mb_bucket_max(b), "allocs",
-					  (json_int_t)sum->bucket_allocs[b], "bytes",
-					  (json_int_t)sum->bucket_bytes[b], "frees",
-					  (json_int_t)sum->bucket_frees[b]));
+					  (json_int_t)sum->bucket[b].allocs, "bytes",
+					  (json_int_t)sum->bucket[b].alloc_bytes, "frees",
+					  (json_int_t)sum->bucket[b].frees));
 	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "checksum", hex,
 			 "allocs", (json_int_t)sum->allocs, "frees", (json_int_t)sum->frees,
 			 "alloc_bytes", (json_int_t)sum->alloc_bytes, "free_bytes",

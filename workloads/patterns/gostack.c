@@ -13,19 +13,11 @@ static void *stack_alloc(mb_worker_t *w, size_t size)
 {
 	const mb_alloc_ops_t *a = w->alloc;
 	void *p = a->stack_alloc ? a->stack_alloc(size) : a->malloc(size, MB_NOSCAN);
-	mb_opstats_t *st = &w->st;
 	if (!p) {
-		st->failed++;
+		w->st.failed++;
 		return NULL;
 	}
-	unsigned b = mb_bucket(size);
-	st->allocs++;
-	st->alloc_bytes += size;
-	st->live_bytes += (int64_t)size;
-	st->live_objects++;
-	st->bucket_allocs[b]++;
-	st->bucket_bytes[b] += size;
-	mb_stream_mix(st, ~(uint64_t)(size << 1));
+	mb_opstats_alloc(&w->st, size, ~(uint64_t)(size << 1));
 	return p;
 }
 
@@ -36,13 +28,7 @@ static void stack_free(mb_worker_t *w, void *p, size_t size)
 		a->stack_free(p, size);
 	else
 		a->free(p, size);
-	mb_opstats_t *st = &w->st;
-	st->frees++;
-	st->free_bytes += size;
-	st->live_bytes -= (int64_t)size;
-	st->live_objects--;
-	st->bucket_frees[mb_bucket(size)]++;
-	mb_stream_mix(st, ~(uint64_t)((size << 1) | 1));
+	mb_opstats_free(&w->st, size, ~(uint64_t)((size << 1) | 1));
 }
 
 static void account(mb_gstats_t *gs, int64_t delta)
