@@ -13,7 +13,7 @@ typedef struct mb_cmd {
 } mb_cmd_t;
 
 int mb_cmd_run(int argc, char **argv);      /* runner.c */
-int mb_cmd_trial(int argc, char **argv);    /* trial.c */
+int mb_cmd_trial(int argc, char **argv);    /* trial_cmd.c */
 int mb_cmd_validate(int argc, char **argv); /* inspect.c */
 int mb_cmd_list(int argc, char **argv);     /* inspect.c */
 int mb_cmd_docs(int argc, char **argv);     /* inspect.c */

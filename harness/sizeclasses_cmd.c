@@ -117,7 +117,7 @@ static int sample_workload(const mb_workload_t *wl, uint64_t nops)
 	run.workers = ws;
 	w->run = &run;
 	w->alloc = &counting;
-	w->lat_countdown = MB_LAT_PERIOD;
+	mb_opstats_start(w, false);
 	mb_rng_seed(&w->rng, run.seed, 0);
 	int rc = run.pattern->setup ? run.pattern->setup(&run) : 0;
 	if (!rc && !(rc = run.pattern->thread_init(w))) {

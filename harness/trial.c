@@ -16,7 +16,6 @@
 #include "trial.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sched.h>
@@ -31,11 +30,11 @@
 #include "frag.h"
 #include "cachegrind.h"
 #include "counters.h"
-#include "lat.h"
 #include "plugin.h"
 #include "procfs.h"
 #include "result.h"
 #include "topology.h"
+#include "trial_json.h"
 #include "workload.h"
 
 typedef struct trial {
@@ -185,6 +184,7 @@ static void sample_memory(trial_t *t, frag_sample_t *m)
 {
 	int64_t live = 0, objs = 0, usable = 0;
 	for (unsigned i = 0; i < t->run.nthreads; i++) {
+		mb_opstats_settle(&t->run.workers[i]->st);
 		live += t->run.workers[i]->st.live_bytes;
 		objs += t->run.workers[i]->st.live_objects;
 		usable += t->run.workers[i]->st.live_usable;
@@ -209,101 +209,6 @@ static void sample(trial_t *t, uint64_t ops_done, uint64_t ns)
 	t->s_ops[r] = ops_done;
 	t->s_ns[r] = ns;
 	sample_memory(t, &t->s_mem[r]);
-}
-
-static json_t *u64_array(const uint64_t *v, uint64_t n, size_t stride)
-{
-	json_t *a = json_array();
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t x = *(const uint64_t *)((const char *)v + i * stride);
-		json_array_append_new(a, x == MB_STAT_UNKNOWN ? json_null()
-							      : json_integer((json_int_t)x));
-	}
-	return a;
-}
-
-static json_t *lat_json(const mb_lathist_t *h)
-{
-	return json_pack("{s:I, s:f, s:f, s:f, s:I}", "samples", (json_int_t)mb_lat_total(h),
-			 "p50_ns", mb_lat_percentile(h, 0.50), "p99_ns", mb_lat_percentile(h, 0.99),
-			 "p999_ns", mb_lat_percentile(h, 0.999), "max_ns", (json_int_t)h->max_ns);
-}
-
-static json_t *astats_json(const mb_alloc_stats_t *s)
-{
-	json_t *j = json_object();
-#define F(x) json_object_set_new(j, #x, s->x == MB_STAT_UNKNOWN ? json_null() \
-						       : json_integer((json_int_t)s->x))
-	F(allocated);
-	F(active);
-	F(resident);
-	F(mapped);
-	F(metadata);
-	F(retained);
-#undef F
-	return j;
-}
-
-static json_t *series_json(const trial_t *t)
-{
-	json_t *j = json_object();
-	size_t st = sizeof(frag_sample_t);
-	const frag_sample_t *m = t->s_mem;
-	json_object_set_new(j, "ops", u64_array(t->s_ops, t->nrows, 8));
-	json_object_set_new(j, "elapsed_ns", u64_array(t->s_ns, t->nrows, 8));
-#define X(field, key) json_object_set_new(j, key, u64_array(&m->field, t->nrows, st));
-	FRAG_SAMPLE_FIELDS(X)
-#undef X
-	return j;
-}
-
-static json_t *totals_json(const trial_t *t, mb_opstats_t *sum, mb_lathist_t *la,
-			   mb_lathist_t *lf)
-{
-	memset(sum, 0, sizeof(*sum));
-	uint64_t checksum = 0, local = 0;
-	json_t *kc = json_object();
-	for (unsigned i = 0; i < t->run.nthreads; i++) {
-		const mb_worker_t *w = t->run.workers[i];
-		sum->allocs += w->st.allocs;
-		sum->frees += w->st.frees;
-		sum->alloc_bytes += w->st.alloc_bytes;
-		sum->free_bytes += w->st.free_bytes;
-		sum->failed += w->st.failed;
-		for (unsigned b = 0; b < MB_NBUCKET; b++) {
-			sum->bucket_allocs[b] += w->st.bucket_allocs[b];
-			sum->bucket_bytes[b] += w->st.bucket_bytes[b];
-			sum->bucket_frees[b] += w->st.bucket_frees[b];
-		}
-		/* per-thread streams are deterministic; combine them in tid order */
-		checksum = (checksum ^ w->st.checksum) * 0x100000001b3ull + i;
-		local += w->local_bytes;
-		mb_lat_merge(la, &w->lat_alloc);
-		mb_lat_merge(lf, &w->lat_free);
-		const char *const *names = t->run.pattern->counter_names;
-		for (unsigned k = 0; names && names[k] && k < 8; k++) {
-			json_t *old = json_object_get(kc, names[k]);
-			json_int_t v = (old ? json_integer_value(old) : 0) +
-				       (json_int_t)w->kernel_counter[k];
-			json_object_set_new(kc, names[k], json_integer(v));
-		}
-	}
-	char hex[20];
-	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)checksum);
-	json_t *buckets = json_array();
-	for (unsigned b = 0; b < MB_NBUCKET; b++)
-		if (sum->bucket_allocs[b] || sum->bucket_frees[b])
-			json_array_append_new(buckets,
-				json_pack("{s:I, s:I, s:I, s:I}", "max_size",
-					  (json_int_t)mb_bucket_max(b), "allocs",
-					  (json_int_t)sum->bucket_allocs[b], "bytes",
-					  (json_int_t)sum->bucket_bytes[b], "frees",
-					  (json_int_t)sum->bucket_frees[b]));
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "checksum", hex,
-			 "allocs", (json_int_t)sum->allocs, "frees", (json_int_t)sum->frees,
-			 "alloc_bytes", (json_int_t)sum->alloc_bytes, "free_bytes",
-			 (json_int_t)sum->free_bytes, "failed_allocs", (json_int_t)sum->failed,
-			 "local_bytes", (json_int_t)local, "by_size", buckets, "kernel", kc);
 }
 
 /* Counters and placement, before any worker starts. Returns 0, or the exit
@@ -341,19 +246,6 @@ static int measure_open(trial_t *t)
 	t->place = calloc(a->threads, sizeof(*t->place));
 	mb_topo_place(&t->topo, a->pin, a->threads, t->place);
 	return 0;
-}
-
-static json_t *placement_json(const trial_t *t, const worker_arg_t *wa)
-{
-	json_t *th = json_array();
-	for (unsigned i = 0; t->place && i < t->a->threads; i++) {
-		const mb_place_t *p = &t->place[i];
-		json_array_append_new(th, json_pack("{s:i, s:i, s:i, s:i, s:i, s:s?}", "tid", (int)i,
-			"pu_os", p->pu_os, "core", p->core, "package", p->package, "numa", p->numa,
-			"bind_error", wa[i].bind_error[0] ? wa[i].bind_error : NULL));
-	}
-	return json_pack("{s:s, s:s, s:o}", "pin", mb_pin_names[t->a->pin], "membind",
-			 mb_membind_names[t->a->membind], "threads", th);
 }
 
 static double tv_s(struct timeval tv)
@@ -443,8 +335,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 		w->alloc = ops;
 		w->tid = i;
 		w->params = run->params;
-		w->lat_countdown = MB_LAT_PERIOD;
-		w->track_usable = a->memory_profile; /* from the first allocation on */
+		mb_opstats_start(w, a->memory_profile); /* from the first allocation on */
 		mb_rng_seed(&w->rng, a->seed, i);
 		run->workers[i] = w;
 		wa[i] = (worker_arg_t){.t = &t, .w = w};
@@ -526,7 +417,7 @@ int mb_trial_run(const mb_trial_args_t *a)
 	mb_lathist_t la, lf;
 	memset(&la, 0, sizeof(la));
 	memset(&lf, 0, sizeof(lf));
-	json_t *totals = totals_json(&t, &sum, &la, &lf);
+	json_t *totals = mb_trial_json_stream(run, &sum, &la, &lf);
 	json_t *r = json_object();
 	json_object_set_new(r, "ops", json_integer((json_int_t)ops_done));
 	json_object_set_new(r, "warmup_ops", json_integer((json_int_t)a->warmup));
@@ -555,13 +446,13 @@ int mb_trial_run(const mb_trial_args_t *a)
 	 * this trial's ns/op includes that cost */
 	json_object_set_new(r, "memory_profile", json_boolean(a->memory_profile));
 	json_object_set_new(r, "stream", totals);
-	json_object_set_new(r, "latency", json_pack("{s:o, s:o}", "malloc", lat_json(&la),
-						    "free", lat_json(&lf)));
+	json_object_set_new(r, "latency", json_pack("{s:o, s:o}", "malloc", mb_trial_json_lat(&la),
+						    "free", mb_trial_json_lat(&lf)));
 	json_object_set_new(r, "allocator", json_pack("{s:s, s:s?, s:o, s:o}", "name", ops->name,
 		"version", ops->version ? ops->version() : NULL,
-		"stats_end", have_stats ? astats_json(&end_stats) : json_null(),
+		"stats_end", have_stats ? mb_trial_json_astats(&end_stats) : json_null(),
 		"classes_end_of_measure", classes_end));
-	json_object_set_new(r, "series", series_json(&t));
+	json_object_set_new(r, "series", mb_trial_json_series(t.s_ops, t.s_ns, t.s_mem, t.nrows));
 	{
 		/* the phases summary reads RSS and live bytes at each phase's last row */
 		uint64_t *prss = calloc(t.nrows ? t.nrows : 1, 8), *plive = calloc(t.nrows ? t.nrows : 1, 8);
@@ -584,7 +475,12 @@ int mb_trial_run(const mb_trial_args_t *a)
 								    ops_done));
 		free(cts);
 	}
-	json_object_set_new(r, "placement", placement_json(&t, wa));
+	const char **bind_error = calloc(a->threads, sizeof(*bind_error));
+	for (unsigned i = 0; i < a->threads; i++)
+		bind_error[i] = wa[i].bind_error;
+	json_object_set_new(r, "placement", mb_trial_json_placement(a->pin, a->membind, t.place,
+		a->threads, bind_error));
+	free(bind_error);
 	char *s = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	int wr = s ? write_all(a->result_fd, s) : -1;
 	free(s);
@@ -605,91 +501,4 @@ int mb_trial_run(const mb_trial_args_t *a)
 	if (wr)
 		return 2;
 	return sum.failed ? 4 : 0;
-}
-
-static const struct option trial_opts[] = {
-	{"workload", required_argument, NULL, 'w'}, {"plugin", required_argument, NULL, 'p'},
-	{"threads", required_argument, NULL, 't'},  {"seed", required_argument, NULL, 's'},
-	{"ops", required_argument, NULL, 'o'},      {"warmup", required_argument, NULL, 'u'},
-	{"samples", required_argument, NULL, 'n'},  {"result-fd", required_argument, NULL, 'f'},
-	{"memory-profile", no_argument, NULL, 'm'}, {"drain-wait-ns", required_argument, NULL, 'd'},
-	{"counters", required_argument, NULL, 'c'}, {"pin", required_argument, NULL, 'P'},
-	{"membind", required_argument, NULL, 'M'},  {"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
-};
-
-static const char trial_usage[] =
-	"usage: membench trial --workload FILE [--plugin SO] [--threads N] [--seed S]\n"
-	"                      [--ops N] [--warmup N] [--samples N] [--result-fd FD]\n"
-	"                      [--memory-profile] [--drain-wait-ns NS]\n"
-	"                      [--counters EV,EV...|cachegrind] [--pin none|compact|scatter]\n"
-	"                      [--membind none|local|interleave]\n"
-	"Internal: runs one trial in this process and writes its measurements as JSON\n"
-	"to FD (default 1). `membench run` starts one per trial with the plug-in in\n"
-	"LD_PRELOAD. Exit: 0 measured, 2 bad arguments, 3 plug-in refused, 4 out of memory.\n";
-
-int mb_cmd_trial(int argc, char **argv)
-{
-	mb_trial_args_t a = {.threads = 0, .result_fd = 1, .samples = 200};
-	uint64_t thr = 0;
-	int have_ops = 0, have_warmup = 0, c;
-	char err[160];
-	while ((c = getopt_long(argc, argv, "h", trial_opts, NULL)) != -1) {
-		uint64_t v = 0;
-		if (c == 'P' || c == 'M') {
-			const char *const *names = c == 'P' ? mb_pin_names : mb_membind_names;
-			int k = 0;
-			while (names[k] && strcmp(names[k], optarg))
-				k++;
-			if (!names[k]) {
-				fprintf(stderr, "membench trial: --%s: no policy '%s'\n",
-					c == 'P' ? "pin" : "membind", optarg);
-				return 2;
-			}
-			*(c == 'P' ? &a.pin : &a.membind) = k;
-			continue;
-		}
-		if (c != 'w' && c != 'p' && c != 'h' && c != '?' && c != 'c' && c != 'm' &&
-		    mb_parse_uint(optarg, &v, err, sizeof(err))) {
-			fprintf(stderr, "membench trial: %s\n", err);
-			return 2;
-		}
-		switch (c) {
-		case 'w': a.workload = optarg; break;
-		case 'p': a.plugin = optarg; break;
-		case 't': thr = v; break;
-		case 's': a.seed = v; break;
-		case 'o': a.ops = v, have_ops = 1; break;
-		case 'u': a.warmup = v, have_warmup = 1; break;
-		case 'n': a.samples = v; break;
-		case 'f': a.result_fd = (int)v; break;
-		case 'm': a.memory_profile = true; break;
-		case 'd': a.drain_wait_ns = v; break;
-		case 'c': a.counters = optarg; break;
-		case 'h': fputs(trial_usage, stdout); return 0;
-		default: fputs(trial_usage, stderr); return 2;
-		}
-	}
-	if (!a.workload || optind != argc) {
-		fputs(trial_usage, stderr);
-		return 2;
-	}
-	if (!have_ops || !thr || !a.seed || !have_warmup) {
-		/* defaults from the workload file itself, for running a trial by hand */
-		mb_yctx_t y = {0};
-		mb_workload_t *wl = mb_workload_load(&y, a.workload);
-		if (!wl)
-			return 2;
-		a.ops = have_ops ? a.ops : wl->ops;
-		a.warmup = have_warmup ? a.warmup : wl->warmup;
-		thr = thr ? thr : wl->threads;
-		a.seed = a.seed ? a.seed : wl->seed ? wl->seed : 42;
-		mb_workload_free(wl);
-	}
-	if (thr > 1024) {
-		fprintf(stderr, "membench trial: --threads must be 1..1024\n");
-		return 2;
-	}
-	a.threads = (unsigned)thr;
-	return mb_trial_run(&a);
 }

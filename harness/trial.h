@@ -28,6 +28,8 @@ typedef struct mb_trial_args {
 /* Runs the trial; returns the process exit status described above. */
 int mb_trial_run(const mb_trial_args_t *a);
 
+/* `membench trial ARGS` (trial_cmd.c): parses ARGS into mb_trial_args_t and
+ * runs the trial; the exit status is mb_trial_run's, or 2 on bad arguments. */
 int mb_cmd_trial(int argc, char **argv);
 
 #endif

@@ -11,9 +11,10 @@ out), on the system plug-in. The instructions are split three ways:
   objects    the objects' own memory traffic: the mb_obj_* writes and reads
              (kernels.h) and libc memcpy/memset (growslice and copystack
              copies)
-  accounting the harness's per-call accounting inlined from pattern.h
-             (mb_alloc/mb_free: counts, size buckets, checksum, latency
-             sampling countdown, the indirect call)
+  accounting the harness's per-call accounting: inlined from pattern.h
+             (mb_alloc/mb_free: size buckets, checksum, the out-of-line
+             path's countdown, the indirect call) and its out-of-line path
+             in opstats.c (latency sampling, usable sizes)
   kernel     everything else: choosing sizes and lifetimes, the live-object
              queues, the walk, the loop itself
 and printed per operation and per allocator call (malloc + free = 2 calls;
@@ -81,7 +82,7 @@ def measure(build, plugin, wl, ops):
     alloc = sum(incl.values())
     objects = sum(v for (f, fn), v in excl.items()
                   if f.endswith('kernels.h') or re.match(r'__(memmove|memcpy|memset)', fn))
-    acct = sum(v for (f, fn), v in excl.items() if f.endswith('pattern.h'))
+    acct = sum(v for (f, fn), v in excl.items() if f.endswith(('pattern.h', 'opstats.c')))
     ncalls = sum(calls.values())
     kernel = total - alloc - objects - acct
     return dict(workload=os.path.basename(wl), ops=ops, total=total, alloc=alloc,

@@ -47,6 +47,10 @@ static void test_u64_matches(void **st)
 {
 	same_stream("64");
 	same_stream("{dist: uniform, min: 16, max: 512}");
+	same_stream("{dist: uniform, min: 0, max: 3}");
+	same_stream("{dist: uniform, min: 7, max: 7}");
+	same_stream("{dist: uniform, min: 1.5, max: 9.25}"); /* not the integer path */
+	same_stream("{dist: uniform, min: 1, max: 1e15}");
 	same_stream("{dist: exponential, mean: 128, min: 8, max: 4096}");
 	same_stream("{dist: lognormal, median: 48, sigma: 0.8, max: 32768}");
 	same_stream("{dist: table, values: [16, 32, 48, 64], weights: [40, 30, 20, 10]}");

@@ -62,9 +62,16 @@ static mb_worker_t *setup_worker(const void *params, bool ea, bool paced)
 	worker.run = &run;
 	worker.alloc = &test_alloc;
 	worker.params = params;
-	worker.lat_countdown = MB_LAT_PERIOD;
+	mb_opstats_start(&worker, false);
 	mb_rng_seed(&worker.rng, 42, 0);
 	return &worker;
+}
+
+/* w's accounting with its totals derived (mb_opstats_settle). */
+static const mb_opstats_t *settled(mb_worker_t *w)
+{
+	mb_opstats_settle(&w->st);
+	return &w->st;
 }
 
 static mb_dist_t fixed(double v)
@@ -144,7 +151,7 @@ static void test_stack_walk(void **st)
 	mb_g_free(w, &g, &gs);
 	assert_int_equal(gs.stack_bytes, 0);
 	assert_int_equal(n_stack, 0); /* stack_alloc/stack_free used, balanced */
-	assert_int_equal(w->st.live_bytes, 0);
+	assert_int_equal(settled(w)->live_bytes, 0);
 }
 
 static void test_stack_reuse(void **st)
@@ -159,12 +166,12 @@ static void test_stack_reuse(void **st)
 	assert_true(mb_g_start(w, &g, 2048, &spare, &gs));
 	assert_ptr_equal(g.stack, stack);
 	assert_null(spare.stack);
-	assert_int_equal(w->st.allocs, 1);
+	assert_int_equal(settled(w)->allocs, 1);
 	assert_true(mb_g_call(w, &g, 2048, &gs)); /* grown: not kept at exit */
 	mb_g_ret(&g, &gs);
 	mb_g_exit(w, &g, 2048, &spare, &gs);
 	assert_null(spare.stack);
-	assert_int_equal(w->st.live_bytes, 0);
+	assert_int_equal(settled(w)->live_bytes, 0);
 }
 
 /* --- lifetimes and GC pacing --------------------------------------------------- */
@@ -180,7 +187,7 @@ static void test_life_ops_fifo_phase(void **st)
 	mb_live_init(&L, w);
 	assert_int_equal(mb_lifeq_init(&q, &L, 0), 0);
 	void *o = mb_live_alloc(&L, 100, 0);
-	mb_lifeq_add(&q, o, 100);
+	mb_lifeq_add(&q, &p.life, o, 100);
 	for (int i = 0; i < 9; i++)
 		mb_lifeq_tick(&q);
 	assert_int_equal(n_free, 0);
@@ -193,21 +200,21 @@ static void test_life_ops_fifo_phase(void **st)
 	mb_lifeq_t f;
 	mb_lifeq_init(&f, &L, 0);
 	for (int i = 0; i < 5; i++)
-		mb_lifeq_add(&f, mb_live_alloc(&L, 8, 0), 8);
+		mb_lifeq_add(&f, &p.life, mb_live_alloc(&L, 8, 0), 8);
 	assert_int_equal(n_free, 1 + 2);
 	assert_int_equal(f.ring_n, 3);
 	/* phase: until the phase ends; permanent: until the drain */
 	p.life.kind = MB_LIFE_PHASE;
-	mb_lifeq_add(&f, mb_live_alloc(&L, 8, 0), 8);
+	mb_lifeq_add(&f, &p.life, mb_live_alloc(&L, 8, 0), 8);
 	p.life.kind = MB_LIFE_PERMANENT;
-	mb_lifeq_add(&f, mb_live_alloc(&L, 8, 0), 8);
+	mb_lifeq_add(&f, &p.life, mb_live_alloc(&L, 8, 0), 8);
 	mb_lifeq_phase_end(&f);
 	assert_int_equal(n_free, 4);
 	mb_lifeq_drain(&f);
 	mb_lifeq_drain(&q);
 	mb_live_drain(&L);
 	assert_int_equal(n_free, n_malloc);
-	assert_int_equal(w->st.live_bytes, 0);
+	assert_int_equal(settled(w)->live_bytes, 0);
 	mb_lifeq_fini(&f);
 	mb_lifeq_fini(&q);
 	mb_live_fini(&L);
@@ -224,19 +231,19 @@ static void test_gc_paced(void **st)
 	/* 1 KiB objects dying one operation after birth: nothing is freed until
 	 * live + dead reaches the 4 MiB minimum heap goal (GOGC 100) */
 	for (int i = 0; i < 4095; i++) {
-		mb_lifeq_add(&q, mb_live_alloc(&L, 1024, 0), 1024);
+		mb_lifeq_add(&q, &p.life, mb_live_alloc(&L, 1024, 0), 1024);
 		mb_lifeq_tick(&q);
 	}
 	assert_int_equal(n_free, 0);
 	assert_int_equal(L.heap_dead, 4095 * 1024);
-	mb_lifeq_add(&q, mb_live_alloc(&L, 1024, 0), 1024); /* 4 MiB: GC */
+	mb_lifeq_add(&q, &p.life, mb_live_alloc(&L, 1024, 0), 1024); /* 4 MiB: GC */
 	assert_int_equal(n_free, 4095);
 	assert_int_equal(L.gcs, 1);
 	assert_int_equal(L.goal, 4u << 20);
 	/* a live heap of 3 MiB: the next goal is 6 MiB (live * 2) */
 	p.life.kind = MB_LIFE_PERMANENT;
 	for (int i = 0; i < 3 * 1024 - 1; i++)
-		mb_lifeq_add(&q, mb_live_alloc(&L, 1024, 0), 1024);
+		mb_lifeq_add(&q, &p.life, mb_live_alloc(&L, 1024, 0), 1024);
 	mb_live_gc(&L);
 	assert_int_equal(L.goal, 6u << 20);
 	mb_lifeq_drain(&q);
@@ -276,7 +283,7 @@ static void run_escape(bool ea, uint64_t calls, escape_state_t *s, escape_params
 	mb_lifeq_fini(&s->q);
 	mb_live_fini(&L);
 	assert_int_equal(n_free, n_malloc);
-	assert_int_equal(w->st.live_bytes, 0);
+	assert_int_equal(settled(w)->live_bytes, 0);
 	assert_int_equal(s->c[ESC_BAD_READS], 0);
 }
 

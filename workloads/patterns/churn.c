@@ -4,15 +4,15 @@
  *
  * The live set is an array of `live` slots. Each operation picks a slot at
  * random, frees the object there (if any) and puts a new object of a size drawn
- * from `size` in it. Objects are written when made (one word per 64-byte line),
- * so RSS and cache figures reflect touched memory.
+ * from `size` in it. Objects are written when made (mb_obj_write: one word per
+ * 64-byte line), so RSS and cache figures reflect touched memory.
  * Cost per op outside the allocator: one rng draw for the slot, one for the size
  * (O(1)), the line writes.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "pattern.h"
+#include "kernels.h"
 
 typedef struct churn_params {
 	mb_dist_t size;
@@ -39,14 +39,6 @@ typedef struct churn_state {
 	churn_slot_t *slots;
 	uint64_t n;
 } churn_state_t;
-
-/* Writes one word per 64-byte line; the value depends on the address so a
- * reader could check it. */
-static inline void touch(void *p, size_t size)
-{
-	for (size_t off = 0; off + sizeof(uintptr_t) <= size; off += 64)
-		*(uintptr_t *)((char *)p + off) = (uintptr_t)p + off;
-}
 
 static int churn_thread_init(mb_worker_t *w)
 {
@@ -80,7 +72,7 @@ static void churn_step(mb_worker_t *w, uint64_t nops)
 		sl->p = mb_alloc(w, size ? size : 1, flags);
 		sl->size = size ? size : 1;
 		if (sl->p)
-			touch(sl->p, sl->size);
+			mb_obj_write(sl->p, sl->size);
 	}
 }
 

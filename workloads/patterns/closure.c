@@ -158,7 +158,7 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 		s->c[CLO_MADE]++;
 	}
 	if (fv && reg) {
-		mb_lifeq_add(&s->q, fv, fsize);
+		mb_lifeq_add(&s->q, &p->life, fv, fsize);
 		s->c[CLO_REGISTERED]++;
 	} else {
 		/* made, called at once, dead at return */

@@ -150,6 +150,13 @@ static uint64_t round_u64(double v)
 static void build_integers(mb_dist_t *d)
 {
 	d->ifixed = round_u64(d->value);
+	/* uniform: min + k, k from mb_rng_below(max - min + 1), is an integer
+	 * already when min is one (exactly so below 2^53) */
+	if (d->kind == MB_DIST_UNIFORM && d->min >= 0 && d->min == floor(d->min) &&
+	    d->max < 9007199254740992.0) {
+		d->ulo = (uint64_t)d->min;
+		d->uspan = (uint64_t)(d->max - d->min) + 1;
+	}
 	if (!d->values)
 		return;
 	d->ivalues = malloc(d->n * sizeof(*d->ivalues));

@@ -39,6 +39,8 @@ typedef struct mb_dist {
 	uint64_t *ivalues;     /* values rounded to integers (>= 0), n entries */
 	uint64_t ifixed;       /* fixed: value rounded */
 	uint32_t *iprob;       /* table: prob scaled to 2^32 (a u32 compare) */
+	uint64_t ulo, uspan;   /* uniform with an integer min >= 0 and max < 2^53:
+	                          draws are ulo + [0, uspan); uspan 0: not such */
 } mb_dist_t;
 
 /* MB_OPT_CUSTOM parser for a field of type mb_dist_t. */
@@ -82,6 +84,10 @@ static inline __attribute__((always_inline)) uint64_t mb_dist_sample_u64(const m
 		uint32_t i = (uint32_t)(((unsigned __int128)x * d->n) >> 64);
 		return d->ivalues[(uint32_t)x < d->iprob[i] ? i : d->alias[i]];
 	}
+	case MB_DIST_UNIFORM:
+		if (d->uspan)
+			return d->ulo + mb_rng_below(r, d->uspan);
+		/* fall through */
 	default: {
 		double v = mb_dist_sample(d, r);
 		return v <= 0 ? 0 : (uint64_t)(v + 0.5);

@@ -102,7 +102,7 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 			if (!(o = mb_live_alloc(L, size, flags)))
 				continue;
 			mb_obj_write(o, size);
-			mb_lifeq_add(&s->q, o, size);
+			mb_lifeq_add(&s->q, &p->life, o, size);
 			s->c[ESC_ESCAPED]++;
 		} else if (ea) {
 			if (!(o = mb_alloc(w, size, flags | MB_LOCAL)))
@@ -127,7 +127,7 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 			void *b = mb_live_alloc(L, 8, MB_NOSCAN);
 			if (b) {
 				mb_obj_write(b, 8);
-				mb_lifeq_add(&s->q, b, 8);
+				mb_lifeq_add(&s->q, &p->life, b, 8);
 			}
 		}
 	}

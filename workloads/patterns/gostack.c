@@ -2,7 +2,6 @@
  * Goroutine stacks: grow by doubling with a copy, shrink at GC. See gostack.h.
  */
 #include "gostack.h"
-#include "kernels.h"
 
 #include <string.h>
 
@@ -13,19 +12,11 @@ static void *stack_alloc(mb_worker_t *w, size_t size)
 {
 	const mb_alloc_ops_t *a = w->alloc;
 	void *p = a->stack_alloc ? a->stack_alloc(size) : a->malloc(size, MB_NOSCAN);
-	mb_opstats_t *st = &w->st;
 	if (!p) {
-		st->failed++;
+		w->st.failed++;
 		return NULL;
 	}
-	unsigned b = mb_bucket(size);
-	st->allocs++;
-	st->alloc_bytes += size;
-	st->live_bytes += (int64_t)size;
-	st->live_objects++;
-	st->bucket_allocs[b]++;
-	st->bucket_bytes[b] += size;
-	mb_stream_mix(st, ~(uint64_t)(size << 1));
+	mb_opstats_alloc(&w->st, size, ~(uint64_t)(size << 1));
 	return p;
 }
 
@@ -36,13 +27,7 @@ static void stack_free(mb_worker_t *w, void *p, size_t size)
 		a->stack_free(p, size);
 	else
 		a->free(p, size);
-	mb_opstats_t *st = &w->st;
-	st->frees++;
-	st->free_bytes += size;
-	st->live_bytes -= (int64_t)size;
-	st->live_objects--;
-	st->bucket_frees[mb_bucket(size)]++;
-	mb_stream_mix(st, ~(uint64_t)((size << 1) | 1));
+	mb_opstats_free(&w->st, size, ~(uint64_t)((size << 1) | 1));
 }
 
 static void account(mb_gstats_t *gs, int64_t delta)
@@ -110,41 +95,15 @@ void mb_g_exit(mb_worker_t *w, mb_g_t *g, uint32_t start_size, mb_g_t *spare,
 	mb_g_free(w, g, gs);
 }
 
-bool mb_g_call(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs)
+bool mb_g_grow(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs)
 {
-	/* the function prologue's check (cmd/internal/obj/x86 stacksplit): a
-	 * frame of at most StackSmall bytes may use the slack below the guard,
-	 * a bigger one needs SP - (frame - StackSmall) > stackguard0 */
-	uint64_t over = frame > MB_STACK_SMALL ? frame - MB_STACK_SMALL : 0;
-	if ((uint64_t)g->used + over + MB_STACK_GUARD >= g->size) {
-		/* newstack: double, and again while the frame would not fit */
-		uint64_t ns = (uint64_t)g->size * 2;
-		while (ns - g->used < (uint64_t)frame + MB_STACK_GUARD)
-			ns *= 2;
-		if (ns > UINT32_MAX || !copystack(w, g, (uint32_t)ns, gs))
-			return false;
-		gs->grows++;
-	}
-	/* the frame's locals: a word per line; its last word is its size */
-	mb_obj_write_frame(g->stack + g->used, frame, g->used);
-	g->used += frame;
-	g->depth++;
-	gs->calls++;
+	uint64_t ns = (uint64_t)g->size * 2;
+	while (ns - g->used < (uint64_t)frame + MB_STACK_GUARD)
+		ns *= 2;
+	if (ns > UINT32_MAX || !copystack(w, g, (uint32_t)ns, gs))
+		return false;
+	gs->grows++;
 	return true;
-}
-
-void mb_g_ret(mb_g_t *g, mb_gstats_t *gs)
-{
-	uint64_t frame = *(uint64_t *)(g->stack + g->used - 8);
-	if (frame < 16 || frame > g->used || (frame & 15) ||
-	    *(uint64_t *)(g->stack + g->used - frame) != g->used - frame) {
-		gs->bad_frames++; /* the stack was not kept intact: unwind it all */
-		g->used = 0;
-		g->depth = 0;
-		return;
-	}
-	g->used -= (uint32_t)frame;
-	g->depth--;
 }
 
 void mb_g_shrink(mb_worker_t *w, mb_g_t *g, uint32_t min_size, mb_gstats_t *gs)

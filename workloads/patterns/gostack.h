@@ -17,7 +17,7 @@
 #ifndef MB_GOSTACK_H
 #define MB_GOSTACK_H
 
-#include "pattern.h"
+#include "kernels.h"
 
 #define MB_STACK_MIN 2048u  /* fixedStack on linux/amd64 (_StackMin, no _StackSystem) */
 #define MB_STACK_GUARD 928u /* stackGuard = 928 * stackGuardMultiplier + _StackSystem */
@@ -44,12 +44,48 @@ bool mb_g_start(mb_worker_t *w, mb_g_t *g, uint32_t size, mb_g_t *spare, mb_gsta
  * stack has the start size, else freed. */
 void mb_g_exit(mb_worker_t *w, mb_g_t *g, uint32_t start_size, mb_g_t *spare,
 	       mb_gstats_t *gs);
+/* newstack for a call with a frame of `frame` bytes: the size doubles, again
+ * while the frame would not fit; copystack moves the used part. false when
+ * out of memory. */
+bool mb_g_grow(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs);
+
 /* A call with a frame of `frame` bytes (a multiple of 16, >= 16): grows the
  * stack first when Go's prologue would call morestack, i.e. when
- * used + max(frame - 128, 0) + 928 >= size. false when out of memory. */
-bool mb_g_call(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs);
-/* Returns from the top frame (depth > 0); reads its size from the stack. */
-void mb_g_ret(mb_g_t *g, mb_gstats_t *gs);
+ * used + max(frame - 128, 0) + 928 >= size. false when out of memory.
+ * Inline; the growth is out of line. */
+static inline __attribute__((always_inline)) bool mb_g_call(mb_worker_t *w, mb_g_t *g,
+							    uint32_t frame, mb_gstats_t *gs)
+{
+	/* the function prologue's check (cmd/internal/obj/x86 stacksplit): a
+	 * frame of at most StackSmall bytes may use the slack below the guard,
+	 * a bigger one needs SP - (frame - StackSmall) > stackguard0 */
+	uint64_t over = frame > MB_STACK_SMALL ? frame - MB_STACK_SMALL : 0;
+	if (__builtin_expect((uint64_t)g->used + over + MB_STACK_GUARD >= g->size, 0) &&
+	    !mb_g_grow(w, g, frame, gs))
+		return false;
+	/* the frame's locals: a word per line; its last word is its size */
+	mb_obj_write_frame(g->stack + g->used, frame, g->used);
+	g->used += frame;
+	g->depth++;
+	gs->calls++;
+	return true;
+}
+
+/* Returns from the top frame (depth > 0); reads its size from the stack. A
+ * frame that does not read back unwinds the whole stack (counted). */
+static inline __attribute__((always_inline)) void mb_g_ret(mb_g_t *g, mb_gstats_t *gs)
+{
+	uint64_t frame = mb_obj_read_frame(g->stack, g->used);
+	if (__builtin_expect(frame == 0, 0)) {
+		gs->bad_frames++; /* the stack was not kept intact: unwind it all */
+		g->used = 0;
+		g->depth = 0;
+		return;
+	}
+	g->used -= (uint32_t)frame;
+	g->depth--;
+}
+
 /* The GC point for one goroutine: halve the stack when used < size / 4. */
 void mb_g_shrink(mb_worker_t *w, mb_g_t *g, uint32_t min_size, mb_gstats_t *gs);
 /* Frees the stack (drain), counting it as an exit. */

@@ -50,6 +50,18 @@ static inline void mb_obj_write_frame(char *f, uint32_t frame, uint32_t off)
 	*(uint64_t *)(f + frame - 8) = frame;
 }
 
+/* The size of the frame that ends at base + used, read from its last word
+ * and checked against its first (as mb_obj_write_frame wrote them); 0 when
+ * the stack was not kept intact. */
+static inline uint64_t mb_obj_read_frame(const char *base, uint32_t used)
+{
+	uint64_t frame = *(const uint64_t *)(base + used - 8);
+	if (frame < 16 || frame > used || (frame & 15) ||
+	    *(const uint64_t *)(base + used - frame) != used - frame)
+		return 0;
+	return frame;
+}
+
 /* --- escape-heavy (escape.c) --- */
 typedef struct escape_params {
 	mb_dist_t objects;      /* objects a call makes */

@@ -4,6 +4,7 @@
 #include "live.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,11 @@ int mb_live_init(mb_live_t *L, mb_worker_t *w)
 	L->w = w;
 	const mb_run_t *run = w->run;
 	L->heap_min = MB_GO_HEAP_MIN * run->gogc / 100 / run->nthreads;
-	L->goal = L->heap_min;
+	L->paced = run->gc_paced;
+	L->goal = L->paced ? L->heap_min : UINT64_MAX;
+	/* (x >> 11) * 2^-53 < f, for the integer x >> 11 < 2^53, is x >> 11 < ceil(f * 2^53) */
+	if (run->cross_thread > 0 && run->nthreads > 1)
+		L->handoff_t = (uint64_t)ceil(run->cross_thread * 9007199254740992.0);
 	L->node_used = 1; /* node 0 means "none" */
 	pthread_mutex_init(&L->lock, NULL);
 	w->live = L;
@@ -76,16 +81,9 @@ void mb_live_fini(mb_live_t *L)
 		L->w->live = NULL;
 }
 
-static inline uint32_t node_get(mb_live_t *L)
+void mb_live_node_grow(mb_live_t *L)
 {
-	uint32_t i = L->node_free;
-	if (i) {
-		L->node_free = L->node[i].next;
-		return i;
-	}
-	if (__builtin_expect((size_t)(L->node_used + 1) * sizeof(mb_node_t) > L->node_bytes, 0))
-		L->node = vm_grow(L->node, &L->node_bytes, (L->node_used + 1) * sizeof(mb_node_t));
-	return L->node_used++;
+	L->node = vm_grow(L->node, &L->node_bytes, (L->node_used + 1) * sizeof(mb_node_t));
 }
 
 static inline void node_put(mb_live_t *L, uint32_t i)
@@ -107,7 +105,8 @@ void mb_live_gc(mb_live_t *L)
 	L->ndead = 0;
 	L->heap_dead = 0;
 	uint64_t goal = L->heap_live + L->heap_live * L->w->run->gogc / 100;
-	L->goal = goal > L->heap_min ? goal : L->heap_min;
+	if (L->paced)
+		L->goal = goal > L->heap_min ? goal : L->heap_min;
 	L->gcs++;
 }
 
@@ -214,6 +213,7 @@ int mb_lifeq_init(mb_lifeq_t *q, mb_live_t *L, size_t off)
 {
 	memset(q, 0, sizeof(*q));
 	q->L = L;
+	q->rng = &L->w->rng;
 	q->off = off;
 	const mb_run_t *run = L->w->run;
 	uint64_t maxlife = 0, maxwin = 0;
@@ -268,7 +268,7 @@ static inline void kill(mb_lifeq_t *q, void *p, size_t size)
 static inline void push_list(mb_lifeq_t *q, uint32_t *head, void *p, size_t size)
 {
 	mb_live_t *L = q->L;
-	uint32_t i = node_get(L);
+	uint32_t i = mb_live_node_get(L);
 	L->node[i] = (mb_node_t){p, (uint32_t)size, *head};
 	*head = i;
 }
@@ -294,16 +294,9 @@ static void ring_pop(mb_lifeq_t *q)
 	kill(q, o.p, o.size);
 }
 
-void mb_lifeq_add(mb_lifeq_t *q, void *p, size_t size)
+void mb_lifeq_add_list(mb_lifeq_t *q, const mb_life_t *l, void *p, size_t size)
 {
-	const mb_life_t *l = life_of(q, q->L->w->params);
 	switch (l->kind) {
-	case MB_LIFE_OPS: {
-		uint64_t life = mb_dist_sample_u64(&l->ops, &q->L->w->rng);
-		life = life < 1 ? 1 : life > q->mask ? q->mask : life;
-		push_list(q, &q->wheel[(q->now + life) & q->mask], p, size);
-		break;
-	}
 	case MB_LIFE_FIFO: {
 		while (q->ring_n >= l->window)
 			ring_pop(q);

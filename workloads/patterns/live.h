@@ -89,7 +89,11 @@ typedef struct mb_live {
 	uint32_t node_used, node_free; /* free list head (0: none) */
 	uint64_t heap_live;      /* bytes of this thread's live objects */
 	uint64_t heap_dead;      /* bytes dead but not yet freed (gc: paced) */
-	uint64_t goal, heap_min; /* GC heap goal; its floor */
+	uint64_t goal, heap_min; /* GC heap goal (UINT64_MAX without gc: paced); its floor */
+	bool paced;              /* the run's gc_paced */
+	uint64_t handoff_t;      /* a free goes to the next thread when the rng word
+	                            x has x >> 11 < handoff_t: ceil(cross_thread_frees
+	                            * 2^53) with more than one thread, else 0 */
 	mb_obj_t *dead;          /* dead objects awaiting the GC, ndead of them */
 	size_t ndead, dead_bytes_cap;
 	bool draining;           /* drain: dead objects are freed at once, locally */
@@ -104,6 +108,7 @@ typedef struct mb_lifeq mb_lifeq_t;
 struct mb_lifeq {
 	mb_live_t *L;
 	size_t off;              /* offsetof the mb_life_t in the pattern's params */
+	mb_rng_t *rng;           /* the worker's: lifetimes are drawn from it */
 	uint64_t now;            /* ticks (operations) so far */
 	uint32_t *wheel;         /* kind ops: bucket heads, mask + 1 of them */
 	uint64_t mask;
@@ -123,9 +128,40 @@ void mb_live_fini(mb_live_t *L);
  * lifetime over all phases. 0 or -ENOMEM. */
 int mb_lifeq_init(mb_lifeq_t *q, mb_live_t *L, size_t off);
 void mb_lifeq_fini(mb_lifeq_t *q);
-/* The queue now owns p (allocated with mb_live_alloc); it dies by the current
- * phase's lifetime. O(1) amortised. */
-void mb_lifeq_add(mb_lifeq_t *q, void *p, size_t size);
+void mb_live_node_grow(mb_live_t *L);
+void mb_lifeq_add_list(mb_lifeq_t *q, const mb_life_t *l, void *p, size_t size);
+
+/* A node from L's pool (its free list first). O(1) amortised. */
+static inline __attribute__((always_inline)) uint32_t mb_live_node_get(mb_live_t *L)
+{
+	uint32_t i = L->node_free;
+	if (i) {
+		L->node_free = L->node[i].next;
+		return i;
+	}
+	if (__builtin_expect((size_t)(L->node_used + 1) * sizeof(mb_node_t) > L->node_bytes, 0))
+		mb_live_node_grow(L);
+	return L->node_used++;
+}
+
+/* The queue now owns p (allocated with mb_live_alloc); it dies by l, the
+ * current phase's lifetime: the mb_life_t at q's offset in w->params, which
+ * the caller holds. O(1) amortised; inline for `ops` lifetimes. */
+static inline __attribute__((always_inline)) void mb_lifeq_add(mb_lifeq_t *q, const mb_life_t *l,
+							      void *p, size_t size)
+{
+	if (l->kind != MB_LIFE_OPS) {
+		mb_lifeq_add_list(q, l, p, size);
+		return;
+	}
+	uint64_t life = mb_dist_sample_u64(&l->ops, q->rng);
+	life = life < 1 ? 1 : life > q->mask ? q->mask : life;
+	mb_live_t *L = q->L;
+	uint32_t *head = &q->wheel[(q->now + life) & q->mask];
+	uint32_t i = mb_live_node_get(L);
+	L->node[i] = (mb_node_t){p, (uint32_t)size, *head};
+	*head = i;
+}
 /* One operation passes for the queue: objects due now die. O(1) amortised. */
 void mb_lifeq_tick_slow(mb_lifeq_t *q);
 static inline __attribute__((always_inline)) void mb_lifeq_tick(mb_lifeq_t *q)
@@ -147,21 +183,21 @@ void mb_live_dead_grow(mb_live_t *L);
 static inline __attribute__((always_inline)) void mb_live_release(mb_live_t *L, void *p, size_t size)
 {
 	mb_worker_t *w = L->w;
-	if (w->run->cross_thread > 0 && !L->draining && w->run->nthreads > 1 &&
-	    mb_rng_unit(&w->rng) < w->run->cross_thread)
+	/* the same draw as mb_rng_unit(&w->rng) < cross_thread_frees */
+	if (L->handoff_t && !L->draining && (mb_rng_next(&w->rng) >> 11) < L->handoff_t)
 		mb_live_handoff(L, p, size);
 	else
 		mb_free(w, p, size);
 }
 
 /* A heap object: mb_alloc plus live accounting, and a GC when the heap goal is
- * reached (gc: paced). */
+ * reached (gc: paced; without it the goal is never reached). */
 static inline __attribute__((always_inline)) void *mb_live_alloc(mb_live_t *L, size_t size, unsigned flags)
 {
 	void *p = mb_alloc(L->w, size, flags);
 	if (p) {
 		L->heap_live += size;
-		if (L->w->run->gc_paced && L->heap_live + L->heap_dead >= L->goal)
+		if (__builtin_expect(L->heap_live + L->heap_dead >= L->goal, 0))
 			mb_live_gc(L);
 	}
 	return p;
@@ -171,7 +207,7 @@ static inline __attribute__((always_inline)) void *mb_live_alloc(mb_live_t *L, s
 static inline __attribute__((always_inline)) void mb_live_dead(mb_live_t *L, void *p, size_t size)
 {
 	L->heap_live -= size;
-	if (L->w->run->gc_paced && !L->draining) {
+	if (L->paced && !L->draining) {
 		if (__builtin_expect((L->ndead + 1) * sizeof(mb_obj_t) > L->dead_bytes_cap, 0))
 			mb_live_dead_grow(L);
 		L->dead[L->ndead++] = (mb_obj_t){p, size};

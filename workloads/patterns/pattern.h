@@ -17,7 +17,8 @@
  * the phase says `end: drain`.
  *
  * Every allocation and free goes through mb_alloc / mb_free below, which keep the
- * accounting (counts, live requested bytes, stream checksum, sampled latency).
+ * accounting (per-size counts and bytes, stream checksum, sampled latency;
+ * the totals and live bytes are derived from them: mb_opstats_settle).
  */
 #ifndef MB_PATTERN_H
 #define MB_PATTERN_H
@@ -47,19 +48,36 @@
 /* One operation in MB_LAT_PERIOD is timed (a prime, so no pattern period aliases). */
 #define MB_LAT_PERIOD 997
 
+/* The accounting of one worker's operation stream. mb_alloc and mb_free keep
+ * only what must be counted per call: the call's size bucket and the stream
+ * checksum. The totals are derived from the buckets by mb_opstats_settle,
+ * when the worker is stopped (at a sample point, at the end):
+ *   allocs = sum(bucket[b].allocs)      alloc_bytes = sum(bucket[b].alloc_bytes)
+ *   frees  = sum(bucket[b].frees)       free_bytes  = sum(bucket[b].free_bytes)
+ *   live_objects = allocs - frees       live_bytes  = alloc_bytes - free_bytes
+ * A worker may free objects another one made, so its own live figures can be
+ * negative; summed over the workers they are the live set. */
+typedef struct mb_opcount {
+	uint64_t allocs, alloc_bytes;     /* calls, requested bytes */
+	uint64_t frees, free_bytes;
+} mb_opcount_t;                       /* 32 bytes: an alloc and its free touch one line */
+
 typedef struct mb_opstats {
-	uint64_t allocs, frees;           /* calls */
-	uint64_t alloc_bytes, free_bytes; /* requested bytes */
-	int64_t live_bytes;               /* alloc_bytes - free_bytes of this thread;
-	                                     summed over threads it is the live set */
-	int64_t live_objects;
-	int64_t live_usable;              /* usable_size() of live objects: kept only
-	                                     when the worker's track_usable is set */
+	/* kept per call */
 	uint64_t checksum;                /* of the op stream: (kind, size) in order */
 	uint64_t failed;                  /* allocations that returned NULL */
-	uint64_t bucket_allocs[MB_NBUCKET], bucket_bytes[MB_NBUCKET];
-	uint64_t bucket_frees[MB_NBUCKET];
+	int64_t live_usable;              /* usable_size() of live objects: kept only
+	                                     when the worker's track_usable is set */
+	mb_opcount_t bucket[MB_NBUCKET];  /* by size bucket (mb_bucket) */
+	/* derived by mb_opstats_settle; stale between two settles */
+	uint64_t allocs, frees;
+	uint64_t alloc_bytes, free_bytes;
+	int64_t live_bytes, live_objects;
 } mb_opstats_t;
+
+/* Derives the totals of st from its buckets (the equations above). O(MB_NBUCKET);
+ * the worker that owns st must be stopped. */
+void mb_opstats_settle(mb_opstats_t *st);
 
 typedef struct mb_lathist {
 	uint64_t count[MB_LAT_BUCKETS];
@@ -98,7 +116,10 @@ struct mb_worker {
 	                           handoffs of chunk c are taken at the start of c + 1 */
 	struct mb_live *live;   /* the thread's live-object engine, if the pattern has one */
 	mb_opstats_t st;
-	uint32_t lat_countdown;
+	uint32_t slow_countdown; /* calls until the next one takes the out-of-line
+	                            path (mb_opstats_alloc_slow): MB_LAT_PERIOD, or 1
+	                            with track_usable */
+	uint32_t lat_countdown; /* with track_usable: calls until the next timed one */
 	bool lat_on;            /* latency sampling in the measured phase only */
 	mb_lathist_t lat_alloc, lat_free;
 	uint64_t local_bytes;   /* bytes that stayed in stack frames (no escape) */
@@ -163,59 +184,64 @@ static inline __attribute__((always_inline)) void mb_stream_mix(mb_opstats_t *st
 	st->checksum = (st->checksum ^ v) * 0x100000001b3ull; /* FNV-1a step */
 }
 
+/* The per-call accounting of a successful allocation of size bytes: its
+ * bucket, and tag mixed into the stream checksum. */
+static inline __attribute__((always_inline)) void mb_opstats_alloc(mb_opstats_t *st, size_t size,
+								   uint64_t tag)
+{
+	mb_opcount_t *c = &st->bucket[mb_bucket(size)];
+	c->allocs++;
+	c->alloc_bytes += size;
+	mb_stream_mix(st, tag);
+}
+
+/* The per-call accounting of a free of size bytes. */
+static inline __attribute__((always_inline)) void mb_opstats_free(mb_opstats_t *st, size_t size,
+								  uint64_t tag)
+{
+	mb_opcount_t *c = &st->bucket[mb_bucket(size)];
+	c->frees++;
+	c->free_bytes += size;
+	mb_stream_mix(st, tag);
+}
+
+/* Sets w's latency countdowns (the MB_LAT_PERIOD-th call from here is timed)
+ * and whether it keeps st.live_usable; before w's first mb_alloc. */
+void mb_opstats_start(mb_worker_t *w, bool track_usable);
+
+/* The out-of-line paths of mb_alloc and mb_free (opstats.c), taken once per
+ * MB_LAT_PERIOD calls (the timed one: latency sampling) or, with
+ * track_usable, on every call (usable_size, untimed). Same contract and the
+ * same accounting as the inline paths; they reset w->slow_countdown. */
+void *mb_opstats_alloc_slow(mb_worker_t *w, size_t size, unsigned flags);
+void mb_opstats_free_slow(mb_worker_t *w, void *p, size_t size);
+
 /* Allocates size bytes with flags (MB_NOSCAN, MB_LOCAL). NULL only when the
- * allocator is out of memory; the caller must cope (skip the object). */
+ * allocator is out of memory; the caller must cope (skip the object).
+ * Inline cost: a countdown, the indirect call, a bucket lookup, two counter
+ * updates and a checksum step. */
 static inline __attribute__((always_inline)) void *mb_alloc(mb_worker_t *w, size_t size, unsigned flags)
 {
-	void *p;
-	if (__builtin_expect(--w->lat_countdown == 0, 0)) {
-		w->lat_countdown = MB_LAT_PERIOD;
-		uint64_t t0 = mb_now_ns();
-		p = w->alloc->malloc(size, flags);
-		if (w->lat_on)
-			mb_lat_record(&w->lat_alloc, mb_now_ns() - t0);
-	} else {
-		p = w->alloc->malloc(size, flags);
-	}
-	mb_opstats_t *st = &w->st;
+	if (__builtin_expect(--w->slow_countdown == 0, 0))
+		return mb_opstats_alloc_slow(w, size, flags);
+	void *p = w->alloc->malloc(size, flags);
 	if (__builtin_expect(p == NULL, 0)) {
-		st->failed++;
+		w->st.failed++;
 		return NULL;
 	}
-	if (__builtin_expect(w->track_usable, 0))
-		st->live_usable += (int64_t)w->alloc->usable_size(p);
-	unsigned b = mb_bucket(size);
-	st->allocs++;
-	st->alloc_bytes += size;
-	st->live_bytes += (int64_t)size;
-	st->live_objects++;
-	st->bucket_allocs[b]++;
-	st->bucket_bytes[b] += size;
-	mb_stream_mix(st, size << 1);
+	mb_opstats_alloc(&w->st, size, size << 1);
 	return p;
 }
 
 /* Frees p, which was allocated with size bytes (by any worker of the run). */
 static inline __attribute__((always_inline)) void mb_free(mb_worker_t *w, void *p, size_t size)
 {
-	if (__builtin_expect(w->track_usable, 0))
-		w->st.live_usable -= (int64_t)w->alloc->usable_size(p);
-	if (__builtin_expect(--w->lat_countdown == 0, 0)) {
-		w->lat_countdown = MB_LAT_PERIOD;
-		uint64_t t0 = mb_now_ns();
-		w->alloc->free(p, size);
-		if (w->lat_on)
-			mb_lat_record(&w->lat_free, mb_now_ns() - t0);
-	} else {
-		w->alloc->free(p, size);
+	if (__builtin_expect(--w->slow_countdown == 0, 0)) {
+		mb_opstats_free_slow(w, p, size);
+		return;
 	}
-	mb_opstats_t *st = &w->st;
-	st->frees++;
-	st->free_bytes += size;
-	st->live_bytes -= (int64_t)size;
-	st->live_objects--;
-	st->bucket_frees[mb_bucket(size)]++;
-	mb_stream_mix(st, (size << 1) | 1);
+	w->alloc->free(p, size);
+	mb_opstats_free(&w->st, size, (size << 1) | 1);
 }
 
 /* Declares an option table entry: MB_OPT(name, type, struct, field, default, help). */

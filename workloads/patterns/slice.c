@@ -122,7 +122,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 			return;
 	}
 	s->c[SL_BYTES] += bytes;
-	mb_lifeq_add(&s->q, arr, bytes);
+	mb_lifeq_add(&s->q, &p->life, arr, bytes);
 	mb_lifeq_tick(&s->q);
 }
 

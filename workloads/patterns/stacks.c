@@ -92,7 +92,8 @@ static void stacks_counters(mb_worker_t *w)
 	k[6] = t->gs.exited, k[7] = t->gs.bad_frames;
 }
 
-static inline uint32_t frame_size(const stacks_params_t *p, mb_rng_t *r)
+static inline __attribute__((always_inline)) uint32_t frame_size(const stacks_params_t *p,
+								  mb_rng_t *r)
 {
 	uint64_t f = mb_dist_sample_u64(&p->frame, r);
 	return (uint32_t)((f < 16 ? 16 : f + 15) & ~(uint64_t)15);
