@@ -232,6 +232,10 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 	uint64_t t0 = mb_now_ns(), peak_rss = 0;
 	mb_memcg_t memcg;
 	mb_memcg_create(&memcg, s->memory_limit);
+	/* with a cgroup the kernel stops the trial at the limit and the watchdog
+	 * is a backstop (a child that could not enter it): an eighth above, as
+	 * RSS also counts shared file pages the cgroup does not charge */
+	uint64_t rss_limit = s->memory_limit + (memcg.version ? s->memory_limit / 8 : 0);
 	pid_t pid = spawn(s, t, rp[1], ep[1], sim ? cg_out : NULL, &memcg);
 	close(rp[1]);
 	close(ep[1]);
@@ -277,7 +281,7 @@ json_t *mb_trial_exec(const mb_suite_t *s, const mb_trial_spec_t *t)
 			peak_rss = rss;
 		if (killed_for < 0 && mb_now_ns() - t0 > timeout_ns)
 			killed_for = MB_ST_TIMEOUT;
-		else if (killed_for < 0 && !memcg.version && rss > s->memory_limit)
+		else if (killed_for < 0 && rss > rss_limit)
 			killed_for = MB_ST_OOM;
 		else if (killed_for < 0 && interrupted)
 			killed_for = MB_ST_ERROR;
