@@ -33,6 +33,26 @@
 /* One "function" per layout: fn = &closure_code[captures * 256 + by_ref_mask]. */
 static const char closure_code[(CLO_MAX_CAPTURES + 1) * 256];
 
+#define CLO_BYTES_LO 0x0101010101010101ull /* 1 in each byte */
+#define CLO_BYTES_HI 0x8080808080808080ull /* each byte's top bit */
+
+/* Bit i set when byte i of x is below t (t in 0..256), for all 8 bytes at
+ * once: the same bits as the loop "byte < t" per byte. A byte compares by
+ * its top bit first, then by its low 7 bits; lows are compared in parallel
+ * by subtracting t's low 7 bits from each byte with its top bit forced on
+ * (no borrow can leave a byte). The top bits are then gathered into the low
+ * byte by one multiply (each lands on a distinct bit, no carries). */
+static inline unsigned bytes_below(uint64_t x, unsigned t)
+{
+	if (t > 255)
+		return 0xff;
+	uint64_t tb = CLO_BYTES_LO * t;
+	uint64_t lo_ge = ((x | CLO_BYTES_HI) - (tb & ~CLO_BYTES_HI)) & CLO_BYTES_HI;
+	uint64_t xh = x & CLO_BYTES_HI, th = tb & CLO_BYTES_HI;
+	uint64_t lt = (~xh & th) | (~(xh ^ th) & ~lo_ge & CLO_BYTES_HI);
+	return (unsigned)(((lt >> 7) * 0x0102040810204080ull) >> 56);
+}
+
 const mb_option_t closure_options[] = {
 	MB_OPT_DIST("captures", closure_params_t, captures, "{dist: uniform, min: 1, max: 4}",
 		    "variables a closure captures (0..8)", "{dist: uniform, min: 0, max: 6}"),
@@ -102,9 +122,10 @@ static void closure_kill(mb_lifeq_t *q, void *p, size_t size)
 	uintptr_t code = (uintptr_t)fv[0] - (uintptr_t)closure_code;
 	if (code >= sizeof(closure_code))
 		code = 0; /* counted by call(); its boxes are lost */
-	for (unsigned i = 0; i < code >> 8; i++)
-		if (code >> i & 1)
-			mb_live_dead(q->L, (void *)fv[1 + i], box_size((uint64_t *)fv[1 + i]));
+	for (unsigned m = (unsigned)code & 0xff & ((1u << (code >> 8)) - 1); m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m); /* the boxes, in capture order */
+		mb_live_dead(q->L, (void *)fv[1 + i], box_size((uint64_t *)fv[1 + i]));
+	}
 	mb_live_dead(q->L, p, size);
 }
 
@@ -122,9 +143,8 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 	n = n > CLO_MAX_CAPTURES ? CLO_MAX_CAPTURES : n;
 	uint64_t coins = mb_rng_next(&w->rng);
 	uint64_t ref_t = (uint64_t)(p->by_ref_fraction * 256.0);
-	unsigned refs = 0;
-	for (unsigned i = 0; i < n; i++) /* 8 bits of the draw per capture */
-		refs |= (unsigned)(((coins >> (8 * i)) & 0xff) < ref_t) << i;
+	/* byte i of the draw decides capture i */
+	unsigned refs = bytes_below(coins, (unsigned)ref_t) & ((1u << n) - 1);
 	bool reg = p->register_fraction > 0 && mb_rng_chance(&w->rng, p->register_fraction);
 	bool heap = reg || !w->run->escape_analysis;
 	unsigned local = heap ? 0 : MB_LOCAL;
@@ -134,9 +154,8 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 	unsigned vflags = (p->var_noscan ? MB_NOSCAN : 0) | local;
 	/* the variables are moved to the heap (or the frame) first, as the
 	 * enclosing function declares them before the func literal */
-	for (unsigned i = 0; i < n; i++) {
-		if (!(refs >> i & 1))
-			continue;
+	for (unsigned m = refs; m; m &= m - 1) { /* the set bits, lowest first */
+		unsigned i = (unsigned)__builtin_ctz(m);
 		size_t bs = (size_t)mb_dist_sample_u64(&p->var_size, &w->rng);
 		bs = bs < 8 ? 8 : bs;
 		box[i] = heap ? mb_live_alloc(L, bs, vflags) : mb_alloc(w, bs, vflags);
@@ -154,7 +173,11 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 	if (fv) {
 		fv[0] = (uint64_t)(uintptr_t)&closure_code[n * 256 + refs];
 		for (unsigned i = 0; i < n; i++)
-			fv[1 + i] = refs >> i & 1 ? (uint64_t)(uintptr_t)box[i] : coins ^ i;
+			fv[1 + i] = coins ^ i;
+		for (unsigned m = refs; m; m &= m - 1) {
+			unsigned i = (unsigned)__builtin_ctz(m);
+			fv[1 + i] = (uint64_t)(uintptr_t)box[i];
+		}
 		s->c[CLO_MADE]++;
 	}
 	if (fv && reg) {
@@ -170,9 +193,9 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 		}
 		if (fv)
 			heap ? mb_live_dead(L, fv, fsize) : mb_free(w, fv, fsize);
-		for (unsigned i = n; i-- > 0;) {
-			if (!(refs >> i & 1))
-				continue;
+		for (unsigned m = refs; m;) { /* the set bits, highest first */
+			unsigned i = 31 - (unsigned)__builtin_clz(m);
+			m ^= 1u << i;
 			if (!heap)
 				w->local_bytes += bsize[i];
 			heap ? mb_live_dead(L, box[i], bsize[i]) : mb_free(w, box[i], bsize[i]);

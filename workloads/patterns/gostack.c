@@ -106,12 +106,8 @@ bool mb_g_grow(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs)
 	return true;
 }
 
-void mb_g_shrink(mb_worker_t *w, mb_g_t *g, uint32_t min_size, mb_gstats_t *gs)
+void mb_g_halve(mb_worker_t *w, mb_g_t *g, mb_gstats_t *gs)
 {
-	/* shrinkstack: newsize = oldsize / 2, not below fixedStack; only when
-	 * used < avail / 4 (Go: "if used >= avail/4 { return }") */
-	if (!g->stack || g->size / 2 < min_size || g->used >= g->size / 4)
-		return;
 	if (copystack(w, g, g->size / 2, gs))
 		gs->shrinks++;
 }

@@ -86,8 +86,20 @@ static inline __attribute__((always_inline)) void mb_g_ret(mb_g_t *g, mb_gstats_
 	g->depth--;
 }
 
-/* The GC point for one goroutine: halve the stack when used < size / 4. */
-void mb_g_shrink(mb_worker_t *w, mb_g_t *g, uint32_t min_size, mb_gstats_t *gs);
+/* copystack to half the size (the shrink itself; mb_g_shrink decides). */
+void mb_g_halve(mb_worker_t *w, mb_g_t *g, mb_gstats_t *gs);
+
+/* The GC point for one goroutine: halve the stack when used < size / 4
+ * (shrinkstack: "if used >= avail/4 { return }"), never below min_size.
+ * Inline: a GC point visits every goroutine, and most keep their stack. */
+static inline __attribute__((always_inline)) void mb_g_shrink(mb_worker_t *w, mb_g_t *g,
+							      uint32_t min_size,
+							      mb_gstats_t *gs)
+{
+	if (!g->stack || g->size / 2 < min_size || g->used >= g->size / 4)
+		return;
+	mb_g_halve(w, g, gs);
+}
 /* Frees the stack (drain), counting it as an exit. */
 void mb_g_free(mb_worker_t *w, mb_g_t *g, mb_gstats_t *gs);
 

@@ -99,13 +99,17 @@ static inline __attribute__((always_inline)) uint32_t frame_size(const stacks_pa
 	return (uint32_t)((f < 16 ? 16 : f + 15) & ~(uint64_t)15);
 }
 
-/* A new goroutine in slot g, in its entry function. */
-static bool go_start(mb_worker_t *w, stacks_thread_t *t, const stacks_params_t *p, mb_g_t *g)
+/* A new goroutine in slot g, in its entry function (its frame drawn from r).
+ * false when out of memory. Inline, so that the step's rng can stay in a
+ * register: its address never leaves the step. */
+static inline __attribute__((always_inline)) bool go_start(mb_worker_t *w, stacks_thread_t *t,
+							  const stacks_params_t *p,
+							  mb_g_t *g, mb_rng_t *r)
 {
 	if (!mb_g_start(w, g, (uint32_t)p->stack_start, p->reuse_stacks ? &t->spare : NULL,
 			&t->gs))
 		return false;
-	if (!mb_g_call(w, g, frame_size(p, &w->rng), &t->gs)) {
+	if (!mb_g_call(w, g, frame_size(p, r), &t->gs)) {
 		mb_g_free(w, g, &t->gs);
 		return false;
 	}
@@ -127,7 +131,7 @@ static int stacks_thread_init(mb_worker_t *w)
 		return -12;
 	}
 	for (uint64_t i = 0; i < t->n; i++)
-		if (!go_start(w, t, p, &t->g[i]))
+		if (!go_start(w, t, p, &t->g[i], &w->rng))
 			return -12;
 	stacks_counters(w);
 	return 0;
@@ -139,30 +143,35 @@ static void gc_point(mb_worker_t *w, stacks_thread_t *t)
 		mb_g_shrink(w, &t->g[i], MB_STACK_MIN, &t->gs);
 }
 
+/* The rng and the parameters live in locals for the whole step: the frames'
+ * word stores could otherwise alias them, forcing a reload per step. w->rng
+ * is written back at the end; nothing called out of line draws from it. */
 static void stacks_step(mb_worker_t *w, uint64_t nops)
 {
 	stacks_thread_t *t = w->state;
 	const stacks_params_t *p = w->params;
-	uint64_t gc_every = p->gc_every ? p->gc_every : t->n;
-	uint64_t call_t = (uint64_t)(p->call_prob * 4294967296.0);
+	const uint64_t n = t->n, max_depth = p->max_depth;
+	const uint64_t gc_every = p->gc_every ? p->gc_every : n;
+	const uint64_t call_t = (uint64_t)(p->call_prob * 4294967296.0);
+	const uint32_t stack_start = (uint32_t)p->stack_start;
+	mb_g_t *const spare = p->reuse_stacks ? &t->spare : NULL;
+	mb_rng_t rng = w->rng;
 	for (uint64_t i = 0; i < nops; i++) {
-		mb_g_t *g = &t->g[mb_rng_below(&w->rng, t->n)];
-		uint64_t steps = mb_dist_sample_u64(&p->burst, &w->rng);
+		mb_g_t *g = &t->g[mb_rng_below(&rng, n)];
+		uint64_t steps = mb_dist_sample_u64(&p->burst, &rng);
 		for (uint64_t s = 0; s < steps; s++) {
-			if (!g->stack && !go_start(w, t, p, g))
+			if (!g->stack && !go_start(w, t, p, g, &rng))
 				break;
-			bool call = g->depth < p->max_depth &&
-				    (mb_rng_next(&w->rng) >> 32) < call_t;
+			bool call = g->depth < max_depth && (mb_rng_next(&rng) >> 32) < call_t;
 			if (call) {
-				if (!mb_g_call(w, g, frame_size(p, &w->rng), &t->gs))
+				if (!mb_g_call(w, g, frame_size(p, &rng), &t->gs))
 					break;
 			} else {
 				mb_g_ret(g, &t->gs);
 				if (g->depth == 0) { /* the entry function returned */
-					mb_g_exit(w, g, (uint32_t)p->stack_start,
-						  p->reuse_stacks ? &t->spare : NULL, &t->gs);
+					mb_g_exit(w, g, stack_start, spare, &t->gs);
 					/* and a new goroutine takes the slot */
-					if (!go_start(w, t, p, g))
+					if (!go_start(w, t, p, g, &rng))
 						break;
 				}
 			}
@@ -172,6 +181,7 @@ static void stacks_step(mb_worker_t *w, uint64_t nops)
 			gc_point(w, t);
 		}
 	}
+	w->rng = rng;
 	stacks_counters(w);
 }
 
