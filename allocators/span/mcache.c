@@ -12,7 +12,8 @@
  *   full     owner MCACHE_FULL(c), freelist empty, used == nelems: it ran out;
  *            the owner's first free into it goes slow (mcache_free_full) and
  *            files it as partial; frees of other threads wait on its xfree
- *            until a refill looks (MCACHE_SCAN_FULL per refill, oldest first);
+ *            until a refill looks (MCACHE_SCAN_FULL per refill, oldest first,
+ *            and only after a push flagged the class in xfull);
  *   partial  owner c, used + |freelist| == nelems, 0 < used < nelems (objects
  *            on xfree count as used);
  *   empty    owner c, used == 0: at most MCACHE_KEEP_EMPTY per class; the free
@@ -44,8 +45,9 @@
                                    whose objects come and go in waves finds
                                    spans without the central lock */
 #define MCACHE_SCAN_FULL 4      /* full spans a refill checks for cross-thread
-                                   frees: O(1) per refill, and every full span
-                                   is checked once per |full| / 4 refills */
+                                   frees: O(1) per refill; once another thread
+                                   flagged the class (xfull), every full span
+                                   is checked within |full| / 4 refills */
 
 span_t span_empty = { .order = 0xff };
 mcache_t mcache_empty = { .alloc = { [0 ... SPAN_NUM_SPAN_CLASSES - 1] = &span_empty } };
@@ -211,12 +213,22 @@ void mcache_free_full(span_t *s, void *p)
 	free_full(mcache_tls, s, p);
 }
 
-/* A full span of k whose cross-thread frees are now on its free list, owner
- * c again, on no list; NULL if none of the MCACHE_SCAN_FULL oldest has any
- * (they move to the back). */
-static span_t *scan_full(mcache_t *c, mcache_class_t *k)
+/* A full span of class spc whose cross-thread frees are now on its free
+ * list, owner c again, on no list; NULL if none of the MCACHE_SCAN_FULL
+ * oldest has any (they move to the back). Looks only while a flag from
+ * another thread's push (xfull) has full spans left to check: without
+ * cross-thread frees a refill touches no full span (each check is a cache
+ * miss on a span struct, and on its list neighbours). */
+static span_t *scan_full(mcache_t *c, mcache_class_t *k, int spc)
 {
-	for (int i = 0; i < MCACHE_SCAN_FULL && k->full.first; i++) {
+	uint64_t bit = 1ull << (spc & 63);
+	_Atomic uint64_t *w = &c->xfull[spc >> 6];
+	if (atomic_load_explicit(w, memory_order_relaxed) & bit) {
+		atomic_fetch_and_explicit(w, ~bit, memory_order_acquire);
+		k->scan_left = k->full.n;
+	}
+	for (int i = 0; i < MCACHE_SCAN_FULL && k->scan_left && k->full.first; i++) {
+		k->scan_left--;
 		span_t *s = k->full.first;
 		span_list_remove(&k->full, s);
 		if (atomic_load_explicit(&s->xfree, memory_order_relaxed) != NULL) {
@@ -239,7 +251,7 @@ static span_t *next_span(mcache_t *c, int spc)
 		span_list_remove(&k->partial, s);
 		return s;
 	}
-	if ((s = scan_full(c, k)) != NULL)
+	if ((s = scan_full(c, k, spc)) != NULL)
 		return s;
 	if ((s = k->empty.first) != NULL) {
 		span_list_remove(&k->empty, s);

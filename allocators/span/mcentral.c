@@ -19,6 +19,8 @@
 
 enum { LIST_NONE, LIST_PARTIAL, LIST_FULL, LIST_EMPTY };
 
+static void flag_owner(span_t *s);
+
 mcentral_t mcentral[SPAN_NUM_SPAN_CLASSES] = {
 	[0 ... SPAN_NUM_SPAN_CLASSES - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
 };
@@ -181,10 +183,29 @@ bool mcentral_push_xfree(span_t *s, void *head, void *tail)
 		*(void **)tail = old;
 		if (atomic_compare_exchange_weak_explicit(&s->xfree, &old, head,
 							  memory_order_release,
-							  memory_order_relaxed))
+							  memory_order_relaxed)) {
+			if (old == NULL)
+				flag_owner(s);
 			return true;
+		}
 	}
 	return false;
+}
+
+/* Tells the owner of s, which just got the first object of an xfree chain,
+ * that its spans of this class have cross-thread frees (mcache_t.xfull), so
+ * its refills check its full spans only then. Any owner is told, not only
+ * one whose span is full: a span may turn full (its xfree taken, then the
+ * owner marked full) between the push and this load. The cache struct is
+ * never unmapped, so a flag that reaches a cache which has since flushed s
+ * only costs a later check. */
+static void flag_owner(span_t *s)
+{
+	uintptr_t o = (uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed);
+	mcache_t *c = (mcache_t *)(o & ~(uintptr_t)1);
+	if (c)
+		atomic_fetch_or_explicit(&c->xfull[s->spc >> 6], 1ull << (s->spc & 63),
+					 memory_order_release);
 }
 
 /* Objects head..tail (n) into a span held by the mcentral: relisted only

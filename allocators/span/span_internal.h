@@ -219,7 +219,12 @@ typedef struct mcache_class {
 	span_list_t full;    /* owner == MCACHE_FULL(c), freelist empty, used ==
 	                        nelems; cross-thread frees may wait on xfree */
 	span_list_t empty;   /* owner == c, used == 0, every object on freelist */
+	uint64_t scan_left;  /* full spans still to check for cross-thread frees
+	                        (set to |full| when xfull flags the class) */
 } mcache_class_t;
+
+/* Words of a bit per span class (mcache_t.xfull). */
+#define MCACHE_XFULL_WORDS ((SPAN_NUM_SPAN_CLASSES + 63) / 64)
 
 /* The owner of a cache's full span: the cache's address with bit 0 set, so
  * the free fast path (owner == the thread's cache) misses it and a same-thread
@@ -248,6 +253,13 @@ typedef struct mcache {
 	frame_seg_t *frame;                   /* current frame segment */
 	frame_seg_t *frame_spare;             /* one popped segment kept (hysteresis) */
 	struct mcache *next, *prev;           /* all caches (stats, fork) */
+	/* Span classes into whose owned spans another thread pushed the first
+	 * object of an xfree chain since the owner last looked: set by the
+	 * pusher (mcentral_push_xfree), taken by a refill, which then checks
+	 * the class's full spans. Alone in its cache line: other threads write
+	 * it. */
+	_Alignas(64) _Atomic uint64_t xfull[MCACHE_XFULL_WORDS];
+	char xfull_pad[64 - 8 * MCACHE_XFULL_WORDS];
 } mcache_t;
 
 extern span_t span_empty;              /* no free object, owned by nobody */
