@@ -17,9 +17,11 @@
  *   partial  owner c, used + |freelist| == nelems, 0 < used < nelems (objects
  *            on xfree count as used);
  *   empty    owner c, used == 0: at most MCACHE_KEEP_EMPTY per class; the free
- *            that empties one more gives it back to its mcentral.
+ *            that empties one more queues it in retire (owner c, on no list),
+ *            given back to the mcentrals MCACHE_RETIRE at a time.
  * A refill takes, in order: the current span's xfree, a partial span, a full
- * one with cross-thread frees, an empty one, a span from the mcentral. A
+ * one with cross-thread frees, an empty one, one from retire, a span from the
+ * mcentral. A
  * flush (thread exit, span_release) gives every owned span back.
  *
  * Frees into spans the thread does not own are buffered (object, span)
@@ -168,17 +170,48 @@ static uint32_t take_xfree(span_t *s)
 	return n;
 }
 
+void mcache_flush_retire(mcache_t *c)
+{
+	if (c->nretire) {
+		mcentral_retire(c->retire, c->nretire);
+		c->nretire = 0;
+	}
+}
+
 /* Files s, not current, whose used just reached 0 (it is on the partial list
- * or on none): kept as an empty spare, or given back to its mcentral. */
+ * or on none): kept as an empty spare, or past MCACHE_KEEP_EMPTY of them
+ * queued for its mcentral, which gets MCACHE_RETIRE at a time (one lock per
+ * class and one page-heap lock per batch instead of two per span; a refill
+ * of its class takes it back first). */
 static void file_empty(mcache_t *c, span_t *s, bool on_partial)
 {
 	mcache_class_t *k = &c->cls[s->spc];
 	if (on_partial)
 		span_list_remove(&k->partial, s);
-	if (k->empty.n < MCACHE_KEEP_EMPTY)
+	if (k->empty.n < MCACHE_KEEP_EMPTY) {
 		span_list_push(&k->empty, s);
-	else
-		mcentral_uncache_span(s, true);
+		return;
+	}
+	c->retire[c->nretire] = s;
+	c->retire_spc[c->nretire] = s->spc;
+	if (++c->nretire == MCACHE_RETIRE)
+		mcache_flush_retire(c);
+}
+
+/* An emptied span of class spc waiting in c's retire batch, taken out of
+ * it, or NULL. */
+static span_t *unretire(mcache_t *c, int spc)
+{
+	for (uint32_t i = c->nretire; i-- > 0;) {
+		if (c->retire_spc[i] == spc) {
+			span_t *s = c->retire[i];
+			c->nretire--;
+			c->retire[i] = c->retire[c->nretire];
+			c->retire_spc[i] = c->retire_spc[c->nretire];
+			return s;
+		}
+	}
+	return NULL;
 }
 
 static void emptied(mcache_t *c, span_t *s)
@@ -257,6 +290,8 @@ static span_t *next_span(mcache_t *c, int spc)
 		span_list_remove(&k->empty, s);
 		return s;
 	}
+	if ((s = unretire(c, spc)) != NULL)
+		return s;
 	mcache_flush_remote(c);
 	return mcentral_cache_span(spc, c);
 }
@@ -376,6 +411,7 @@ static void uncache_list(span_list_t *l)
 void mcache_flush(mcache_t *c)
 {
 	mcache_flush_remote(c);
+	mcache_flush_retire(c);
 	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++) {
 		span_t *s = c->alloc[i];
 		if (s != &span_empty) {

@@ -149,10 +149,9 @@ static uint32_t splice(span_t *s, void *chain)
 	return n;
 }
 
-void mcentral_uncache_span(span_t *s, bool counted)
+/* mcentral_uncache_span but for the trim; lock held. */
+static void uncache_locked(mcentral_t *m, span_t *s, bool counted)
 {
-	mcentral_t *m = &mcentral[s->spc];
-	pthread_mutex_lock(&m->lock);
 	atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
 	void *chain = atomic_exchange_explicit(&s->xfree, SPAN_XFREE_CLOSED, memory_order_acq_rel);
 	uint32_t nx = splice(s, chain), nfree = 0;
@@ -171,9 +170,55 @@ void mcentral_uncache_span(span_t *s, bool counted)
 	m->objects -= nfree;
 	m->cached--;
 	file(m, s);
+}
+
+void mcentral_uncache_span(span_t *s, bool counted)
+{
+	mcentral_t *m = &mcentral[s->spc];
+	pthread_mutex_lock(&m->lock);
+	uncache_locked(m, s, counted);
 	if (s->used == 0)
 		trim_empty(m, s);
 	pthread_mutex_unlock(&m->lock);
+}
+
+#define RETIRE_VICTIMS 64 /* spans per mheap_free_batch */
+
+void mcentral_retire(span_t **v, uint32_t n)
+{
+	span_t *victims[RETIRE_VICTIMS];
+	uint32_t nv = 0;
+	for (uint32_t i = 1; i < n; i++) /* by span class: n is small */
+		for (uint32_t j = i; j > 0 && v[j - 1]->spc > v[j]->spc; j--) {
+			span_t *t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	for (uint32_t i = 0; i < n;) {
+		mcentral_t *m = &mcentral[v[i]->spc];
+		uint8_t spc = v[i]->spc;
+		pthread_mutex_lock(&m->lock);
+		for (; i < n && v[i]->spc == spc; i++) {
+			uncache_locked(m, v[i], true);
+			if (v[i]->used != 0)
+				sys_throw("mcentral: retired span %p has %u in use", (void *)v[i]->base,
+					  v[i]->used);
+		}
+		/* Over the limit of spares: the newest go (just filed: hot). */
+		while (m->empty.n > 1 + m->nspans / 16) {
+			if (nv == RETIRE_VICTIMS) { /* lock order mcentral -> heap */
+				mheap_free_batch(victims, nv);
+				nv = 0;
+			}
+			span_t *s = m->empty.first;
+			unfile(m, s);
+			m->nspans--;
+			victims[nv++] = s;
+		}
+		pthread_mutex_unlock(&m->lock);
+	}
+	if (nv)
+		mheap_free_batch(victims, nv);
 }
 
 bool mcentral_push_xfree(span_t *s, void *head, void *tail)

@@ -415,6 +415,33 @@ void mheap_free(span_t *s)
 	mheap_unlock();
 }
 
+void mheap_free_batch(span_t **v, uint32_t n)
+{
+	for (uint32_t i = 1; i < n; i++) /* by address: n is small */
+		for (uint32_t j = i; j > 0 && v[j - 1]->base > v[j]->base; j--) {
+			span_t *t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	mheap_lock();
+	for (uint32_t i = 0; i < n; i++) { /* the neighbours coalescing reads */
+		span_t *s = v[i];
+		__builtin_prefetch(mheap_span_of(s->base - SPAN_PAGE_SIZE));
+		__builtin_prefetch(mheap_span_of(s->base + ((uintptr_t)s->npages << PAGE_SHIFT)));
+	}
+	uint32_t now = sys_now_ms();
+	for (uint32_t i = 0; i < n; i++) {
+		span_t *s = v[i];
+		if (s->state == SPAN_FREE || s->state == 0)
+			sys_throw("mheap_free: span %p is not in use", (void *)s->base);
+		count_inuse(s, -1);
+		s->freed_ms = now;
+		free_coalesce(s);
+	}
+	maybe_scavenge();
+	mheap_unlock();
+}
+
 bool mheap_resize(span_t *s, size_t npages)
 {
 	bool ok = false;

@@ -142,6 +142,10 @@ int mheap_init(void);
  * reads as zero. NULL when out of memory. Takes the heap lock. */
 span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed);
 void mheap_free(span_t *s); /* back to the free lists, coalescing; heap lock */
+/* mheap_free of v[0..n) (reordered) under one lock: by address, so spans
+ * next to each other merge while hot, and with the structs of their
+ * neighbours prefetched first, so those cache misses overlap. */
+void mheap_free_batch(span_t **v, uint32_t n);
 /* Resizes a large span in place to npages (shrink: frees the tail; grow: takes
  * the free pages right after it). true on success. Heap lock. */
 bool mheap_resize(span_t *s, size_t npages);
@@ -186,6 +190,10 @@ span_t *mcentral_cache_span(int spc, struct mcache *c);
  * a current span), so the free list is not walked; else it is walked and
  * counted (a list longer than nelems throws). */
 void mcentral_uncache_span(span_t *s, bool counted);
+/* mcentral_uncache_span (counted) of the empty spans v[0..n) (reordered),
+ * one lock per span class among them; the spare empty spans that this puts
+ * over its mcentral's limit go back to the page heap in one mheap_free_batch. */
+void mcentral_retire(span_t **v, uint32_t n);
 /* Lock-free push of a run onto its span's xfree; false when the span sits in
  * its mcentral (xfree closed): then the run goes to mcentral_free_runs. */
 bool mcentral_push_xfree(span_t *s, void *head, void *tail);
@@ -203,6 +211,7 @@ void mcentral_fork_child(void);
 /* ---- mcache.c: per-thread caches ------------------------------------------- */
 #define MCACHE_REMOTE 256            /* frees into spans not owned, per flush */
 #define MCACHE_REMOTE_BYTES (1u << 20) /* or this many bytes of them */
+#define MCACHE_RETIRE 32             /* emptied spans given back per batch */
 
 typedef struct frame_seg frame_seg_t;
 
@@ -244,6 +253,11 @@ typedef struct mcache {
 	uint8_t remote_spc[MCACHE_REMOTE];    /* their span classes */
 	remote_t sorted[MCACHE_REMOTE];       /* the same, by span class (flush) */
 	uint32_t nremote;                     /* entries in remote */
+	span_t *retire[MCACHE_RETIRE];        /* emptied spans past the spares,
+	                                         still owned (owner c, used 0),
+	                                         on no list: [0, nretire) */
+	uint8_t retire_spc[MCACHE_RETIRE];    /* their span classes */
+	uint32_t nretire;
 	uint32_t remote_bytes;                /* their object bytes */
 	void *stacks[SPAN_STACK_ORDERS][STACK_CACHE_SLOTS]; /* free stacks, by
 	                                        order: [0, nstacks) */
@@ -274,6 +288,7 @@ mcache_t *mcache_get(bool *locked);
 void mcache_put(bool locked);
 void *mcache_refill(mcache_t *c, int spc); /* one object of class spc, or NULL */
 void mcache_flush_remote(mcache_t *c);
+void mcache_flush_retire(mcache_t *c); /* gives back the retire batch */
 void mcache_free_remote_slow(span_t *s, void *p); /* no cache yet, or past exit */
 /* A free by the owner thread that brought s->used to 0: s is empty, or the
  * current span's count ran down (reset). */

@@ -57,6 +57,41 @@ static void test_split_and_coalesce(void **state)
 	check_counts();
 }
 
+/* A batch free, in any order, leaves what one-by-one frees leave: the spans
+ * that were next to each other and to the free rest merged into one run. */
+static void test_free_batch(void **state)
+{
+	(void)state;
+	assert_int_equal(span_init(), 0);
+	span_t *v[6], *keep = mheap_alloc(1, 1, SPAN_LARGE, NULL);
+	for (int i = 0; i < 6; i++) {
+		v[i] = mheap_alloc((size_t)i % 3 + 1, 1, SPAN_LARGE, NULL);
+		assert_non_null(v[i]);
+	}
+	for (int i = 1; i < 6; i++) /* carved one after another */
+		assert_int_equal(v[i]->base, v[i - 1]->base + (uintptr_t)v[i - 1]->npages * SPAN_PAGE_SIZE);
+	uintptr_t base = v[0]->base;
+	mheap_lock();
+	mheap_counts_t before = mheap_counts;
+	mheap_unlock();
+	span_t *order[6] = { v[3], v[0], v[5], v[1], v[4], v[2] };
+	mheap_free_batch(order, 6);
+	mheap_lock();
+	mheap_counts_t after = mheap_counts;
+	mheap_unlock();
+	assert_int_equal(after.free, before.free + 12);
+	assert_int_equal(after.large_objects, before.large_objects - 6);
+	span_t *m = mheap_span_of(base);
+	assert_int_equal(m->state, SPAN_FREE);
+	assert_int_equal(m->base, base);
+	assert_true(m->npages > 12); /* merged with the free rest after them */
+	assert_ptr_equal(mheap_span_of(base + ((uintptr_t)m->npages - 1) * SPAN_PAGE_SIZE), m);
+	assert_ptr_equal(mheap_span_of(keep->base), keep);
+	assert_int_equal(keep->state, SPAN_LARGE);
+	mheap_free(keep);
+	check_counts();
+}
+
 static void test_aligned(void **state)
 {
 	(void)state;
@@ -160,6 +195,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_and_coalesce),
+		cmocka_unit_test(test_free_batch),
 		cmocka_unit_test(test_aligned),
 		cmocka_unit_test(test_resize_in_place),
 		cmocka_unit_test(test_scavenge_and_zero),
