@@ -101,6 +101,10 @@ void span_list_remove(span_list_t *l, span_t *s); /* O(1) */
 void *sys_reserve(size_t bytes, size_t align); /* zeroed, NULL on failure */
 void *sys_alloc_meta(size_t bytes);            /* metadata, counted, zeroed */
 void sys_release(void *p, size_t bytes);       /* MADV_DONTNEED: zero on reuse */
+/* Faults the pages in, writable and zero where untouched, in one call instead
+ * of a page fault each (MADV_POPULATE_WRITE; a no-op where the kernel lacks
+ * it). Contents of resident pages are left alone. */
+void sys_populate(void *p, size_t bytes);
 void sys_free(void *p, size_t bytes);
 uint64_t sys_meta_bytes(void);
 uint32_t sys_now_ms(void);                     /* coarse monotonic clock, wraps */

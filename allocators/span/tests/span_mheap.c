@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tsan_options.h"
@@ -89,6 +90,38 @@ static void test_free_batch(void **state)
 	assert_ptr_equal(mheap_span_of(keep->base), keep);
 	assert_int_equal(keep->state, SPAN_LARGE);
 	mheap_free(keep);
+	check_counts();
+}
+
+/* A small span carved from released pages faults in the free pages after
+ * it too (POPULATE_PAGES in all): they are counted resident, and are. */
+static void test_populate_ahead(void **state)
+{
+	(void)state;
+	assert_int_equal(span_init(), 0);
+	mheap_lock();
+	mheap_scavenge(1, 0, 0); /* every free page released */
+	mheap_unlock();
+	bool zeroed = false;
+	span_t *s = mheap_alloc(1, 1, SPAN_SMALL, &zeroed);
+	assert_non_null(s);
+	assert_true(zeroed);
+	span_t *right = mheap_span_of(s->base + SPAN_PAGE_SIZE);
+	assert_int_equal(right->state, SPAN_FREE);
+	assert_int_equal(right->base, s->base + SPAN_PAGE_SIZE);
+	assert_true(right->npages > 15); /* the fresh rest of an arena */
+	assert_int_equal(mheap_count_released(right->base, 15), 0);
+	assert_int_equal(mheap_count_released(right->base + 15 * SPAN_PAGE_SIZE, 1), 1);
+	unsigned char vec[16 * SPAN_PAGE_SIZE / 4096];
+	assert_int_equal(mincore((void *)s->base, 16 * SPAN_PAGE_SIZE, vec), 0);
+	for (size_t i = 0; i < sizeof vec; i++)
+		assert_true(vec[i] & 1);
+	/* The next span comes from the populated pages: nothing to do. */
+	span_t *t = mheap_alloc(1, 1, SPAN_SMALL, &zeroed);
+	assert_int_equal(t->base, s->base + SPAN_PAGE_SIZE);
+	assert_false(zeroed); /* resident: not known to read as zero */
+	mheap_free(t);
+	mheap_free(s);
 	check_counts();
 }
 
@@ -196,6 +229,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_and_coalesce),
 		cmocka_unit_test(test_free_batch),
+		cmocka_unit_test(test_populate_ahead),
 		cmocka_unit_test(test_aligned),
 		cmocka_unit_test(test_resize_in_place),
 		cmocka_unit_test(test_scavenge_and_zero),
