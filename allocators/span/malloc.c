@@ -25,8 +25,10 @@
  *   3. List empty: take the span's cross-thread frees (one atomic exchange);
  *      if there are none, the span is full: the cache keeps it (thread-owned,
  *      as mimalloc's pages) and moves on to another span of its own with free
- *      objects (partial, a full one that cross-thread frees reached, an
- *      empty spare), else takes one from the class's mcentral.
+ *      objects (partial, a full one that cross-thread frees reached, which
+ *      it looks for only once another thread's push flagged the class, an
+ *      empty spare, one waiting in its retire batch), else takes one from
+ *      the class's mcentral.
  *   4. The mcentral has none: carve a fresh span of the class's page count
  *      from the page heap (an exact-size free run, else the lowest-addressed
  *      big one, split; the rest stays free).
@@ -36,7 +38,8 @@
  * The free path: the page map gives the span of any address in O(1). If the
  * calling thread owns the span, push onto its free list and count it down
  * (fast path; the first free into a full span files it as partial, and a
- * span emptied beyond two spare ones per class goes back to its mcentral).
+ * span emptied beyond two spare ones per class joins a batch that goes back
+ * to the mcentrals, and from them to the page heap, 32 spans at a time).
  * Else the object joins a per-thread buffer of 256 such frees; a flush sorts
  * them by span class, hands each run of one span over with one CAS on its
  * xfree list while another thread owns it, and frees the rest under one lock

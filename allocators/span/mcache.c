@@ -12,13 +12,16 @@
  *   full     owner MCACHE_FULL(c), freelist empty, used == nelems: it ran out;
  *            the owner's first free into it goes slow (mcache_free_full) and
  *            files it as partial; frees of other threads wait on its xfree
- *            until a refill looks (MCACHE_SCAN_FULL per refill, oldest first);
+ *            until a refill looks (MCACHE_SCAN_FULL per refill, oldest first,
+ *            and only after a push flagged the class in xfull);
  *   partial  owner c, used + |freelist| == nelems, 0 < used < nelems (objects
  *            on xfree count as used);
  *   empty    owner c, used == 0: at most MCACHE_KEEP_EMPTY per class; the free
- *            that empties one more gives it back to its mcentral.
+ *            that empties one more queues it in retire (owner c, on no list),
+ *            given back to the mcentrals MCACHE_RETIRE at a time.
  * A refill takes, in order: the current span's xfree, a partial span, a full
- * one with cross-thread frees, an empty one, a span from the mcentral. A
+ * one with cross-thread frees, an empty one, one from retire, a span from the
+ * mcentral. A
  * flush (thread exit, span_release) gives every owned span back.
  *
  * Frees into spans the thread does not own are buffered (object, span)
@@ -44,8 +47,9 @@
                                    whose objects come and go in waves finds
                                    spans without the central lock */
 #define MCACHE_SCAN_FULL 4      /* full spans a refill checks for cross-thread
-                                   frees: O(1) per refill, and every full span
-                                   is checked once per |full| / 4 refills */
+                                   frees: O(1) per refill; once another thread
+                                   flagged the class (xfull), every full span
+                                   is checked within |full| / 4 refills */
 
 span_t span_empty = { .order = 0xff };
 mcache_t mcache_empty = { .alloc = { [0 ... SPAN_NUM_SPAN_CLASSES - 1] = &span_empty } };
@@ -166,17 +170,48 @@ static uint32_t take_xfree(span_t *s)
 	return n;
 }
 
+void mcache_flush_retire(mcache_t *c)
+{
+	if (c->nretire) {
+		mcentral_retire(c->retire, c->nretire);
+		c->nretire = 0;
+	}
+}
+
 /* Files s, not current, whose used just reached 0 (it is on the partial list
- * or on none): kept as an empty spare, or given back to its mcentral. */
+ * or on none): kept as an empty spare, or past MCACHE_KEEP_EMPTY of them
+ * queued for its mcentral, which gets MCACHE_RETIRE at a time (one lock per
+ * class and one page-heap lock per batch instead of two per span; a refill
+ * of its class takes it back first). */
 static void file_empty(mcache_t *c, span_t *s, bool on_partial)
 {
 	mcache_class_t *k = &c->cls[s->spc];
 	if (on_partial)
 		span_list_remove(&k->partial, s);
-	if (k->empty.n < MCACHE_KEEP_EMPTY)
+	if (k->empty.n < MCACHE_KEEP_EMPTY) {
 		span_list_push(&k->empty, s);
-	else
-		mcentral_uncache_span(s, true);
+		return;
+	}
+	c->retire[c->nretire] = s;
+	c->retire_spc[c->nretire] = s->spc;
+	if (++c->nretire == MCACHE_RETIRE)
+		mcache_flush_retire(c);
+}
+
+/* An emptied span of class spc waiting in c's retire batch, taken out of
+ * it, or NULL. */
+static span_t *unretire(mcache_t *c, int spc)
+{
+	for (uint32_t i = c->nretire; i-- > 0;) {
+		if (c->retire_spc[i] == spc) {
+			span_t *s = c->retire[i];
+			c->nretire--;
+			c->retire[i] = c->retire[c->nretire];
+			c->retire_spc[i] = c->retire_spc[c->nretire];
+			return s;
+		}
+	}
+	return NULL;
 }
 
 static void emptied(mcache_t *c, span_t *s)
@@ -211,12 +246,22 @@ void mcache_free_full(span_t *s, void *p)
 	free_full(mcache_tls, s, p);
 }
 
-/* A full span of k whose cross-thread frees are now on its free list, owner
- * c again, on no list; NULL if none of the MCACHE_SCAN_FULL oldest has any
- * (they move to the back). */
-static span_t *scan_full(mcache_t *c, mcache_class_t *k)
+/* A full span of class spc whose cross-thread frees are now on its free
+ * list, owner c again, on no list; NULL if none of the MCACHE_SCAN_FULL
+ * oldest has any (they move to the back). Looks only while a flag from
+ * another thread's push (xfull) has full spans left to check: without
+ * cross-thread frees a refill touches no full span (each check is a cache
+ * miss on a span struct, and on its list neighbours). */
+static span_t *scan_full(mcache_t *c, mcache_class_t *k, int spc)
 {
-	for (int i = 0; i < MCACHE_SCAN_FULL && k->full.first; i++) {
+	uint64_t bit = 1ull << (spc & 63);
+	_Atomic uint64_t *w = &c->xfull[spc >> 6];
+	if (atomic_load_explicit(w, memory_order_relaxed) & bit) {
+		atomic_fetch_and_explicit(w, ~bit, memory_order_acquire);
+		k->scan_left = k->full.n;
+	}
+	for (int i = 0; i < MCACHE_SCAN_FULL && k->scan_left && k->full.first; i++) {
+		k->scan_left--;
 		span_t *s = k->full.first;
 		span_list_remove(&k->full, s);
 		if (atomic_load_explicit(&s->xfree, memory_order_relaxed) != NULL) {
@@ -239,12 +284,14 @@ static span_t *next_span(mcache_t *c, int spc)
 		span_list_remove(&k->partial, s);
 		return s;
 	}
-	if ((s = scan_full(c, k)) != NULL)
+	if ((s = scan_full(c, k, spc)) != NULL)
 		return s;
 	if ((s = k->empty.first) != NULL) {
 		span_list_remove(&k->empty, s);
 		return s;
 	}
+	if ((s = unretire(c, spc)) != NULL)
+		return s;
 	mcache_flush_remote(c);
 	return mcentral_cache_span(spc, c);
 }
@@ -364,6 +411,7 @@ static void uncache_list(span_list_t *l)
 void mcache_flush(mcache_t *c)
 {
 	mcache_flush_remote(c);
+	mcache_flush_retire(c);
 	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++) {
 		span_t *s = c->alloc[i];
 		if (s != &span_empty) {

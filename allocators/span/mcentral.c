@@ -19,6 +19,8 @@
 
 enum { LIST_NONE, LIST_PARTIAL, LIST_FULL, LIST_EMPTY };
 
+static void flag_owner(span_t *s);
+
 mcentral_t mcentral[SPAN_NUM_SPAN_CLASSES] = {
 	[0 ... SPAN_NUM_SPAN_CLASSES - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
 };
@@ -147,10 +149,9 @@ static uint32_t splice(span_t *s, void *chain)
 	return n;
 }
 
-void mcentral_uncache_span(span_t *s, bool counted)
+/* mcentral_uncache_span but for the trim; lock held. */
+static void uncache_locked(mcentral_t *m, span_t *s, bool counted)
 {
-	mcentral_t *m = &mcentral[s->spc];
-	pthread_mutex_lock(&m->lock);
 	atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
 	void *chain = atomic_exchange_explicit(&s->xfree, SPAN_XFREE_CLOSED, memory_order_acq_rel);
 	uint32_t nx = splice(s, chain), nfree = 0;
@@ -169,9 +170,55 @@ void mcentral_uncache_span(span_t *s, bool counted)
 	m->objects -= nfree;
 	m->cached--;
 	file(m, s);
+}
+
+void mcentral_uncache_span(span_t *s, bool counted)
+{
+	mcentral_t *m = &mcentral[s->spc];
+	pthread_mutex_lock(&m->lock);
+	uncache_locked(m, s, counted);
 	if (s->used == 0)
 		trim_empty(m, s);
 	pthread_mutex_unlock(&m->lock);
+}
+
+#define RETIRE_VICTIMS 64 /* spans per mheap_free_batch */
+
+void mcentral_retire(span_t **v, uint32_t n)
+{
+	span_t *victims[RETIRE_VICTIMS];
+	uint32_t nv = 0;
+	for (uint32_t i = 1; i < n; i++) /* by span class: n is small */
+		for (uint32_t j = i; j > 0 && v[j - 1]->spc > v[j]->spc; j--) {
+			span_t *t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	for (uint32_t i = 0; i < n;) {
+		mcentral_t *m = &mcentral[v[i]->spc];
+		uint8_t spc = v[i]->spc;
+		pthread_mutex_lock(&m->lock);
+		for (; i < n && v[i]->spc == spc; i++) {
+			uncache_locked(m, v[i], true);
+			if (v[i]->used != 0)
+				sys_throw("mcentral: retired span %p has %u in use", (void *)v[i]->base,
+					  v[i]->used);
+		}
+		/* Over the limit of spares: the newest go (just filed: hot). */
+		while (m->empty.n > 1 + m->nspans / 16) {
+			if (nv == RETIRE_VICTIMS) { /* lock order mcentral -> heap */
+				mheap_free_batch(victims, nv);
+				nv = 0;
+			}
+			span_t *s = m->empty.first;
+			unfile(m, s);
+			m->nspans--;
+			victims[nv++] = s;
+		}
+		pthread_mutex_unlock(&m->lock);
+	}
+	if (nv)
+		mheap_free_batch(victims, nv);
 }
 
 bool mcentral_push_xfree(span_t *s, void *head, void *tail)
@@ -181,10 +228,29 @@ bool mcentral_push_xfree(span_t *s, void *head, void *tail)
 		*(void **)tail = old;
 		if (atomic_compare_exchange_weak_explicit(&s->xfree, &old, head,
 							  memory_order_release,
-							  memory_order_relaxed))
+							  memory_order_relaxed)) {
+			if (old == NULL)
+				flag_owner(s);
 			return true;
+		}
 	}
 	return false;
+}
+
+/* Tells the owner of s, which just got the first object of an xfree chain,
+ * that its spans of this class have cross-thread frees (mcache_t.xfull), so
+ * its refills check its full spans only then. Any owner is told, not only
+ * one whose span is full: a span may turn full (its xfree taken, then the
+ * owner marked full) between the push and this load. The cache struct is
+ * never unmapped, so a flag that reaches a cache which has since flushed s
+ * only costs a later check. */
+static void flag_owner(span_t *s)
+{
+	uintptr_t o = (uintptr_t)atomic_load_explicit(&s->owner, memory_order_relaxed);
+	mcache_t *c = (mcache_t *)(o & ~(uintptr_t)1);
+	if (c)
+		atomic_fetch_or_explicit(&c->xfull[s->spc >> 6], 1ull << (s->spc & 63),
+					 memory_order_release);
 }
 
 /* Objects head..tail (n) into a span held by the mcentral: relisted only

@@ -101,6 +101,10 @@ void span_list_remove(span_list_t *l, span_t *s); /* O(1) */
 void *sys_reserve(size_t bytes, size_t align); /* zeroed, NULL on failure */
 void *sys_alloc_meta(size_t bytes);            /* metadata, counted, zeroed */
 void sys_release(void *p, size_t bytes);       /* MADV_DONTNEED: zero on reuse */
+/* Faults the pages in, writable and zero where untouched, in one call instead
+ * of a page fault each (MADV_POPULATE_WRITE; a no-op where the kernel lacks
+ * it). Contents of resident pages are left alone. */
+void sys_populate(void *p, size_t bytes);
 void sys_free(void *p, size_t bytes);
 uint64_t sys_meta_bytes(void);
 uint32_t sys_now_ms(void);                     /* coarse monotonic clock, wraps */
@@ -142,6 +146,10 @@ int mheap_init(void);
  * reads as zero. NULL when out of memory. Takes the heap lock. */
 span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed);
 void mheap_free(span_t *s); /* back to the free lists, coalescing; heap lock */
+/* mheap_free of v[0..n) (reordered) under one lock: by address, so spans
+ * next to each other merge while hot, and with the structs of their
+ * neighbours prefetched first, so those cache misses overlap. */
+void mheap_free_batch(span_t **v, uint32_t n);
 /* Resizes a large span in place to npages (shrink: frees the tail; grow: takes
  * the free pages right after it). true on success. Heap lock. */
 bool mheap_resize(span_t *s, size_t npages);
@@ -186,6 +194,10 @@ span_t *mcentral_cache_span(int spc, struct mcache *c);
  * a current span), so the free list is not walked; else it is walked and
  * counted (a list longer than nelems throws). */
 void mcentral_uncache_span(span_t *s, bool counted);
+/* mcentral_uncache_span (counted) of the empty spans v[0..n) (reordered),
+ * one lock per span class among them; the spare empty spans that this puts
+ * over its mcentral's limit go back to the page heap in one mheap_free_batch. */
+void mcentral_retire(span_t **v, uint32_t n);
 /* Lock-free push of a run onto its span's xfree; false when the span sits in
  * its mcentral (xfree closed): then the run goes to mcentral_free_runs. */
 bool mcentral_push_xfree(span_t *s, void *head, void *tail);
@@ -203,6 +215,7 @@ void mcentral_fork_child(void);
 /* ---- mcache.c: per-thread caches ------------------------------------------- */
 #define MCACHE_REMOTE 256            /* frees into spans not owned, per flush */
 #define MCACHE_REMOTE_BYTES (1u << 20) /* or this many bytes of them */
+#define MCACHE_RETIRE 32             /* emptied spans given back per batch */
 
 typedef struct frame_seg frame_seg_t;
 
@@ -219,7 +232,12 @@ typedef struct mcache_class {
 	span_list_t full;    /* owner == MCACHE_FULL(c), freelist empty, used ==
 	                        nelems; cross-thread frees may wait on xfree */
 	span_list_t empty;   /* owner == c, used == 0, every object on freelist */
+	uint64_t scan_left;  /* full spans still to check for cross-thread frees
+	                        (set to |full| when xfull flags the class) */
 } mcache_class_t;
+
+/* Words of a bit per span class (mcache_t.xfull). */
+#define MCACHE_XFULL_WORDS ((SPAN_NUM_SPAN_CLASSES + 63) / 64)
 
 /* The owner of a cache's full span: the cache's address with bit 0 set, so
  * the free fast path (owner == the thread's cache) misses it and a same-thread
@@ -239,6 +257,11 @@ typedef struct mcache {
 	uint8_t remote_spc[MCACHE_REMOTE];    /* their span classes */
 	remote_t sorted[MCACHE_REMOTE];       /* the same, by span class (flush) */
 	uint32_t nremote;                     /* entries in remote */
+	span_t *retire[MCACHE_RETIRE];        /* emptied spans past the spares,
+	                                         still owned (owner c, used 0),
+	                                         on no list: [0, nretire) */
+	uint8_t retire_spc[MCACHE_RETIRE];    /* their span classes */
+	uint32_t nretire;
 	uint32_t remote_bytes;                /* their object bytes */
 	void *stacks[SPAN_STACK_ORDERS][STACK_CACHE_SLOTS]; /* free stacks, by
 	                                        order: [0, nstacks) */
@@ -248,6 +271,13 @@ typedef struct mcache {
 	frame_seg_t *frame;                   /* current frame segment */
 	frame_seg_t *frame_spare;             /* one popped segment kept (hysteresis) */
 	struct mcache *next, *prev;           /* all caches (stats, fork) */
+	/* Span classes into whose owned spans another thread pushed the first
+	 * object of an xfree chain since the owner last looked: set by the
+	 * pusher (mcentral_push_xfree), taken by a refill, which then checks
+	 * the class's full spans. Alone in its cache line: other threads write
+	 * it. */
+	_Alignas(64) _Atomic uint64_t xfull[MCACHE_XFULL_WORDS];
+	char xfull_pad[64 - 8 * MCACHE_XFULL_WORDS];
 } mcache_t;
 
 extern span_t span_empty;              /* no free object, owned by nobody */
@@ -262,6 +292,7 @@ mcache_t *mcache_get(bool *locked);
 void mcache_put(bool locked);
 void *mcache_refill(mcache_t *c, int spc); /* one object of class spc, or NULL */
 void mcache_flush_remote(mcache_t *c);
+void mcache_flush_retire(mcache_t *c); /* gives back the retire batch */
 void mcache_free_remote_slow(span_t *s, void *p); /* no cache yet, or past exit */
 /* A free by the owner thread that brought s->used to 0: s is empty, or the
  * current span's count ran down (reset). */

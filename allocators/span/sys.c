@@ -2,6 +2,7 @@
  * OS interface: every mmap, munmap and madvise of the allocator is here.
  * See malloc.c for an overview.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,21 @@ void sys_release(void *p, size_t bytes)
 {
 	if (madvise(p, bytes, MADV_DONTNEED) != 0)
 		sys_throw("madvise(%p, %zu) failed", p, bytes);
+}
+
+void sys_populate(void *p, size_t bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+	static _Atomic bool unsupported; /* kernels before 5.14: EINVAL */
+	int saved = errno; /* a malloc that succeeds leaves errno alone */
+	if (!atomic_load_explicit(&unsupported, memory_order_relaxed) &&
+	    madvise(p, bytes, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+		atomic_store_explicit(&unsupported, true, memory_order_relaxed);
+	errno = saved; /* ENOMEM here is no failure: the pages fault in later */
+#else
+	(void)p;
+	(void)bytes;
+#endif
 }
 
 uint32_t sys_now_ms(void)

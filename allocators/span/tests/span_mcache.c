@@ -170,7 +170,12 @@ static void test_owned_full_spans(void **state)
 		span_free(q[i], 48);
 	owned_counts(spc, &full, &partial, &empty);
 	assert_int_equal(full + partial, 0);
-	assert_int_equal(empty, 2); /* the spares; the others went back */
+	assert_int_equal(empty, 2); /* the spares; the others queued to go back */
+	span_stats(&st);
+	span_stats_slow(&slow);
+	assert_int_equal(st.classes[spc].cached_spans, 3 + mcache_tls->nretire);
+	assert_int_equal(st.classes[spc].objects, slow.classes[spc].objects);
+	mcache_flush_retire(mcache_tls);
 	span_stats(&st);
 	span_stats_slow(&slow);
 	assert_int_equal(st.classes[spc].cached_spans, 3); /* with the current one */
@@ -215,6 +220,104 @@ static void test_remote_frees_into_full_spans(void **state)
 	span_release();
 	span_stats_slow(&st);
 	assert_int_equal(st.classes[spc].objects, 0);
+}
+
+/* Emptied spans past the spares queue in the cache's retire batch (owned,
+ * counted as cached), go back MCACHE_RETIRE at a time, and a refill of their
+ * class takes one back before asking the mcentral. */
+static void test_retire_batch(void **state)
+{
+	(void)state;
+	int spc = sizeclasses_class(48) << 1;
+	span_release();
+	assert_int_equal(mcache_tls->nretire, 0);
+	for (int i = 0; i < N; i++)
+		q[i] = span_alloc(48, 0);
+	span_t *s0 = mheap_span_of((uintptr_t)q[0]);
+	uint64_t nspans = (N + s0->nelems - 1) / s0->nelems;
+	assert_true(nspans - 3 > 2 && nspans - 3 < MCACHE_RETIRE);
+	for (int i = 0; i < N; i++)
+		span_free(q[i], 48);
+	/* Every span but the current one emptied: 2 spares, the rest queued. */
+	assert_int_equal(mcache_tls->nretire, nspans - 3);
+	for (uint32_t i = 0; i < mcache_tls->nretire; i++) {
+		span_t *s = mcache_tls->retire[i];
+		assert_int_equal(mcache_tls->retire_spc[i], spc);
+		assert_ptr_equal(atomic_load(&s->owner), mcache_tls);
+		assert_int_equal(s->used, 0);
+	}
+	span_stats_t st, slow;
+	span_stats(&st);
+	span_stats_slow(&slow);
+	assert_int_equal(st.classes[spc].cached_spans, nspans);
+	assert_int_equal(slow.classes[spc].cached_spans, nspans);
+	assert_int_equal(st.classes[spc].objects, slow.classes[spc].objects);
+	/* Allocating them again: the spares, then the retired ones, no new span. */
+	for (int i = 0; i < N; i++)
+		q[i] = span_alloc(48, 0);
+	assert_int_equal(mcache_tls->nretire, 0);
+	span_stats(&st);
+	assert_int_equal(st.classes[spc].spans, nspans);
+	/* More than a batch of emptied spans of two classes: flushed on the way. */
+	for (int i = 0; i < N; i++)
+		span_free(q[i], 48);
+	int spc2 = sizeclasses_class(1024) << 1;
+	static void *big[40 * 8];
+	for (int i = 0; i < 40 * 8; i++)
+		big[i] = span_alloc(1024, 0);
+	for (int i = 0; i < 40 * 8; i++)
+		span_free(big[i], 1024);
+	assert_true(mcache_tls->nretire < MCACHE_RETIRE);
+	span_stats(&st);
+	span_stats_slow(&slow);
+	assert_true(st.classes[spc2].cached_spans < 40);
+	for (int k = 0; k < SPAN_NUM_SPAN_CLASSES; k++) {
+		assert_int_equal(st.classes[k].objects, slow.classes[k].objects);
+		assert_int_equal(st.classes[k].spans, slow.classes[k].spans);
+		assert_int_equal(st.classes[k].cached_spans, slow.classes[k].cached_spans);
+	}
+	span_release();
+	assert_int_equal(mcache_tls->nretire, 0);
+	span_stats_slow(&slow);
+	assert_int_equal(slow.classes[spc].objects, 0);
+	assert_int_equal(slow.classes[spc2].objects, 0);
+}
+
+/* A refill touches no full span until another thread's push flags the
+ * class (xfull); then the flag is taken and the full spans are checked. */
+static void test_xfull_flag(void **state)
+{
+	(void)state;
+	int spc = sizeclasses_class(48) << 1;
+	uint64_t bit = 1ull << (spc & 63);
+	span_release();
+	for (int i = 0; i < N; i++)
+		q[i] = span_alloc(48, 0);
+	mcache_class_t *k = &mcache_tls->cls[spc];
+	assert_int_equal(atomic_load(&mcache_tls->xfull[spc >> 6]) & bit, 0);
+	assert_int_equal(k->scan_left, 0);
+	span_t *oldest = k->full.first;
+	uint64_t nfull = k->full.n;
+	static void *extra[400]; /* two refills at least: no cross-thread frees, */
+	for (int i = 0; i < 400; i++) /* so the full list is not looked at */
+		extra[i] = span_alloc(48, 0);
+	assert_ptr_equal(k->full.first, oldest);
+	assert_true(k->full.n > nfull);
+	pthread_t t;
+	pthread_create(&t, NULL, free_all_no_exit, NULL);
+	pthread_join(t, NULL);
+	assert_int_not_equal(atomic_load(&mcache_tls->xfull[spc >> 6]) & bit, 0);
+	for (int i = 0; i < N; i++)
+		q[i] = span_alloc(48, 0);
+	assert_int_equal(atomic_load(&mcache_tls->xfull[spc >> 6]) & bit, 0);
+	for (int i = 0; i < 400; i++)
+		span_free(extra[i], 48);
+	for (int i = 0; i < N; i++)
+		span_free(q[i], 48);
+	span_release();
+	span_stats_t slow;
+	span_stats_slow(&slow);
+	assert_int_equal(slow.classes[spc].objects, 0);
 }
 
 static void test_double_free_is_caught(void **state)
@@ -299,6 +402,8 @@ int main(void)
 		cmocka_unit_test(test_remote_free_into_owned_span),
 		cmocka_unit_test(test_owned_full_spans),
 		cmocka_unit_test(test_remote_frees_into_full_spans),
+		cmocka_unit_test(test_retire_batch),
+		cmocka_unit_test(test_xfull_flag),
 		cmocka_unit_test(test_double_free_is_caught),
 		cmocka_unit_test(test_fork_while_threads_allocate),
 	};

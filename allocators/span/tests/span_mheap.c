@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "tsan_options.h"
@@ -54,6 +55,73 @@ static void test_split_and_coalesce(void **state)
 	assert_int_equal(m->state, SPAN_FREE);
 	assert_true(m->npages > 10);
 	assert_ptr_equal(mheap_span_of(base + ((uintptr_t)m->npages - 1) * SPAN_PAGE_SIZE), m);
+	check_counts();
+}
+
+/* A batch free, in any order, leaves what one-by-one frees leave: the spans
+ * that were next to each other and to the free rest merged into one run. */
+static void test_free_batch(void **state)
+{
+	(void)state;
+	assert_int_equal(span_init(), 0);
+	span_t *v[6], *keep = mheap_alloc(1, 1, SPAN_LARGE, NULL);
+	for (int i = 0; i < 6; i++) {
+		v[i] = mheap_alloc((size_t)i % 3 + 1, 1, SPAN_LARGE, NULL);
+		assert_non_null(v[i]);
+	}
+	for (int i = 1; i < 6; i++) /* carved one after another */
+		assert_int_equal(v[i]->base, v[i - 1]->base + (uintptr_t)v[i - 1]->npages * SPAN_PAGE_SIZE);
+	uintptr_t base = v[0]->base;
+	mheap_lock();
+	mheap_counts_t before = mheap_counts;
+	mheap_unlock();
+	span_t *order[6] = { v[3], v[0], v[5], v[1], v[4], v[2] };
+	mheap_free_batch(order, 6);
+	mheap_lock();
+	mheap_counts_t after = mheap_counts;
+	mheap_unlock();
+	assert_int_equal(after.free, before.free + 12);
+	assert_int_equal(after.large_objects, before.large_objects - 6);
+	span_t *m = mheap_span_of(base);
+	assert_int_equal(m->state, SPAN_FREE);
+	assert_int_equal(m->base, base);
+	assert_true(m->npages > 12); /* merged with the free rest after them */
+	assert_ptr_equal(mheap_span_of(base + ((uintptr_t)m->npages - 1) * SPAN_PAGE_SIZE), m);
+	assert_ptr_equal(mheap_span_of(keep->base), keep);
+	assert_int_equal(keep->state, SPAN_LARGE);
+	mheap_free(keep);
+	check_counts();
+}
+
+/* A small span carved from released pages faults in the free pages after
+ * it too (POPULATE_PAGES in all): they are counted resident, and are. */
+static void test_populate_ahead(void **state)
+{
+	(void)state;
+	assert_int_equal(span_init(), 0);
+	mheap_lock();
+	mheap_scavenge(1, 0, 0); /* every free page released */
+	mheap_unlock();
+	bool zeroed = false;
+	span_t *s = mheap_alloc(1, 1, SPAN_SMALL, &zeroed);
+	assert_non_null(s);
+	assert_true(zeroed);
+	span_t *right = mheap_span_of(s->base + SPAN_PAGE_SIZE);
+	assert_int_equal(right->state, SPAN_FREE);
+	assert_int_equal(right->base, s->base + SPAN_PAGE_SIZE);
+	assert_true(right->npages > 15); /* the fresh rest of an arena */
+	assert_int_equal(mheap_count_released(right->base, 15), 0);
+	assert_int_equal(mheap_count_released(right->base + 15 * SPAN_PAGE_SIZE, 1), 1);
+	unsigned char vec[16 * SPAN_PAGE_SIZE / 4096];
+	assert_int_equal(mincore((void *)s->base, 16 * SPAN_PAGE_SIZE, vec), 0);
+	for (size_t i = 0; i < sizeof vec; i++)
+		assert_true(vec[i] & 1);
+	/* The next span comes from the populated pages: nothing to do. */
+	span_t *t = mheap_alloc(1, 1, SPAN_SMALL, &zeroed);
+	assert_int_equal(t->base, s->base + SPAN_PAGE_SIZE);
+	assert_false(zeroed); /* resident: not known to read as zero */
+	mheap_free(t);
+	mheap_free(s);
 	check_counts();
 }
 
@@ -160,6 +228,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_and_coalesce),
+		cmocka_unit_test(test_free_batch),
+		cmocka_unit_test(test_populate_ahead),
 		cmocka_unit_test(test_aligned),
 		cmocka_unit_test(test_resize_in_place),
 		cmocka_unit_test(test_scavenge_and_zero),
