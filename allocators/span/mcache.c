@@ -158,16 +158,7 @@ static void count_frees(span_t *s, uint32_t n)
 /* Moves s's cross-thread frees onto its free list; returns how many. Owner. */
 static uint32_t take_xfree(span_t *s)
 {
-	void *chain = atomic_exchange_explicit(&s->xfree, NULL, memory_order_acquire);
-	uint32_t n = 0;
-	void *tail = NULL;
-	for (void *p = chain; p; p = *(void **)p, n++)
-		tail = p;
-	if (tail) {
-		*(void **)tail = s->freelist;
-		s->freelist = chain;
-	}
-	return n;
+	return span_splice(s, atomic_exchange_explicit(&s->xfree, NULL, memory_order_acquire));
 }
 
 void mcache_flush_retire(mcache_t *c)

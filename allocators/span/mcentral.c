@@ -135,26 +135,12 @@ span_t *mcentral_cache_span(int spc, mcache_t *c)
 	return s;
 }
 
-/* Appends chain to s->freelist; returns its length. Lock or ownership held. */
-static uint32_t splice(span_t *s, void *chain)
-{
-	uint32_t n = 0;
-	void *tail = NULL;
-	for (void *p = chain; p; p = *(void **)p, n++)
-		tail = p;
-	if (tail) {
-		*(void **)tail = s->freelist;
-		s->freelist = chain;
-	}
-	return n;
-}
-
 /* mcentral_uncache_span but for the trim; lock held. */
 static void uncache_locked(mcentral_t *m, span_t *s, bool counted)
 {
 	atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
 	void *chain = atomic_exchange_explicit(&s->xfree, SPAN_XFREE_CLOSED, memory_order_acq_rel);
-	uint32_t nx = splice(s, chain), nfree = 0;
+	uint32_t nx = span_splice(s, chain), nfree = 0;
 	if (counted) {
 		if (nx > s->used)
 			sys_throw("mcentral: %u cross-thread frees into span %p with %u in use "

@@ -97,6 +97,21 @@ void span_list_push(span_list_t *l, span_t *s);  /* O(1), at the front */
 void span_list_push_back(span_list_t *l, span_t *s); /* O(1), at the back */
 void span_list_remove(span_list_t *l, span_t *s); /* O(1) */
 
+/* Puts the NULL-terminated object chain in front of s->freelist; returns the
+ * chain's length. The caller holds s (its lock, or owns it). */
+static inline uint32_t span_splice(span_t *s, void *chain)
+{
+	uint32_t n = 0;
+	void *tail = NULL;
+	for (void *p = chain; p; p = *(void **)p, n++)
+		tail = p;
+	if (tail) {
+		*(void **)tail = s->freelist;
+		s->freelist = chain;
+	}
+	return n;
+}
+
 /* ---- sys.c: every mmap, munmap and madvise --------------------------------- */
 void *sys_reserve(size_t bytes, size_t align); /* zeroed, NULL on failure */
 void *sys_alloc_meta(size_t bytes);            /* metadata, counted, zeroed */
