@@ -1,6 +1,7 @@
 /*
- * Distributions: the integer fast path draws exactly what rounding the double
- * draw gives, tables keep their weights, quantile tables their mean.
+ * Distributions: each kind takes its integer fast path, which draws exactly
+ * what rounding the double draw gives; tables keep their weights, quantile
+ * tables their mean.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -50,11 +51,36 @@ static void test_u64_matches(void **st)
 	same_stream("{dist: uniform, min: 0, max: 3}");
 	same_stream("{dist: uniform, min: 7, max: 7}");
 	same_stream("{dist: uniform, min: 1.5, max: 9.25}"); /* not the integer path */
+	same_stream("{dist: uniform, min: -4, max: 4}");     /* nor this (negative draws) */
 	same_stream("{dist: uniform, min: 1, max: 1e15}");
 	same_stream("{dist: exponential, mean: 128, min: 8, max: 4096}");
 	same_stream("{dist: lognormal, median: 48, sigma: 0.8, max: 32768}");
 	same_stream("{dist: table, values: [16, 32, 48, 64], weights: [40, 30, 20, 10]}");
 	same_stream("{dist: table, values: [1KiB, 1MiB], weights: [1, 3]}");
+}
+
+/* Each kind takes the fast path its draw is tested for (same_stream above
+ * checks that path's draws against the generic double draw). */
+static void fast_path(const char *text, bool quantile, bool uniform, bool alias)
+{
+	mb_dist_t d = parse(text);
+	if ((d.qtab != NULL) != quantile || (d.uspan != 0) != uniform ||
+	    (d.iprob != NULL) != alias)
+		fail_msg("%s: quantile %d uniform %d alias %d, want %d %d %d", text,
+			 d.qtab != NULL, d.uspan != 0, d.iprob != NULL, quantile, uniform, alias);
+	mb_dist_free(&d);
+}
+
+static void test_fast_paths(void **st)
+{
+	fast_path("64", false, false, false);
+	fast_path("{dist: uniform, min: 16, max: 512}", false, true, false);
+	fast_path("{dist: uniform, min: 1, max: 1e15}", false, true, false);
+	fast_path("{dist: uniform, min: 1.5, max: 9.25}", false, false, false);
+	fast_path("{dist: uniform, min: -4, max: 4}", false, false, false);
+	fast_path("{dist: exponential, mean: 128, min: 8, max: 4096}", true, false, false);
+	fast_path("{dist: lognormal, median: 48, sigma: 0.8, max: 32768}", true, false, false);
+	fast_path("{dist: table, values: [16, 32], weights: [1, 3]}", false, false, true);
 }
 
 static void test_table_weights(void **st)
@@ -92,6 +118,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_u64_matches),
+		cmocka_unit_test(test_fast_paths),
 		cmocka_unit_test(test_table_weights),
 		cmocka_unit_test(test_quantile_mean),
 	};

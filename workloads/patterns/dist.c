@@ -162,6 +162,8 @@ static void build_integers(mb_dist_t *d)
 	d->ivalues = malloc(d->n * sizeof(*d->ivalues));
 	for (uint32_t i = 0; i < d->n; i++)
 		d->ivalues[i] = round_u64(d->values[i]);
+	if (d->kind == MB_DIST_EXPONENTIAL || d->kind == MB_DIST_LOGNORMAL)
+		d->qtab = d->ivalues;
 	if (d->prob) {
 		/* u < prob with u = (x & 0xffffffff) * 2^-32 is x_lo < prob * 2^32 */
 		d->iprob = malloc(d->n * sizeof(*d->iprob));
@@ -316,6 +318,8 @@ void mb_dist_free(mb_dist_t *d)
 	free(d->iprob);
 	d->ivalues = NULL;
 	d->iprob = NULL;
+	d->qtab = NULL;
+	d->uspan = 0;
 	d->values = NULL;
 	d->prob = NULL;
 	d->alias = NULL;

@@ -66,12 +66,25 @@ int escape_validate(mb_yctx_t *y, yaml_node_t *node, const void *params)
 	return bad;
 }
 
-/* An escaped object or box dies: read it, then it is garbage. */
-static void escape_kill(mb_lifeq_t *q, void *p, size_t size)
+/* An escaped object or box dies: read it, then it is garbage. The queue's
+ * q->kill; inlined (escape_kill_inline) where the wheel's deaths are due. */
+static inline __attribute__((always_inline)) void escape_kill_inline(mb_lifeq_t *q, void *p,
+								       size_t size)
 {
 	escape_state_t *s = (escape_state_t *)((char *)q - offsetof(escape_state_t, q));
 	s->c[ESC_BAD_READS] += mb_obj_check(p, size);
 	mb_live_dead(q->L, p, size);
+}
+
+static void escape_kill(mb_lifeq_t *q, void *p, size_t size)
+{
+	escape_kill_inline(q, p, size);
+}
+
+/* The objects due at this tick die: one call per tick, none per object. */
+static __attribute__((noinline)) void escape_due(escape_state_t *s)
+{
+	mb_lifeq_kill_due(&s->q, escape_kill_inline);
 }
 
 int escape_state_init(escape_state_t *s, mb_live_t *L, size_t params_off)
@@ -140,7 +153,8 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 		else
 			mb_live_dead(L, o.p, o.size);
 	}
-	mb_lifeq_tick(&s->q);
+	if (mb_lifeq_tick_due(&s->q))
+		escape_due(s);
 }
 
 /* --- the escape-heavy pattern --------------------------------------------- */

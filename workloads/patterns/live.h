@@ -164,11 +164,36 @@ static inline __attribute__((always_inline)) void mb_lifeq_add(mb_lifeq_t *q, co
 }
 /* One operation passes for the queue: objects due now die. O(1) amortised. */
 void mb_lifeq_tick_slow(mb_lifeq_t *q);
-static inline __attribute__((always_inline)) void mb_lifeq_tick(mb_lifeq_t *q)
+/* The tick without the deaths: true when objects are due now, which the caller
+ * then kills with mb_lifeq_kill_due (or mb_lifeq_tick_slow). */
+static inline __attribute__((always_inline)) bool mb_lifeq_tick_due(mb_lifeq_t *q)
 {
 	q->now++;
-	if (q->wheel && q->wheel[q->now & q->mask])
+	return q->wheel && q->wheel[q->now & q->mask];
+}
+static inline __attribute__((always_inline)) void mb_lifeq_tick(mb_lifeq_t *q)
+{
+	if (mb_lifeq_tick_due(q))
 		mb_lifeq_tick_slow(q);
+}
+/* Kills the objects due now (after mb_lifeq_tick_due said so) by kill, in the
+ * order mb_lifeq_tick_slow kills them through q->kill. kill must be what
+ * q->kill does; given as a constant, it is inlined here, so a pattern can
+ * spend one call per tick rather than an indirect call per object. */
+static inline __attribute__((always_inline)) void
+mb_lifeq_kill_due(mb_lifeq_t *q, void (*kill)(mb_lifeq_t *q, void *p, size_t size))
+{
+	mb_live_t *L = q->L;
+	uint32_t *head = &q->wheel[q->now & q->mask];
+	uint32_t i = *head;
+	*head = 0;
+	while (i) {
+		mb_node_t n = L->node[i];
+		L->node[i].next = L->node_free;
+		L->node_free = i;
+		kill(q, n.p, n.size);
+		i = n.next;
+	}
 }
 /* Objects living until the phase end die. */
 void mb_lifeq_phase_end(mb_lifeq_t *q);
