@@ -100,7 +100,7 @@ static int own_dir(int version, char *out, size_t n)
 		size_t rl = strcmp(root, "/") ? strlen(root) : 0;
 		if (strncmp(path, root, rl) || (path[rl] && path[rl] != '/'))
 			continue; /* this process sits outside the mounted subtree */
-		snprintf(out, n, "%s%s", mnt, path + rl);
+		snprintf(out, n, "%s%s", mnt, strcmp(path + rl, "/") ? path + rl : "");
 		found = 0;
 	}
 	fclose(f);
@@ -193,16 +193,12 @@ void mb_memcg_create(mb_memcg_t *cg, uint64_t limit)
 		snprintf(cg->why, sizeof(cg->why), "MEMBENCH_MEMCG=off");
 		return;
 	}
-	char parent[PATH_MAX], why2[256] = "";
-	int v;
-	for (v = 2; v >= 1; v--) {
-		if (usable_parent(v, parent, sizeof(parent), v == 2 ? why2 : cg->why,
-				  v == 2 ? sizeof(why2) : sizeof(cg->why)) == 0)
-			break;
-	}
-	if (v < 1) {
-		size_t l = strlen(cg->why);
-		snprintf(cg->why + l, sizeof(cg->why) - l, "; %s", why2);
+	char parent[PATH_MAX], why[3][sizeof(cg->why)];
+	int v = 2; /* v2 first, then v1 */
+	while (v && usable_parent(v, parent, sizeof(parent), why[v], sizeof(why[v])))
+		v--;
+	if (!v) {
+		snprintf(cg->why, sizeof(cg->why), "%s; %s", why[1], why[2]);
 		return;
 	}
 	sweep_stale(parent);
