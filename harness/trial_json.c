@@ -63,12 +63,7 @@ json_t *mb_trial_json_stream(const mb_run_t *run, mb_opstats_t *sum, mb_lathist_
 	uint64_t checksum = 0, local = 0;
 	json_t *kc = json_object();
 	for (unsigned i = 0; i < run->nthreads; i++) {
-		mb_worker_t *w = run->workers[i];
-		mb_opstats_settle(&w->st);
-		sum->allocs += w->st.allocs;
-		sum->frees += w->st.frees;
-		sum->alloc_bytes += w->st.alloc_bytes;
-		sum->free_bytes += w->st.free_bytes;
+		const mb_worker_t *w = run->workers[i];
 		sum->failed += w->st.failed;
 		for (unsigned b = 0; b < MB_NBUCKET; b++) {
 			sum->bucket[b].allocs += w->st.bucket[b].allocs;
@@ -89,6 +84,7 @@ json_t *mb_trial_json_stream(const mb_run_t *run, mb_opstats_t *sum, mb_lathist_
 			json_object_set_new(kc, names[k], json_integer(v));
 		}
 	}
+	mb_opstats_settle(sum); /* the totals, from the summed buckets */
 	char hex[20];
 	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)checksum);
 	json_t *buckets = json_array();

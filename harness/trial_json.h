@@ -28,8 +28,8 @@ json_t *mb_trial_json_series(const uint64_t *ops, const uint64_t *ns,
 
 /* The `stream` object of a finished run: the operation stream's checksum,
  * counts, bytes, per-size-bucket counts and the pattern's own counters, summed
- * over the workers in tid order; settles each worker's mb_opstats_t first
- * (the workers must be stopped). Fills *sum with the totals and merges every
+ * over the workers in tid order (the workers must be stopped). Fills *sum
+ * with the summed buckets and the totals settled from them, and merges every
  * worker's latency histograms into *la (malloc) and *lf (free). */
 json_t *mb_trial_json_stream(const mb_run_t *run, mb_opstats_t *sum, mb_lathist_t *la,
 			     mb_lathist_t *lf);
