@@ -30,7 +30,7 @@ LIBS = $(PKG_LIBS) -ldl -lm -pthread
 
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
-.PHONY: all deps build run test test-unit test-integration stress fuzz gen check-gen \
+.PHONY: all deps build tool run test test-unit test-integration stress fuzz gen check-gen \
 	docs check-docs clean asan ubsan tsan bench
 .DEFAULT_GOAL := all
 
@@ -58,7 +58,9 @@ $(B)/obj/harness/result.o: .FORCE
 $(B)/membench: $(B)/obj/harness/main.o $(B)/libmembench.a
 	$(CC) $(LDFLAGS_SAN) -rdynamic -o $@ $^ $(LIBS)
 
-build: $(B)/membench plugins test-bins
+# build: everything; tool: what `membench run` needs (the binary and the plug-ins).
+build: tool test-bins
+tool: $(B)/membench plugins
 
 PLUGINS :=
 TEST_BINS :=
@@ -71,7 +73,7 @@ test-bins: $(TEST_BINS)
 # --- the two commands -------------------------------------------------------------
 CONFIG ?= configs/quick.yaml
 run: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory tool
 	@rc=0; $(B)/membench run $(CONFIG) || rc=$$?; \
 	if [ $$rc -le 1 ]; then $(B)/membench report --quiet results/latest || true; fi; exit $$rc
 
