@@ -59,21 +59,27 @@ static int churn_thread_init(mb_worker_t *w)
 	return 0;
 }
 
+/* The rng lives in a local for the whole step: nothing out of line draws. */
 static void churn_step(mb_worker_t *w, uint64_t nops)
 {
 	const churn_params_t *pr = w->params;
 	churn_state_t *s = w->state;
 	unsigned flags = pr->noscan ? MB_NOSCAN : 0;
+	churn_slot_t *const slots = s->slots;
+	const uint64_t n = s->n;
+	mb_rng_t rng = w->rng;
 	for (uint64_t i = 0; i < nops; i++) {
-		churn_slot_t *sl = &s->slots[mb_rng_below(&w->rng, s->n)];
+		churn_slot_t *sl = &slots[mb_rng_below(&rng, n)];
 		if (sl->p)
 			mb_free(w, sl->p, sl->size);
-		size_t size = (size_t)mb_dist_sample_u64(&pr->size, &w->rng);
-		sl->p = mb_alloc(w, size ? size : 1, flags);
-		sl->size = size ? size : 1;
+		size_t size = (size_t)mb_dist_sample_u64(&pr->size, &rng);
+		size = size ? size : 1;
+		sl->p = mb_alloc(w, size, flags);
+		sl->size = size;
 		if (sl->p)
-			mb_obj_write(sl->p, sl->size);
+			mb_obj_write(sl->p, size);
 	}
+	w->rng = rng;
 }
 
 static void churn_drain(mb_worker_t *w)

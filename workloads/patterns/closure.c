@@ -24,6 +24,7 @@
  * The code pointer encodes the closure's layout (captures, which are boxed),
  * as the compiled function knows the layout of its own funcval.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "kernels.h"
@@ -81,40 +82,25 @@ int closure_validate(mb_yctx_t *y, yaml_node_t *node, const void *params)
 	return bad;
 }
 
-/* Calls the closure at fv: reads its environment, increments each boxed
- * variable. Returns a value depending on everything read. */
-static uint64_t call(closure_state_t *s, uint64_t *fv)
+/* Calls the closure at fv (mb_obj_call_funcval), counting the call or the
+ * overwritten funcval. Returns a value depending on everything read. */
+static inline __attribute__((always_inline)) uint64_t call(closure_state_t *s, uint64_t *fv)
 {
-	uintptr_t code = (uintptr_t)fv[0] - (uintptr_t)closure_code;
-	if (code >= sizeof(closure_code)) { /* the funcval was overwritten */
+	uint64_t acc;
+	if (__builtin_expect(!mb_obj_call_funcval(fv, (uintptr_t)closure_code,
+						  sizeof(closure_code), &acc), 0)) {
 		s->c[CLO_BAD_READS]++;
 		return 0;
-	}
-	unsigned n = (unsigned)code >> 8, refs = code & 0xff;
-	uint64_t acc = code;
-	for (unsigned i = 0; i < n; i++) {
-		if (refs >> i & 1) {
-			uint64_t *box = (uint64_t *)fv[1 + i];
-			acc += box[0]++;
-		} else {
-			acc ^= fv[1 + i];
-		}
 	}
 	s->c[CLO_CALLS]++;
 	return acc;
 }
 
-/* Box layout: word 0 is the variable (the bytes after it are its other
- * fields); its size is kept in the high 32 bits of word 0, which the calls'
- * increments never reach. */
-static inline size_t box_size(const uint64_t *box)
-{
-	return (size_t)(box[0] >> 32);
-}
-
 /* A registered closure dies: it fires one last time, then funcval and boxes
- * are garbage (or freed at once while draining). */
-static void closure_kill(mb_lifeq_t *q, void *p, size_t size)
+ * are garbage (or freed at once while draining). The queue's q->kill, and
+ * inlined where a registration or a tick kills (closure_kill_inline). */
+static inline __attribute__((always_inline)) void closure_kill_inline(mb_lifeq_t *q, mb_rng_t *r,
+									void *p, size_t size)
 {
 	closure_state_t *s = (closure_state_t *)((char *)q - offsetof(closure_state_t, q));
 	uint64_t *fv = p;
@@ -124,64 +110,83 @@ static void closure_kill(mb_lifeq_t *q, void *p, size_t size)
 		code = 0; /* counted by call(); its boxes are lost */
 	for (unsigned m = (unsigned)code & 0xff & ((1u << (code >> 8)) - 1); m; m &= m - 1) {
 		unsigned i = (unsigned)__builtin_ctz(m); /* the boxes, in capture order */
-		mb_live_dead(q->L, (void *)fv[1 + i], box_size((uint64_t *)fv[1 + i]));
+		uint64_t *box = (uint64_t *)fv[1 + i];
+		mb_live_dead(q->L, r, box, mb_obj_box_size(box));
 	}
-	mb_live_dead(q->L, p, size);
+	mb_live_dead(q->L, r, p, size);
+}
+
+static void closure_kill(mb_lifeq_t *q, mb_rng_t *r, void *p, size_t size)
+{
+	closure_kill_inline(q, r, p, size);
+}
+
+/* The closures due at this tick die (lifetime: ops); they draw from w->rng. */
+static __attribute__((noinline)) void closure_due(closure_state_t *s)
+{
+	mb_lifeq_kill_due(&s->q, &s->q.L->w->rng, closure_kill_inline);
 }
 
 int closure_state_init(closure_state_t *s, mb_live_t *L, size_t params_off)
 {
 	int rc = mb_lifeq_init(&s->q, L, params_off + offsetof(closure_params_t, life));
 	s->q.kill = closure_kill;
+	s->p = NULL;
 	return rc;
 }
 
+/* The per-operation constants of p, computed when p changes (a new phase). */
+static void closure_prep(closure_state_t *s, const closure_params_t *p)
+{
+	s->p = p;
+	s->ref_t = (unsigned)(p->by_ref_fraction * 256.0);
+	/* the same draw as mb_rng_chance: x >> 11 < ceil(f * 2^53) */
+	s->reg_t = (uint64_t)ceil(p->register_fraction * 9007199254740992.0);
+}
+
+/* The rng lives in a local for the whole operation (MB_RNG_OUT in live.h),
+ * so it stays in a register across the allocator calls. */
 void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 {
 	mb_live_t *L = s->q.L;
-	unsigned n = (unsigned)mb_dist_sample_u64(&p->captures, &w->rng);
+	if (__builtin_expect(s->p != p, 0))
+		closure_prep(s, p);
+	mb_rng_t rng = w->rng;
+	unsigned n = (unsigned)mb_dist_sample_u64(&p->captures, &rng);
 	n = n > CLO_MAX_CAPTURES ? CLO_MAX_CAPTURES : n;
-	uint64_t coins = mb_rng_next(&w->rng);
-	uint64_t ref_t = (uint64_t)(p->by_ref_fraction * 256.0);
+	uint64_t coins = mb_rng_next(&rng);
 	/* byte i of the draw decides capture i */
-	unsigned refs = bytes_below(coins, (unsigned)ref_t) & ((1u << n) - 1);
-	bool reg = p->register_fraction > 0 && mb_rng_chance(&w->rng, p->register_fraction);
+	unsigned refs = bytes_below(coins, s->ref_t) & ((1u << n) - 1);
+	bool reg = s->reg_t && (mb_rng_next(&rng) >> 11) < s->reg_t;
 	bool heap = reg || !w->run->escape_analysis;
 	unsigned local = heap ? 0 : MB_LOCAL;
 	size_t fsize = 8 + 8 * (size_t)n;
 	uint64_t *box[CLO_MAX_CAPTURES];
-	size_t bsize[CLO_MAX_CAPTURES];
 	unsigned vflags = (p->var_noscan ? MB_NOSCAN : 0) | local;
 	/* the variables are moved to the heap (or the frame) first, as the
 	 * enclosing function declares them before the func literal */
 	for (unsigned m = refs; m; m &= m - 1) { /* the set bits, lowest first */
 		unsigned i = (unsigned)__builtin_ctz(m);
-		size_t bs = (size_t)mb_dist_sample_u64(&p->var_size, &w->rng);
+		size_t bs = (size_t)mb_dist_sample_u64(&p->var_size, &rng);
 		bs = bs < 8 ? 8 : bs;
-		box[i] = heap ? mb_live_alloc(L, bs, vflags) : mb_alloc(w, bs, vflags);
-		bsize[i] = bs;
+		box[i] = heap ? mb_live_alloc(L, &rng, bs, vflags) : mb_alloc(w, bs, vflags);
 		if (!box[i]) { /* out of memory: capture by value instead */
 			refs &= ~(1u << i);
 			continue;
 		}
-		box[i][0] = (uint64_t)bs << 32;
+		mb_obj_write_box(box[i], bs);
 		s->c[CLO_BOXES]++;
 		s->c[CLO_BOX_BYTES] += bs;
 	}
 	unsigned fflags = (refs ? 0 : MB_NOSCAN) | local;
-	uint64_t *fv = heap ? mb_live_alloc(L, fsize, fflags) : mb_alloc(w, fsize, fflags);
+	uint64_t *fv = heap ? mb_live_alloc(L, &rng, fsize, fflags) : mb_alloc(w, fsize, fflags);
 	if (fv) {
-		fv[0] = (uint64_t)(uintptr_t)&closure_code[n * 256 + refs];
-		for (unsigned i = 0; i < n; i++)
-			fv[1 + i] = coins ^ i;
-		for (unsigned m = refs; m; m &= m - 1) {
-			unsigned i = (unsigned)__builtin_ctz(m);
-			fv[1 + i] = (uint64_t)(uintptr_t)box[i];
-		}
+		mb_obj_write_funcval(fv, (uintptr_t)&closure_code[n * 256 + refs], n, refs, coins,
+				     box);
 		s->c[CLO_MADE]++;
 	}
 	if (fv && reg) {
-		mb_lifeq_add(&s->q, &p->life, fv, fsize);
+		mb_lifeq_add_k(&s->q, &p->life, &rng, fv, fsize, closure_kill_inline);
 		s->c[CLO_REGISTERED]++;
 	} else {
 		/* made, called at once, dead at return */
@@ -192,16 +197,19 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 			w->local_bytes += fsize;
 		}
 		if (fv)
-			heap ? mb_live_dead(L, fv, fsize) : mb_free(w, fv, fsize);
+			heap ? mb_live_dead(L, &rng, fv, fsize) : mb_free(w, fv, fsize);
 		for (unsigned m = refs; m;) { /* the set bits, highest first */
 			unsigned i = 31 - (unsigned)__builtin_clz(m);
 			m ^= 1u << i;
+			size_t bs = mb_obj_box_size(box[i]);
 			if (!heap)
-				w->local_bytes += bsize[i];
-			heap ? mb_live_dead(L, box[i], bsize[i]) : mb_free(w, box[i], bsize[i]);
+				w->local_bytes += bs;
+			heap ? mb_live_dead(L, &rng, box[i], bs) : mb_free(w, box[i], bs);
 		}
 	}
-	mb_lifeq_tick(&s->q);
+	w->rng = rng;
+	if (mb_lifeq_tick_due(&s->q))
+		closure_due(s);
 }
 
 /* --- the closure-heavy pattern -------------------------------------------- */

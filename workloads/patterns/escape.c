@@ -23,6 +23,7 @@
  * Cost outside the allocator: three rng draws per object (count/size from the
  * distributions' O(1) samplers, one for both coin flips), O(1) queue work.
  */
+#include <math.h>
 #include <stdlib.h>
 
 #include "kernels.h"
@@ -68,54 +69,77 @@ int escape_validate(mb_yctx_t *y, yaml_node_t *node, const void *params)
 
 /* An escaped object or box dies: read it, then it is garbage. The queue's
  * q->kill; inlined (escape_kill_inline) where the wheel's deaths are due. */
-static inline __attribute__((always_inline)) void escape_kill_inline(mb_lifeq_t *q, void *p,
-								       size_t size)
+static inline __attribute__((always_inline)) void escape_kill_inline(mb_lifeq_t *q, mb_rng_t *r,
+								       void *p, size_t size)
 {
 	escape_state_t *s = (escape_state_t *)((char *)q - offsetof(escape_state_t, q));
 	s->c[ESC_BAD_READS] += mb_obj_check(p, size);
-	mb_live_dead(q->L, p, size);
+	mb_live_dead(q->L, r, p, size);
 }
 
-static void escape_kill(mb_lifeq_t *q, void *p, size_t size)
+static void escape_kill(mb_lifeq_t *q, mb_rng_t *r, void *p, size_t size)
 {
-	escape_kill_inline(q, p, size);
+	escape_kill_inline(q, r, p, size);
 }
 
-/* The objects due at this tick die: one call per tick, none per object. */
+/* The objects due at this tick die: one call per tick, none per object. They
+ * draw from w->rng. */
 static __attribute__((noinline)) void escape_due(escape_state_t *s)
 {
-	mb_lifeq_kill_due(&s->q, escape_kill_inline);
+	mb_lifeq_kill_due(&s->q, &s->q.L->w->rng, escape_kill_inline);
 }
 
 int escape_state_init(escape_state_t *s, mb_live_t *L, size_t params_off)
 {
 	int rc = mb_lifeq_init(&s->q, L, params_off + offsetof(escape_params_t, life));
 	s->q.kill = escape_kill;
+	s->p = NULL;
 	return rc;
 }
 
+/* A probability as a threshold for 32 bits of a draw: x < t with probability p. */
+static inline uint64_t chance32(double p)
+{
+	return (uint64_t)(p * 4294967296.0);
+}
+
+/* The per-call constants of p, computed when p changes (a new phase). */
+static void escape_prep(escape_state_t *s, const escape_params_t *p)
+{
+	s->p = p;
+	s->esc_t = chance32(p->escape_fraction);
+	s->scan_t = chance32(p->scan_fraction);
+	/* the same draws as mb_rng_chance: x >> 11 < ceil(f * 2^53) */
+	s->box_t = (uint64_t)ceil(p->box_fraction * 9007199254740992.0);
+	s->box_small_t = (uint64_t)ceil(p->box_small * 9007199254740992.0);
+}
+
+/* The rng lives in a local for the whole call (MB_RNG_OUT in live.h), so it
+ * stays in a register across the allocator calls. */
 void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 {
 	mb_live_t *L = s->q.L;
+	if (__builtin_expect(s->p != p, 0))
+		escape_prep(s, p);
+	mb_rng_t rng = w->rng;
 	bool ea = w->run->escape_analysis;
-	uint64_t n = mb_dist_sample_u64(&p->objects, &w->rng);
+	uint64_t n = mb_dist_sample_u64(&p->objects, &rng);
 	n = n < 1 ? 1 : n > ESC_FRAME_MAX ? ESC_FRAME_MAX : n;
 	/* two coin flips from one draw: 32 bits each */
-	uint64_t esc_t = (uint64_t)(p->escape_fraction * 4294967296.0);
-	uint64_t scan_t = (uint64_t)(p->scan_fraction * 4294967296.0);
+	const uint64_t esc_t = s->esc_t, scan_t = s->scan_t;
 	unsigned k = 0;
 	s->c[ESC_CALLS]++;
 	for (uint64_t i = 0; i < n; i++) {
-		size_t size = (size_t)mb_dist_sample_u64(&p->size, &w->rng);
+		size_t size = (size_t)mb_dist_sample_u64(&p->size, &rng);
 		size = size ? size : 1;
-		uint64_t coins = mb_rng_next(&w->rng);
+		uint64_t coins = mb_rng_next(&rng);
 		unsigned flags = (coins & 0xffffffffu) < scan_t ? 0 : MB_NOSCAN;
 		void *o;
 		if ((coins >> 32) < esc_t) {
-			if (!(o = mb_live_alloc(L, size, flags)))
+			if (!(o = mb_live_alloc(L, &rng, size, flags)))
 				continue;
 			mb_obj_write(o, size);
-			mb_lifeq_add(&s->q, &p->life, o, size);
+			mb_lifeq_add(&s->q, &p->life, &rng, o, size);
 			s->c[ESC_ESCAPED]++;
 		} else if (ea) {
 			if (!(o = mb_alloc(w, size, flags | MB_LOCAL)))
@@ -125,22 +149,22 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 			s->frame[k++] = (mb_obj_t){o, size};
 			s->c[ESC_LOCAL]++;
 		} else {
-			if (!(o = mb_live_alloc(L, size, flags)))
+			if (!(o = mb_live_alloc(L, &rng, size, flags)))
 				continue;
 			mb_obj_write(o, size);
 			s->frame[k++] = (mb_obj_t){o, size};
 			s->c[ESC_HEAP_NOESC]++;
 		}
 	}
-	if (p->box_fraction > 0 && mb_rng_chance(&w->rng, p->box_fraction)) {
+	if (s->box_t && (mb_rng_next(&rng) >> 11) < s->box_t) {
 		s->c[ESC_BOXED]++;
-		if (mb_rng_chance(&w->rng, p->box_small)) {
+		if ((mb_rng_next(&rng) >> 11) < s->box_small_t) {
 			s->c[ESC_BOX_STATIC]++;
 		} else {
-			void *b = mb_live_alloc(L, 8, MB_NOSCAN);
+			void *b = mb_live_alloc(L, &rng, 8, MB_NOSCAN);
 			if (b) {
 				mb_obj_write(b, 8);
-				mb_lifeq_add(&s->q, &p->life, b, 8);
+				mb_lifeq_add(&s->q, &p->life, &rng, b, 8);
 			}
 		}
 	}
@@ -151,8 +175,9 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 		if (ea)
 			mb_free(w, o.p, o.size);
 		else
-			mb_live_dead(L, o.p, o.size);
+			mb_live_dead(L, &rng, o.p, o.size);
 	}
+	w->rng = rng;
 	if (mb_lifeq_tick_due(&s->q))
 		escape_due(s);
 }

@@ -19,10 +19,8 @@ const uint32_t mb_go_class_size[MB_GO_NUM_CLASSES] = {
  * (1024 < size <= 32768, by 128 bytes): O(1) lookups, filled at start-up
  * from class_size by the same rule (smallest class that holds the size). */
 #define SMALL_MAX 1024
-uint8_t mb_go_size_to_class8[SMALL_MAX / 8 + 1];
-uint8_t mb_go_size_to_class128[(MB_GO_MAX_SMALL - SMALL_MAX) / 128 + 1];
-#define size_to_class8 mb_go_size_to_class8
-#define size_to_class128 mb_go_size_to_class128
+static uint8_t size_to_class8[SMALL_MAX / 8 + 1];
+static uint8_t size_to_class128[(MB_GO_MAX_SMALL - SMALL_MAX) / 128 + 1];
 
 static int class_search(size_t size)
 {
@@ -37,12 +35,16 @@ static int class_search(size_t size)
 	return lo;
 }
 
+uint16_t mb_bucket_off8[MB_GO_MAX_SMALL / 8 + 1];
+
 __attribute__((constructor)) static void goslice_tables(void)
 {
 	for (size_t i = 0; i < sizeof(size_to_class8); i++)
 		size_to_class8[i] = (uint8_t)class_search(i * 8);
 	for (size_t i = 0; i < sizeof(size_to_class128); i++)
 		size_to_class128[i] = (uint8_t)class_search(SMALL_MAX + i * 128);
+	for (size_t i = 0; i < MB_GO_MAX_SMALL / 8 + 1; i++)
+		mb_bucket_off8[i] = (uint16_t)(class_search(i * 8) * sizeof(mb_opcount_t));
 }
 
 int mb_go_size_class(size_t size)

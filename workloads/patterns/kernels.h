@@ -12,6 +12,11 @@
 
 #include "live.h"
 
+/* A kernel's state caches constants derived from the params it was last
+ * called with (the pointer, `p` in the state; a phase's params never change
+ * once loaded). A caller that changes params in place sets the state's p to
+ * NULL. */
+
 /* Object access lives in this header only (mb_obj_*), so that a profile can
  * tell the kernels' own work from the memory traffic of the objects.
  * Writes one word per 64-byte line of [p, p + size): the value is derived from
@@ -62,6 +67,56 @@ static inline uint64_t mb_obj_read_frame(const char *base, uint32_t used)
 	return frame;
 }
 
+/* A closure's boxed variable of size bytes at box: word 0 is the variable
+ * (the bytes after it are its other fields); its size is kept in the high 32
+ * bits of word 0, which the calls' increments never reach. */
+static inline void mb_obj_write_box(uint64_t *box, size_t size)
+{
+	box[0] = (uint64_t)size << 32;
+}
+
+static inline size_t mb_obj_box_size(const uint64_t *box)
+{
+	return (size_t)(box[0] >> 32);
+}
+
+/* A closure's funcval at fv: fv[0] the code pointer, then n captured words;
+ * capture i (bit i of refs) holds box[i], the others word v ^ i. */
+static inline void mb_obj_write_funcval(uint64_t *fv, uintptr_t code, unsigned n, unsigned refs,
+					uint64_t v, uint64_t *const *box)
+{
+	fv[0] = (uint64_t)code;
+	for (unsigned i = 0; i < n; i++)
+		fv[1 + i] = v ^ i;
+	for (unsigned m = refs; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		fv[1 + i] = (uint64_t)(uintptr_t)box[i];
+	}
+}
+
+/* Calls the closure at fv, whose code pointer lies in [code, code + len):
+ * at offset captures * 256 + by-reference mask. Reads its environment and
+ * increments each boxed variable; *acc gets a value depending on all it
+ * read. false (nothing read) when the code pointer is not in the range. */
+static inline bool mb_obj_call_funcval(uint64_t *fv, uintptr_t code, size_t len, uint64_t *acc)
+{
+	uintptr_t c = (uintptr_t)fv[0] - code;
+	if (c >= len)
+		return false;
+	unsigned n = (unsigned)c >> 8, refs = c & 0xff;
+	uint64_t a = c;
+	for (unsigned i = 0; i < n; i++) {
+		if (refs >> i & 1) {
+			uint64_t *box = (uint64_t *)fv[1 + i];
+			a += box[0]++;
+		} else {
+			a ^= fv[1 + i];
+		}
+	}
+	*acc = a;
+	return true;
+}
+
 /* --- escape-heavy (escape.c) --- */
 typedef struct escape_params {
 	mb_dist_t objects;      /* objects a call makes */
@@ -80,6 +135,9 @@ enum { ESC_CALLS, ESC_ESCAPED, ESC_LOCAL, ESC_HEAP_NOESC, ESC_BOXED, ESC_BOX_STA
 typedef struct escape_state {
 	mb_lifeq_t q;
 	uint64_t c[ESC_NCOUNT];
+	const escape_params_t *p; /* the params the thresholds below are of */
+	uint64_t esc_t, scan_t;   /* escape_fraction, scan_fraction * 2^32 */
+	uint64_t box_t, box_small_t; /* box_fraction, box_small: ceil(* 2^53) */
 	mb_obj_t frame[ESC_FRAME_MAX];
 } escape_state_t;
 
@@ -105,6 +163,9 @@ typedef struct closure_state {
 	mb_lifeq_t q;
 	uint64_t c[CLO_NCOUNT];
 	uint64_t sink;            /* what calls read, so they are not optimised out */
+	const closure_params_t *p; /* the params the thresholds below are of */
+	unsigned ref_t;           /* by_ref_fraction * 256: a draw byte below it boxes */
+	uint64_t reg_t;           /* register_fraction: ceil(* 2^53) */
 } closure_state_t;
 
 extern const mb_option_t closure_options[];
@@ -129,6 +190,8 @@ enum { SL_SLICES, SL_MAKES, SL_GROWTHS, SL_COPIED, SL_LARGE, SL_BYTES, SL_BAD_RE
 typedef struct slice_state {
 	mb_lifeq_t q;
 	uint64_t c[SL_NCOUNT];
+	const slice_params_t *p;  /* the params make_t is of */
+	uint64_t make_t;          /* make_fraction: ceil(* 2^53) */
 } slice_state_t;
 
 extern const mb_option_t slice_options[];

@@ -105,20 +105,36 @@ typedef struct mb_live {
 } mb_live_t;
 
 typedef struct mb_lifeq mb_lifeq_t;
+/* What death means for an object of a queue; r is the worker's rng (or the
+ * caller's copy of it, see mb_live_alloc). */
+typedef void mb_kill_fn(mb_lifeq_t *q, mb_rng_t *r, void *p, size_t size);
 struct mb_lifeq {
 	mb_live_t *L;
 	size_t off;              /* offsetof the mb_life_t in the pattern's params */
-	mb_rng_t *rng;           /* the worker's: lifetimes are drawn from it */
 	uint64_t now;            /* ticks (operations) so far */
 	uint32_t *wheel;         /* kind ops: bucket heads, mask + 1 of them */
 	uint64_t mask;
 	mb_obj_t *ring;          /* kind fifo: ring_cap slots, ring_n used from ring_head */
 	uint64_t ring_cap, ring_head, ring_n;
 	uint32_t phase_head, perm_head; /* kind phase / permanent lists */
-	/* What death means for an object of this queue; NULL: mb_live_dead. A
-	 * pattern whose objects own others (a closure its boxes) frees them here. */
-	void (*kill)(mb_lifeq_t *q, void *p, size_t size);
+	/* NULL: mb_live_dead. A pattern whose objects own others (a closure its
+	 * boxes) frees them here. */
+	mb_kill_fn *kill;
 };
+
+/* The random numbers of the inline paths below come from r: the worker's
+ * w->rng, or a copy of it that the caller keeps in a local for a whole
+ * operation (so that it stays in a register across the allocator calls; its
+ * address must then never leave the caller). Out-of-line paths (a GC, a
+ * queue's out-of-line kills) draw from w->rng: the inline paths write the
+ * copy back before them and read it again after (MB_RNG_OUT), so the draws
+ * come in the same order either way. */
+#define MB_RNG_OUT(w, r, call)     \
+	do {                       \
+		(w)->rng = *(r);   \
+		call;              \
+		*(r) = (w)->rng;   \
+	} while (0)
 
 /* Per-thread engine: init sets w->live. 0 or -ENOMEM. */
 int mb_live_init(mb_live_t *L, mb_worker_t *w);
@@ -129,6 +145,8 @@ void mb_live_fini(mb_live_t *L);
 int mb_lifeq_init(mb_lifeq_t *q, mb_live_t *L, size_t off);
 void mb_lifeq_fini(mb_lifeq_t *q);
 void mb_live_node_grow(mb_live_t *L);
+/* mb_lifeq_add for the list kinds (fifo, phase, permanent), out of line: its
+ * kills go through q->kill and draw from w->rng. */
 void mb_lifeq_add_list(mb_lifeq_t *q, const mb_life_t *l, void *p, size_t size);
 
 /* A node from L's pool (its free list first). O(1) amortised. */
@@ -144,17 +162,11 @@ static inline __attribute__((always_inline)) uint32_t mb_live_node_get(mb_live_t
 	return L->node_used++;
 }
 
-/* The queue now owns p (allocated with mb_live_alloc); it dies by l, the
- * current phase's lifetime: the mb_life_t at q's offset in w->params, which
- * the caller holds. O(1) amortised; inline for `ops` lifetimes. */
-static inline __attribute__((always_inline)) void mb_lifeq_add(mb_lifeq_t *q, const mb_life_t *l,
-							      void *p, size_t size)
+/* mb_lifeq_add for an `ops` lifetime: a wheel bucket push. */
+static inline __attribute__((always_inline)) void
+mb_lifeq_add_ops(mb_lifeq_t *q, const mb_life_t *l, mb_rng_t *r, void *p, size_t size)
 {
-	if (l->kind != MB_LIFE_OPS) {
-		mb_lifeq_add_list(q, l, p, size);
-		return;
-	}
-	uint64_t life = mb_dist_sample_u64(&l->ops, q->rng);
+	uint64_t life = mb_dist_sample_u64(&l->ops, r);
 	life = life < 1 ? 1 : life > q->mask ? q->mask : life;
 	mb_live_t *L = q->L;
 	uint32_t *head = &q->wheel[(q->now + life) & q->mask];
@@ -162,7 +174,47 @@ static inline __attribute__((always_inline)) void mb_lifeq_add(mb_lifeq_t *q, co
 	L->node[i] = (mb_node_t){p, (uint32_t)size, *head};
 	*head = i;
 }
-/* One operation passes for the queue: objects due now die. O(1) amortised. */
+
+/* mb_lifeq_add with the deaths of a full fifo by kill, inlined: kill must be
+ * what q->kill does (a constant, so that it is inlined here). Inline for `ops`
+ * (a wheel bucket push) and `fifo` (a ring pop and push) lifetimes. */
+static inline __attribute__((always_inline)) void
+mb_lifeq_add_k(mb_lifeq_t *q, const mb_life_t *l, mb_rng_t *r, void *p, size_t size,
+	       mb_kill_fn *kill)
+{
+	if (l->kind == MB_LIFE_OPS) {
+		mb_lifeq_add_ops(q, l, r, p, size);
+	} else if (l->kind == MB_LIFE_FIFO) {
+		uint64_t n = q->ring_n, head = q->ring_head, cap = q->ring_cap;
+		while (n >= l->window) { /* the oldest die */
+			mb_obj_t o = q->ring[head];
+			head = head + 1 == cap ? 0 : head + 1;
+			q->ring_head = head;
+			q->ring_n = --n;
+			kill(q, r, o.p, o.size);
+		}
+		uint64_t at = head + n;
+		q->ring[at >= cap ? at - cap : at] = (mb_obj_t){p, size};
+		q->ring_n = n + 1;
+	} else {
+		MB_RNG_OUT(q->L->w, r, mb_lifeq_add_list(q, l, p, size));
+	}
+}
+
+/* The queue now owns p (allocated with mb_live_alloc); it dies by l, the
+ * current phase's lifetime: the mb_life_t at q's offset in w->params, which
+ * the caller holds. O(1) amortised; inline for `ops` lifetimes. */
+static inline __attribute__((always_inline)) void mb_lifeq_add(mb_lifeq_t *q, const mb_life_t *l,
+							      mb_rng_t *r, void *p, size_t size)
+{
+	if (l->kind != MB_LIFE_OPS) {
+		MB_RNG_OUT(q->L->w, r, mb_lifeq_add_list(q, l, p, size));
+		return;
+	}
+	mb_lifeq_add_ops(q, l, r, p, size);
+}
+/* One operation passes for the queue: objects due now die (through q->kill,
+ * drawing from w->rng). O(1) amortised. */
 void mb_lifeq_tick_slow(mb_lifeq_t *q);
 /* The tick without the deaths: true when objects are due now, which the caller
  * then kills with mb_lifeq_kill_due (or mb_lifeq_tick_slow). */
@@ -171,17 +223,17 @@ static inline __attribute__((always_inline)) bool mb_lifeq_tick_due(mb_lifeq_t *
 	q->now++;
 	return q->wheel && q->wheel[q->now & q->mask];
 }
-static inline __attribute__((always_inline)) void mb_lifeq_tick(mb_lifeq_t *q)
+static inline __attribute__((always_inline)) void mb_lifeq_tick(mb_lifeq_t *q, mb_rng_t *r)
 {
 	if (mb_lifeq_tick_due(q))
-		mb_lifeq_tick_slow(q);
+		MB_RNG_OUT(q->L->w, r, mb_lifeq_tick_slow(q));
 }
 /* Kills the objects due now (after mb_lifeq_tick_due said so) by kill, in the
  * order mb_lifeq_tick_slow kills them through q->kill. kill must be what
  * q->kill does; given as a constant, it is inlined here, so a pattern can
  * spend one call per tick rather than an indirect call per object. */
 static inline __attribute__((always_inline)) void
-mb_lifeq_kill_due(mb_lifeq_t *q, void (*kill)(mb_lifeq_t *q, void *p, size_t size))
+mb_lifeq_kill_due(mb_lifeq_t *q, mb_rng_t *r, mb_kill_fn *kill)
 {
 	mb_live_t *L = q->L;
 	uint32_t *head = &q->wheel[q->now & q->mask];
@@ -191,7 +243,7 @@ mb_lifeq_kill_due(mb_lifeq_t *q, void (*kill)(mb_lifeq_t *q, void *p, size_t siz
 		mb_node_t n = L->node[i];
 		L->node[i].next = L->node_free;
 		L->node_free = i;
-		kill(q, n.p, n.size);
+		kill(q, r, n.p, n.size);
 		i = n.next;
 	}
 }
@@ -200,36 +252,39 @@ void mb_lifeq_phase_end(mb_lifeq_t *q);
 /* Every object of the queue dies (freed at once while L->draining). */
 void mb_lifeq_drain(mb_lifeq_t *q);
 
+/* A GC cycle: the dead are freed (their handoff draws from w->rng). */
 void mb_live_gc(mb_live_t *L);
 void mb_live_handoff(mb_live_t *L, void *p, size_t size);
 void mb_live_dead_grow(mb_live_t *L);
 
 /* Frees p now: on this thread, or (cross_thread_frees) on the next one. */
-static inline __attribute__((always_inline)) void mb_live_release(mb_live_t *L, void *p, size_t size)
+static inline __attribute__((always_inline)) void mb_live_release(mb_live_t *L, mb_rng_t *r,
+								  void *p, size_t size)
 {
-	mb_worker_t *w = L->w;
-	/* the same draw as mb_rng_unit(&w->rng) < cross_thread_frees */
-	if (L->handoff_t && !L->draining && (mb_rng_next(&w->rng) >> 11) < L->handoff_t)
+	/* the same draw as mb_rng_unit(r) < cross_thread_frees */
+	if (L->handoff_t && !L->draining && (mb_rng_next(r) >> 11) < L->handoff_t)
 		mb_live_handoff(L, p, size);
 	else
-		mb_free(w, p, size);
+		mb_free(L->w, p, size);
 }
 
 /* A heap object: mb_alloc plus live accounting, and a GC when the heap goal is
  * reached (gc: paced; without it the goal is never reached). */
-static inline __attribute__((always_inline)) void *mb_live_alloc(mb_live_t *L, size_t size, unsigned flags)
+static inline __attribute__((always_inline)) void *mb_live_alloc(mb_live_t *L, mb_rng_t *r,
+								 size_t size, unsigned flags)
 {
 	void *p = mb_alloc(L->w, size, flags);
 	if (p) {
 		L->heap_live += size;
 		if (__builtin_expect(L->heap_live + L->heap_dead >= L->goal, 0))
-			mb_live_gc(L);
+			MB_RNG_OUT(L->w, r, mb_live_gc(L));
 	}
 	return p;
 }
 
 /* p is garbage from now on: freed at once, or at the next GC (gc: paced). */
-static inline __attribute__((always_inline)) void mb_live_dead(mb_live_t *L, void *p, size_t size)
+static inline __attribute__((always_inline)) void mb_live_dead(mb_live_t *L, mb_rng_t *r, void *p,
+							       size_t size)
 {
 	L->heap_live -= size;
 	if (L->paced && !L->draining) {
@@ -238,7 +293,7 @@ static inline __attribute__((always_inline)) void mb_live_dead(mb_live_t *L, voi
 		L->dead[L->ndead++] = (mb_obj_t){p, size};
 		L->heap_dead += size;
 	} else {
-		mb_live_release(L, p, size);
+		mb_live_release(L, r, p, size);
 	}
 }
 

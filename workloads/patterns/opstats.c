@@ -19,8 +19,22 @@ void mb_opstats_settle(mb_opstats_t *st)
 	st->live_bytes = (int64_t)(ab - fb);
 }
 
+/* The inverse of FNV-1a's prime 0x100000001b3 mod 2^64. */
+#define FNV_PRIME_INV 0xce965057aff6957bull
+
+void mb_opstats_alloc_failed(mb_opstats_t *st, size_t size, uint64_t tag)
+{
+	mb_opcount_t *c = mb_opstats_count(st, size);
+	c->allocs--;
+	c->alloc_bytes -= size;
+	st->checksum = (st->checksum * FNV_PRIME_INV) ^ tag;
+	st->failed++;
+}
+
 void mb_opstats_start(mb_worker_t *w, bool track_usable)
 {
+	w->malloc = w->alloc->malloc;
+	w->free = w->alloc->free;
 	w->track_usable = track_usable;
 	w->lat_countdown = MB_LAT_PERIOD;
 	w->slow_countdown = track_usable ? 1 : MB_LAT_PERIOD;

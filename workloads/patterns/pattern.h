@@ -107,6 +107,10 @@ struct mb_run {
 struct mb_worker {
 	mb_run_t *run;
 	const mb_alloc_ops_t *alloc;
+	/* alloc->malloc and alloc->free, one load nearer the inline paths (set by
+	 * mb_opstats_start) */
+	void *(*malloc)(size_t size, unsigned flags);
+	void (*free)(void *ptr, size_t size);
 	unsigned tid;
 	mb_rng_t rng;           /* seeded from (run->seed, tid) */
 	void *state;            /* the pattern's per-thread state */
@@ -155,19 +159,38 @@ typedef struct mb_pattern {
 extern const mb_pattern_t *const mb_patterns[];
 const mb_pattern_t *mb_pattern_find(const char *name);
 
-extern uint8_t mb_go_size_to_class8[], mb_go_size_to_class128[]; /* goslice.c */
+/* mb_bucket_off8[(size + 7) / 8], for size <= 32768: the byte offset of
+ * size's bucket in mb_opstats_t.bucket (bucket * sizeof(mb_opcount_t)). One
+ * table serves all small sizes: Go's size classes above 1024 bytes are
+ * multiples of 128, below of 8, so all sizes of an 8-byte step share a
+ * class. Filled at start-up (goslice.c). */
+extern uint16_t mb_bucket_off8[32768 / 8 + 1];
 uint64_t mb_bucket_max(unsigned b);
 
-/* O(1): Go's size_to_class8 / size_to_class128 lookups, a clz above 32 KiB. */
-static inline __attribute__((always_inline)) unsigned mb_bucket(size_t size)
+/* The bucket of a size above 32 KiB: one per power of two. */
+static inline unsigned mb_bucket_large(size_t size)
 {
-	if (size <= 1016)
-		return mb_go_size_to_class8[(size + 7) >> 3];
-	if (size <= 32768)
-		return mb_go_size_to_class128[(size - 1024 + 127) >> 7];
 	unsigned b = MB_BUCKET_LARGE - 16 +
 		     (64 - (unsigned)__builtin_clzll((unsigned long long)size - 1));
 	return b < MB_NBUCKET ? b : MB_NBUCKET - 1;
+}
+
+/* O(1): a table load up to 32 KiB (Go's size_to_class8 / size_to_class128
+ * in one), a clz above. */
+static inline __attribute__((always_inline)) unsigned mb_bucket(size_t size)
+{
+	if (size <= 32768)
+		return mb_bucket_off8[(size + 7) >> 3] / (unsigned)sizeof(mb_opcount_t);
+	return mb_bucket_large(size);
+}
+
+/* The counts of size's bucket in st: one load and no shift for small sizes. */
+static inline __attribute__((always_inline)) mb_opcount_t *mb_opstats_count(mb_opstats_t *st,
+									    size_t size)
+{
+	if (__builtin_expect(size <= 32768, 1))
+		return (mb_opcount_t *)((char *)st->bucket + mb_bucket_off8[(size + 7) >> 3]);
+	return &st->bucket[mb_bucket_large(size)];
 }
 
 static inline uint64_t mb_now_ns(void)
@@ -189,7 +212,7 @@ static inline __attribute__((always_inline)) void mb_stream_mix(mb_opstats_t *st
 static inline __attribute__((always_inline)) void mb_opstats_alloc(mb_opstats_t *st, size_t size,
 								   uint64_t tag)
 {
-	mb_opcount_t *c = &st->bucket[mb_bucket(size)];
+	mb_opcount_t *c = mb_opstats_count(st, size);
 	c->allocs++;
 	c->alloc_bytes += size;
 	mb_stream_mix(st, tag);
@@ -199,14 +222,15 @@ static inline __attribute__((always_inline)) void mb_opstats_alloc(mb_opstats_t 
 static inline __attribute__((always_inline)) void mb_opstats_free(mb_opstats_t *st, size_t size,
 								  uint64_t tag)
 {
-	mb_opcount_t *c = &st->bucket[mb_bucket(size)];
+	mb_opcount_t *c = mb_opstats_count(st, size);
 	c->frees++;
 	c->free_bytes += size;
 	mb_stream_mix(st, tag);
 }
 
-/* Sets w's latency countdowns (the MB_LAT_PERIOD-th call from here is timed)
- * and whether it keeps st.live_usable; before w's first mb_alloc. */
+/* Sets w's latency countdowns (the MB_LAT_PERIOD-th call from here is timed),
+ * whether it keeps st.live_usable, and w->malloc / w->free from w->alloc;
+ * before w's first mb_alloc, after w->alloc is set. */
 void mb_opstats_start(mb_worker_t *w, bool track_usable);
 
 /* The out-of-line paths of mb_alloc and mb_free (opstats.c), taken once per
@@ -216,20 +240,24 @@ void mb_opstats_start(mb_worker_t *w, bool track_usable);
 void *mb_opstats_alloc_slow(mb_worker_t *w, size_t size, unsigned flags);
 void mb_opstats_free_slow(mb_worker_t *w, void *p, size_t size);
 
+/* An allocation that returned NULL: takes back what mb_opstats_alloc(st,
+ * size, tag) counted (FNV's prime is odd, so its step is undone by its
+ * inverse mod 2^64) and counts the failure. Out of line: it is rare. */
+void mb_opstats_alloc_failed(mb_opstats_t *st, size_t size, uint64_t tag);
+
 /* Allocates size bytes with flags (MB_NOSCAN, MB_LOCAL). NULL only when the
  * allocator is out of memory; the caller must cope (skip the object).
- * Inline cost: a countdown, the indirect call, a bucket lookup, two counter
- * updates and a checksum step. */
+ * Inline cost: a countdown, a bucket lookup, two counter updates and a
+ * checksum step, then the indirect call (the accounting comes first, so that
+ * size need not outlive the call here; a failure takes it back). */
 static inline __attribute__((always_inline)) void *mb_alloc(mb_worker_t *w, size_t size, unsigned flags)
 {
 	if (__builtin_expect(--w->slow_countdown == 0, 0))
 		return mb_opstats_alloc_slow(w, size, flags);
-	void *p = w->alloc->malloc(size, flags);
-	if (__builtin_expect(p == NULL, 0)) {
-		w->st.failed++;
-		return NULL;
-	}
 	mb_opstats_alloc(&w->st, size, size << 1);
+	void *p = w->malloc(size, flags);
+	if (__builtin_expect(p == NULL, 0))
+		mb_opstats_alloc_failed(&w->st, size, size << 1);
 	return p;
 }
 
@@ -240,8 +268,8 @@ static inline __attribute__((always_inline)) void mb_free(mb_worker_t *w, void *
 		mb_opstats_free_slow(w, p, size);
 		return;
 	}
-	w->alloc->free(p, size);
 	mb_opstats_free(&w->st, size, (size << 1) | 1);
+	w->free(p, size);
 }
 
 /* Declares an option table entry: MB_OPT(name, type, struct, field, default, help). */

@@ -16,6 +16,7 @@
  * stacks under a quarter used. Lifetimes, GC pacing and cross-thread frees
  * apply to all heap objects as in the single patterns.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -140,6 +141,8 @@ typedef struct req_thread {
 	uint64_t n, since_gc, requests, gcs_stack;
 	mb_g_t spare;
 	mb_gstats_t gs;
+	const request_params_t *p; /* the params the thresholds below are of */
+	uint64_t closure_t, slice_t, exit_t; /* closure_prob, ...: ceil(* 2^53) */
 } req_thread_t;
 
 static const char *const request_counter_names[] = {
@@ -162,11 +165,13 @@ static inline uint32_t frame_size(const request_params_t *p, mb_rng_t *r)
 	return (uint32_t)((f < 16 ? 16 : f + 15) & ~(uint64_t)15);
 }
 
-static bool go_start(mb_worker_t *w, req_thread_t *t, const request_params_t *p, mb_g_t *g)
+static inline __attribute__((always_inline)) bool go_start(mb_worker_t *w, req_thread_t *t,
+							  const request_params_t *p, mb_g_t *g,
+							  mb_rng_t *r)
 {
 	if (!mb_g_start(w, g, MB_STACK_MIN, &t->spare, &t->gs))
 		return false;
-	if (!mb_g_call(w, g, frame_size(p, &w->rng), &t->gs)) { /* the serve loop's frame */
+	if (!mb_g_call(w, g, frame_size(p, r), &t->gs)) { /* the serve loop's frame */
 		mb_g_free(w, g, &t->gs);
 		return false;
 	}
@@ -194,35 +199,59 @@ static int request_thread_init(mb_worker_t *w)
 		return -12;
 	}
 	for (uint64_t i = 0; i < t->n; i++)
-		if (!go_start(w, t, p, &t->g[i]))
+		if (!go_start(w, t, p, &t->g[i], &w->rng))
 			return -12;
 	return 0;
 }
 
+/* The per-request constants of p, computed when p changes (a new phase):
+ * the same draws as mb_rng_chance, x >> 11 < ceil(f * 2^53). */
+static void request_prep(req_thread_t *t, const request_params_t *p)
+{
+	t->p = p;
+	t->closure_t = (uint64_t)ceil(p->closure_prob * 9007199254740992.0);
+	t->slice_t = (uint64_t)ceil(p->slice_prob * 9007199254740992.0);
+	t->exit_t = (uint64_t)ceil(p->exit_prob * 9007199254740992.0);
+}
+
+/* The rng lives in a local between the kernels' operations (which take it
+ * from w->rng and put it back). */
 static void request_step(mb_worker_t *w, uint64_t nops)
 {
 	req_thread_t *t = w->state;
 	const request_params_t *p = w->params;
 	uint64_t gc_every = p->gc_every ? p->gc_every : t->n;
+	if (t->p != p)
+		request_prep(t, p);
+	const uint64_t closure_t = t->closure_t, slice_t = t->slice_t, exit_t = t->exit_t;
 	mb_live_step_begin(&t->live);
+	mb_rng_t rng = w->rng;
 	for (uint64_t i = 0; i < nops; i++) {
-		mb_g_t *g = &t->g[mb_rng_below(&w->rng, t->n)];
-		if (!g->stack && !go_start(w, t, p, g))
+		mb_g_t *g = &t->g[mb_rng_below(&rng, t->n)];
+		if (!g->stack && !go_start(w, t, p, g, &rng))
 			continue;
-		uint64_t depth = mb_dist_sample_u64(&p->depth, &w->rng), d = 0;
+		uint64_t depth = mb_dist_sample_u64(&p->depth, &rng), d = 0;
 		for (; d < depth; d++) {
-			if (!mb_g_call(w, g, frame_size(p, &w->rng), &t->gs))
+			if (!mb_g_call(w, g, frame_size(p, &rng), &t->gs))
 				break;
+			w->rng = rng;
 			escape_call(w, &p->escape.p, &t->esc);
-			if (p->closure_prob > 0 && mb_rng_chance(&w->rng, p->closure_prob))
+			rng = w->rng;
+			if (closure_t && (mb_rng_next(&rng) >> 11) < closure_t) {
+				w->rng = rng;
 				closure_op(w, &p->closure.p, &t->clo);
+				rng = w->rng;
+			}
 		}
-		if (p->slice_prob > 0 && mb_rng_chance(&w->rng, p->slice_prob))
+		if (slice_t && (mb_rng_next(&rng) >> 11) < slice_t) {
+			w->rng = rng;
 			slice_op(w, &p->slice.p, &t->sl);
+			rng = w->rng;
+		}
 		while (d--)
 			mb_g_ret(g, &t->gs);
 		t->requests++;
-		if (p->exit_prob > 0 && mb_rng_chance(&w->rng, p->exit_prob)) {
+		if (exit_t && (mb_rng_next(&rng) >> 11) < exit_t) {
 			mb_g_ret(g, &t->gs); /* the serve loop returns */
 			mb_g_exit(w, g, MB_STACK_MIN, &t->spare, &t->gs);
 		}
@@ -232,6 +261,7 @@ static void request_step(mb_worker_t *w, uint64_t nops)
 				mb_g_shrink(w, &t->g[k], MB_STACK_MIN, &t->gs);
 		}
 	}
+	w->rng = rng;
 	request_counters(w);
 }
 

@@ -17,6 +17,7 @@
  * Cost outside the allocator: O(growths) per slice (about log1.25 of the
  * length), not O(elements); the copies and writes are the work Go does.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,38 +58,60 @@ int slice_validate(mb_yctx_t *y, yaml_node_t *node, const void *params)
 	return bad;
 }
 
-static void slice_kill(mb_lifeq_t *q, void *p, size_t size)
+/* A finished slice dies: its first line is read back, then it is garbage.
+ * The queue's q->kill, and inlined where a tick or a full fifo kills. */
+static inline __attribute__((always_inline)) void slice_kill_inline(mb_lifeq_t *q, mb_rng_t *r,
+								      void *p, size_t size)
 {
 	slice_state_t *s = (slice_state_t *)((char *)q - offsetof(slice_state_t, q));
 	s->c[SL_BAD_READS] += mb_obj_check(p, size < 64 ? size : 64);
-	mb_live_dead(q->L, p, size);
+	mb_live_dead(q->L, r, p, size);
+}
+
+static void slice_kill(mb_lifeq_t *q, mb_rng_t *r, void *p, size_t size)
+{
+	slice_kill_inline(q, r, p, size);
+}
+
+/* The slices due at this tick die (lifetime: ops); they draw from w->rng. */
+static __attribute__((noinline)) void slice_due(slice_state_t *s)
+{
+	mb_lifeq_kill_due(&s->q, &s->q.L->w->rng, slice_kill_inline);
 }
 
 int slice_state_init(slice_state_t *s, mb_live_t *L, size_t params_off)
 {
 	int rc = mb_lifeq_init(&s->q, L, params_off + offsetof(slice_params_t, life));
 	s->q.kill = slice_kill;
+	s->p = NULL;
 	return rc;
 }
 
+/* The rng lives in a local for the whole operation (MB_RNG_OUT in live.h). */
 void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 {
 	mb_live_t *L = s->q.L;
+	if (__builtin_expect(s->p != p, 0)) {
+		s->p = p;
+		/* the same draw as mb_rng_chance: x >> 11 < ceil(f * 2^53) */
+		s->make_t = (uint64_t)ceil(p->make_fraction * 9007199254740992.0);
+	}
+	mb_rng_t rng = w->rng;
 	size_t es = p->elem_size;
 	unsigned flags = p->noscan ? MB_NOSCAN : 0;
 	char *arr = NULL;
 	size_t bytes = 0;
 	s->c[SL_SLICES]++;
-	if (p->make_fraction > 0 && mb_rng_chance(&w->rng, p->make_fraction)) {
-		uint64_t n = mb_dist_sample_u64(&p->make_len, &w->rng);
+	if (s->make_t && (mb_rng_next(&rng) >> 11) < s->make_t) {
+		uint64_t n = mb_dist_sample_u64(&p->make_len, &rng);
 		bytes = (size_t)(n ? n : 1) * es;
-		if (!(arr = mb_live_alloc(L, bytes, flags)))
-			return;
+		if (!(arr = mb_live_alloc(L, &rng, bytes, flags)))
+			goto out;
 		mb_obj_write_range(arr, 0, bytes);
 		s->c[SL_MAKES]++;
 		s->c[SL_LARGE] += bytes > MB_GO_MAX_SMALL;
 	} else {
-		uint64_t len = 0, cap = 0, target = mb_dist_sample_u64(&p->length, &w->rng);
+		uint64_t len = 0, cap = 0, target = mb_dist_sample_u64(&p->length, &rng);
 		uint64_t b = p->append_batch;
 		target = target ? target : 1;
 		while (len < target) {
@@ -102,7 +125,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 			uint64_t newlen = len + b < target ? len + b : target;
 			uint64_t ncap = mb_go_growslice_cap(cap, newlen, es, p->noscan);
 			size_t nbytes = (size_t)(ncap * es);
-			char *na = mb_live_alloc(L, nbytes, flags);
+			char *na = mb_live_alloc(L, &rng, nbytes, flags);
 			if (!na)
 				break;
 			if (len) {
@@ -111,7 +134,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 				mb_obj_write_range(na, 0, 8); /* the check word names the new array */
 			}
 			if (arr)
-				mb_live_dead(L, arr, bytes);
+				mb_live_dead(L, &rng, arr, bytes);
 			s->c[SL_GROWTHS]++;
 			s->c[SL_LARGE] += nbytes > MB_GO_MAX_SMALL;
 			arr = na, bytes = nbytes, cap = ncap;
@@ -119,11 +142,16 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 			len = newlen;
 		}
 		if (!arr)
-			return;
+			goto out;
 	}
 	s->c[SL_BYTES] += bytes;
-	mb_lifeq_add(&s->q, &p->life, arr, bytes);
-	mb_lifeq_tick(&s->q);
+	mb_lifeq_add_k(&s->q, &p->life, &rng, arr, bytes, slice_kill_inline);
+	w->rng = rng;
+	if (mb_lifeq_tick_due(&s->q))
+		slice_due(s);
+	return;
+out:
+	w->rng = rng;
 }
 
 /* --- the large-slice pattern ---------------------------------------------- */
