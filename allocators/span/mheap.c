@@ -343,7 +343,7 @@ static void count_inuse(span_t *s, int64_t sign)
 	mheap_counts.free -= (uint64_t)(sign * s->npages);
 }
 
-static size_t run_length(span_t *s, size_t i, bool released);
+static size_t run_length(span_t *s, size_t i, bool released, size_t max);
 
 /* Small span s (its pages just taken, every one released) is about to be
  * written all over (its free list is carved): how many pages from its base
@@ -360,8 +360,7 @@ static size_t populate_ahead(span_t *s)
 	span_t *right = free_span_at(end);
 	if (!right || right->base != end)
 		return n;
-	size_t more = POPULATE_PAGES - n < right->npages ? POPULATE_PAGES - n : right->npages;
-	more = run_length(right, 0, true) < more ? run_length(right, 0, true) : more;
+	size_t more = run_length(right, 0, true, POPULATE_PAGES - n);
 	mheap_counts.released -= released_op(end, more, 2);
 	return n + more;
 }
@@ -529,11 +528,11 @@ static inline uint64_t *released_word(uintptr_t a, unsigned *bit)
 }
 
 /* Length of the run of pages from page i of s whose released bit equals
- * `released`, scanning a word (64 pages) at a time. */
-static size_t run_length(span_t *s, size_t i, bool released)
+ * `released`, at most max, scanning a word (64 pages) at a time. */
+static size_t run_length(span_t *s, size_t i, bool released, size_t max)
 {
-	size_t j = i;
-	while (j < s->npages) {
+	size_t j = i, end = max < s->npages - i ? i + max : s->npages;
+	while (j < end) {
 		unsigned bit;
 		uint64_t w = *released_word(s->base + (j << PAGE_SHIFT), &bit);
 		w = (released ? ~w : w) >> bit; /* ones where the run ends */
@@ -547,7 +546,7 @@ static size_t run_length(span_t *s, size_t i, bool released)
 			j += left;
 		}
 	}
-	return (j > s->npages ? s->npages : j) - i;
+	return (j > end ? end : j) - i;
 }
 
 /* Releases the unreleased pages of free span s in runs of >= min_pages while
@@ -559,10 +558,10 @@ static void scavenge_span(span_t *s, size_t min_pages, uint64_t keep, uint32_t m
 	if (now - s->freed_ms < min_age)
 		return;
 	while (i < s->npages && mheap_counts.free - mheap_counts.released > keep) {
-		i += run_length(s, i, true);
+		i += run_length(s, i, true, SIZE_MAX);
 		if (i >= s->npages)
 			break;
-		size_t n = run_length(s, i, false);
+		size_t n = run_length(s, i, false, SIZE_MAX);
 		if (n >= min_pages) {
 			sys_release((void *)(s->base + (i << PAGE_SHIFT)), n << PAGE_SHIFT);
 			released_op(s->base + (i << PAGE_SHIFT), n, 1);
