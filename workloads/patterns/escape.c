@@ -127,9 +127,11 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 	n = n < 1 ? 1 : n > ESC_FRAME_MAX ? ESC_FRAME_MAX : n;
 	/* two coin flips from one draw: 32 bits each */
 	const uint64_t esc_t = s->esc_t, scan_t = s->scan_t;
-	unsigned k = 0;
+	/* the frame's objects: [s->frame, fp); counted and their bytes summed
+	 * at the return, where each is read anyway */
+	mb_obj_t *fp = s->frame;
 	s->c[ESC_CALLS]++;
-	for (uint64_t i = 0; i < n; i++) {
+	for (; n; n--) {
 		size_t size = (size_t)mb_dist_sample_u64(&p->size, &rng);
 		size = size ? size : 1;
 		uint64_t coins = mb_rng_next(&rng);
@@ -141,19 +143,13 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 			mb_obj_write(o, size);
 			mb_lifeq_add(&s->q, &p->life, &rng, o, size);
 			s->c[ESC_ESCAPED]++;
-		} else if (ea) {
-			if (!(o = mb_alloc(w, size, flags | MB_LOCAL)))
-				continue;
-			mb_obj_write(o, size);
-			w->local_bytes += size;
-			s->frame[k++] = (mb_obj_t){o, size};
-			s->c[ESC_LOCAL]++;
 		} else {
-			if (!(o = mb_live_alloc(L, &rng, size, flags)))
+			o = ea ? mb_alloc(w, size, flags | MB_LOCAL) :
+				 mb_live_alloc(L, &rng, size, flags);
+			if (!o)
 				continue;
 			mb_obj_write(o, size);
-			s->frame[k++] = (mb_obj_t){o, size};
-			s->c[ESC_HEAP_NOESC]++;
+			*fp++ = (mb_obj_t){o, size};
 		}
 	}
 	if (s->box_t && (mb_rng_next(&rng) >> 11) < s->box_t) {
@@ -169,14 +165,25 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 		}
 	}
 	/* return: the frame's objects go, newest first */
-	while (k) {
-		mb_obj_t o = s->frame[--k];
-		s->c[ESC_BAD_READS] += mb_obj_check(o.p, o.size);
-		if (ea)
+	s->c[ea ? ESC_LOCAL : ESC_HEAP_NOESC] += (uint64_t)(fp - s->frame);
+	uint64_t bad = 0;
+	if (ea) {
+		uint64_t local = 0;
+		while (fp != s->frame) {
+			mb_obj_t o = *--fp;
+			bad += mb_obj_check(o.p, o.size);
+			local += o.size;
 			mb_free(w, o.p, o.size);
-		else
+		}
+		w->local_bytes += local;
+	} else {
+		while (fp != s->frame) {
+			mb_obj_t o = *--fp;
+			bad += mb_obj_check(o.p, o.size);
 			mb_live_dead(L, &rng, o.p, o.size);
+		}
 	}
+	s->c[ESC_BAD_READS] += bad;
 	w->rng = rng;
 	if (mb_lifeq_tick_due(&s->q))
 		escape_due(s);

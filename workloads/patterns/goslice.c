@@ -15,12 +15,10 @@ const uint32_t mb_go_class_size[MB_GO_NUM_CLASSES] = {
 	18432, 19072, 20480, 21760, 24576, 27264, 28672, 32768,
 };
 
-/* Go's size_to_class8 (sizes <= 1024, by 8 bytes) and size_to_class128
- * (1024 < size <= 32768, by 128 bytes): O(1) lookups, filled at start-up
- * from class_size by the same rule (smallest class that holds the size). */
-#define SMALL_MAX 1024
-static uint8_t size_to_class8[SMALL_MAX / 8 + 1];
-static uint8_t size_to_class128[(MB_GO_MAX_SMALL - SMALL_MAX) / 128 + 1];
+/* Filled at start-up from class_size by the rule of mksizeclasses.go:
+ * smallest class that holds the size. */
+uint8_t mb_go_size_to_class8[MB_GO_SMALL_MAX / 8 + 1];
+uint8_t mb_go_size_to_class128[(MB_GO_MAX_SMALL - MB_GO_SMALL_MAX) / 128 + 1];
 
 static int class_search(size_t size)
 {
@@ -39,59 +37,12 @@ uint16_t mb_bucket_off8[MB_GO_MAX_SMALL / 8 + 1];
 
 __attribute__((constructor)) static void goslice_tables(void)
 {
-	for (size_t i = 0; i < sizeof(size_to_class8); i++)
-		size_to_class8[i] = (uint8_t)class_search(i * 8);
-	for (size_t i = 0; i < sizeof(size_to_class128); i++)
-		size_to_class128[i] = (uint8_t)class_search(SMALL_MAX + i * 128);
+	for (size_t i = 0; i < sizeof(mb_go_size_to_class8); i++)
+		mb_go_size_to_class8[i] = (uint8_t)class_search(i * 8);
+	for (size_t i = 0; i < sizeof(mb_go_size_to_class128); i++)
+		mb_go_size_to_class128[i] = (uint8_t)class_search(MB_GO_SMALL_MAX + i * 128);
 	for (size_t i = 0; i < MB_GO_MAX_SMALL / 8 + 1; i++)
 		mb_bucket_off8[i] = (uint16_t)(class_search(i * 8) * sizeof(mb_opcount_t));
-}
-
-int mb_go_size_class(size_t size)
-{
-	if (size <= SMALL_MAX - 8) /* Go: smallSizeMax - 8 */
-		return size_to_class8[(size + 7) / 8];
-	if (size <= MB_GO_MAX_SMALL)
-		return size_to_class128[(size - SMALL_MAX + 127) / 128];
-	return -1;
-}
-
-size_t mb_go_roundupsize(size_t size, bool noscan)
-{
-	size_t req = size;
-	if (req <= MB_GO_MAX_SMALL - MB_GO_MALLOC_HEADER) {
-		if (!noscan && req > MB_GO_MALLOC_HEADER_MIN)
-			req += MB_GO_MALLOC_HEADER;
-		/* the header is inside the slot: what the slice can use is the class
-		 * size less the header */
-		return mb_go_class_size[mb_go_size_class(req)] - (req - size);
-	}
-	req += MB_GO_PAGE_SIZE - 1;
-	if (req < size) /* overflow */
-		return size;
-	return req & ~(size_t)(MB_GO_PAGE_SIZE - 1);
-}
-
-uint64_t mb_go_nextslicecap(uint64_t newlen, uint64_t oldcap)
-{
-	uint64_t newcap = oldcap, doublecap = newcap + newcap;
-	if (newlen > doublecap)
-		return newlen;
-	const uint64_t threshold = 256;
-	if (oldcap < threshold)
-		return doublecap;
-	/* transition from 2x for small slices to 1.25x for large ones, smoothly */
-	do
-		newcap += (newcap + 3 * threshold) >> 2;
-	while (newcap < newlen);
-	return newcap;
-}
-
-uint64_t mb_go_growslice_cap(uint64_t oldcap, uint64_t newlen, size_t elemsize, bool noscan)
-{
-	uint64_t newcap = mb_go_nextslicecap(newlen, oldcap);
-	size_t mem = mb_go_roundupsize((size_t)newcap * elemsize, noscan);
-	return mem / elemsize;
 }
 
 uint64_t mb_bucket_max(unsigned b)

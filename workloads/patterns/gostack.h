@@ -49,6 +49,34 @@ void mb_g_exit(mb_worker_t *w, mb_g_t *g, uint32_t start_size, mb_g_t *spare,
  * out of memory. */
 bool mb_g_grow(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs);
 
+/* mb_g_call on g, a copy of the goroutine in slot `home` that the caller
+ * keeps in locals (in registers) across several steps: *g == *home on entry
+ * is not needed, but a growth writes g to home, grows home out of line and
+ * reads it back, so that on return g is the goroutine (and home is stale
+ * until the caller writes g back). */
+static inline __attribute__((always_inline)) bool mb_g_call_in(mb_worker_t *w, mb_g_t *g,
+							       mb_g_t *home, uint32_t frame,
+							       mb_gstats_t *gs)
+{
+	/* the function prologue's check (cmd/internal/obj/x86 stacksplit): a
+	 * frame of at most StackSmall bytes may use the slack below the guard,
+	 * a bigger one needs SP - (frame - StackSmall) > stackguard0 */
+	uint64_t over = frame > MB_STACK_SMALL ? frame - MB_STACK_SMALL : 0;
+	if (__builtin_expect((uint64_t)g->used + over + MB_STACK_GUARD >= g->size, 0)) {
+		*home = *g;
+		bool ok = mb_g_grow(w, home, frame, gs);
+		*g = *home;
+		if (!ok)
+			return false;
+	}
+	/* the frame's locals: a word per line; its last word is its size */
+	mb_obj_write_frame(g->stack + g->used, frame, g->used);
+	g->used += frame;
+	g->depth++;
+	gs->calls++;
+	return true;
+}
+
 /* A call with a frame of `frame` bytes (a multiple of 16, >= 16): grows the
  * stack first when Go's prologue would call morestack, i.e. when
  * used + max(frame - 128, 0) + 928 >= size. false when out of memory.
@@ -56,19 +84,7 @@ bool mb_g_grow(mb_worker_t *w, mb_g_t *g, uint32_t frame, mb_gstats_t *gs);
 static inline __attribute__((always_inline)) bool mb_g_call(mb_worker_t *w, mb_g_t *g,
 							    uint32_t frame, mb_gstats_t *gs)
 {
-	/* the function prologue's check (cmd/internal/obj/x86 stacksplit): a
-	 * frame of at most StackSmall bytes may use the slack below the guard,
-	 * a bigger one needs SP - (frame - StackSmall) > stackguard0 */
-	uint64_t over = frame > MB_STACK_SMALL ? frame - MB_STACK_SMALL : 0;
-	if (__builtin_expect((uint64_t)g->used + over + MB_STACK_GUARD >= g->size, 0) &&
-	    !mb_g_grow(w, g, frame, gs))
-		return false;
-	/* the frame's locals: a word per line; its last word is its size */
-	mb_obj_write_frame(g->stack + g->used, frame, g->used);
-	g->used += frame;
-	g->depth++;
-	gs->calls++;
-	return true;
+	return mb_g_call_in(w, g, g, frame, gs);
 }
 
 /* Returns from the top frame (depth > 0); reads its size from the stack. A

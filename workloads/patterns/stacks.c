@@ -159,22 +159,33 @@ static void stacks_step(mb_worker_t *w, uint64_t nops)
 	for (uint64_t i = 0; i < nops; i++) {
 		mb_g_t *g = &t->g[mb_rng_below(&rng, n)];
 		uint64_t steps = mb_dist_sample_u64(&p->burst, &rng);
-		for (uint64_t s = 0; s < steps; s++) {
-			if (!g->stack && !go_start(w, t, p, g, &rng))
-				break;
-			bool call = g->depth < max_depth && (mb_rng_next(&rng) >> 32) < call_t;
-			if (call) {
-				if (!mb_g_call(w, g, frame_size(p, &rng), &t->gs))
-					break;
-			} else {
-				mb_g_ret(g, &t->gs);
-				if (g->depth == 0) { /* the entry function returned */
-					mb_g_exit(w, g, stack_start, spare, &t->gs);
-					/* and a new goroutine takes the slot */
-					if (!go_start(w, t, p, g, &rng))
+		/* an empty slot (a start that ran out of memory) starts first; a
+		 * burst leaves none behind but where it stops (break) */
+		if (steps && (g->stack || go_start(w, t, p, g, &rng))) {
+			/* the goroutine in locals across the burst: lg is the
+			 * slot's goroutine, written back before the out-of-line
+			 * paths and at the end (*g == lg there) */
+			mb_g_t lg = *g;
+			for (uint64_t s = 0; s < steps; s++) {
+				bool call = lg.depth < max_depth &&
+					    (mb_rng_next(&rng) >> 32) < call_t;
+				if (call) {
+					if (!mb_g_call_in(w, &lg, g, frame_size(p, &rng), &t->gs))
 						break;
+				} else {
+					mb_g_ret(&lg, &t->gs);
+					if (lg.depth == 0) { /* the entry function returned */
+						*g = lg;
+						mb_g_exit(w, g, stack_start, spare, &t->gs);
+						/* and a new goroutine takes the slot */
+						bool ok = go_start(w, t, p, g, &rng);
+						lg = *g;
+						if (!ok)
+							break;
+					}
 				}
 			}
+			*g = lg;
 		}
 		if (++t->since_gc >= gc_every) {
 			t->since_gc = 0;
