@@ -16,8 +16,10 @@
  *   goal = max(live after the last GC * (1 + GOGC/100), 4 MiB * GOGC/100 / threads)
  * which is Go's heap goal (heapMarked * (1 + GOGC/100), heapMinimum 4 MiB),
  * paced per thread so that the stream stays deterministic.
- * A free goes to the next thread (tid + 1) with probability cross_thread_frees:
- * it is put in a batch of MB_LIVE_BATCH objects; a full batch is handed over
+ * A free goes to the next thread (tid + 1) with probability cross_thread_frees,
+ * decided by a coin of the engine's own rng (handoff_rng), never by the
+ * worker's: turning cross-thread frees on changes who frees each object, not
+ * which objects are made, their sizes or lifetimes. The object is put in a batch of MB_LIVE_BATCH objects; a full batch is handed over
  * tagged with the sender's chunk (epoch), and the receiver frees the batches of
  * earlier chunks when its next chunk starts. Each thread has one sender and
  * takes its batches in order at fixed points, so every thread's stream, and
@@ -91,9 +93,12 @@ typedef struct mb_live {
 	uint64_t heap_dead;      /* bytes dead but not yet freed (gc: paced) */
 	uint64_t goal, heap_min; /* GC heap goal (UINT64_MAX without gc: paced); its floor */
 	bool paced;              /* the run's gc_paced */
-	uint64_t handoff_t;      /* a free goes to the next thread when the rng word
-	                            x has x >> 11 < handoff_t: ceil(cross_thread_frees
-	                            * 2^53) with more than one thread, else 0 */
+	uint64_t handoff_t;      /* a free goes to the next thread when a word x of
+	                            handoff_rng has x >> 11 < handoff_t:
+	                            ceil(cross_thread_frees * 2^53) with more than
+	                            one thread, else 0 (and handoff_rng is unused) */
+	mb_rng_t handoff_rng;    /* the handoff coins only: seeded from (run seed,
+	                            2^32 + tid), a stream no worker's rng starts from */
 	mb_obj_t *dead;          /* dead objects awaiting the GC, ndead of them */
 	size_t ndead, dead_bytes_cap;
 	bool draining;           /* drain: dead objects are freed at once, locally */
@@ -252,7 +257,7 @@ void mb_lifeq_phase_end(mb_lifeq_t *q);
 /* Every object of the queue dies (freed at once while L->draining). */
 void mb_lifeq_drain(mb_lifeq_t *q);
 
-/* A GC cycle: the dead are freed (their handoff draws from w->rng). */
+/* A GC cycle: the dead are freed (their handoff coins from L->handoff_rng). */
 void mb_live_gc(mb_live_t *L);
 void mb_live_handoff(mb_live_t *L, void *p, size_t size);
 void mb_live_dead_grow(mb_live_t *L);
@@ -261,8 +266,8 @@ void mb_live_dead_grow(mb_live_t *L);
 static inline __attribute__((always_inline)) void mb_live_release(mb_live_t *L, mb_rng_t *r,
 								  void *p, size_t size)
 {
-	/* the same draw as mb_rng_unit(r) < cross_thread_frees */
-	if (L->handoff_t && !L->draining && (mb_rng_next(r) >> 11) < L->handoff_t)
+	/* the same draw as mb_rng_unit(&L->handoff_rng) < cross_thread_frees */
+	if (L->handoff_t && !L->draining && (mb_rng_next(&L->handoff_rng) >> 11) < L->handoff_t)
 		mb_live_handoff(L, p, size);
 	else
 		mb_free(L->w, p, size);
