@@ -186,12 +186,12 @@ static void test_life_ops_fifo_phase(void **st)
 	mb_lifeq_t q;
 	mb_live_init(&L, w);
 	assert_int_equal(mb_lifeq_init(&q, &L, 0), 0);
-	void *o = mb_live_alloc(&L, &w->rng, 100, 0);
+	void *o = mb_live_alloc(&L, 100, 0);
 	mb_lifeq_add(&q, &p.life, &w->rng, o, 100);
 	for (int i = 0; i < 9; i++)
-		mb_lifeq_tick(&q, &w->rng);
+		mb_lifeq_tick(&q);
 	assert_int_equal(n_free, 0);
-	mb_lifeq_tick(&q, &w->rng); /* the 10th operation */
+	mb_lifeq_tick(&q); /* the 10th operation */
 	assert_int_equal(n_free, 1);
 	assert_int_equal(L.heap_live, 0);
 	/* fifo: the newest 3 live */
@@ -200,14 +200,14 @@ static void test_life_ops_fifo_phase(void **st)
 	mb_lifeq_t f;
 	mb_lifeq_init(&f, &L, 0);
 	for (int i = 0; i < 5; i++)
-		mb_lifeq_add(&f, &p.life, &w->rng, mb_live_alloc(&L, &w->rng, 8, 0), 8);
+		mb_lifeq_add(&f, &p.life, &w->rng, mb_live_alloc(&L, 8, 0), 8);
 	assert_int_equal(n_free, 1 + 2);
 	assert_int_equal(f.ring_n, 3);
 	/* phase: until the phase ends; permanent: until the drain */
 	p.life.kind = MB_LIFE_PHASE;
-	mb_lifeq_add(&f, &p.life, &w->rng, mb_live_alloc(&L, &w->rng, 8, 0), 8);
+	mb_lifeq_add(&f, &p.life, &w->rng, mb_live_alloc(&L, 8, 0), 8);
 	p.life.kind = MB_LIFE_PERMANENT;
-	mb_lifeq_add(&f, &p.life, &w->rng, mb_live_alloc(&L, &w->rng, 8, 0), 8);
+	mb_lifeq_add(&f, &p.life, &w->rng, mb_live_alloc(&L, 8, 0), 8);
 	mb_lifeq_phase_end(&f);
 	assert_int_equal(n_free, 4);
 	mb_lifeq_drain(&f);
@@ -231,19 +231,19 @@ static void test_gc_paced(void **st)
 	/* 1 KiB objects dying one operation after birth: nothing is freed until
 	 * live + dead reaches the 4 MiB minimum heap goal (GOGC 100) */
 	for (int i = 0; i < 4095; i++) {
-		mb_lifeq_add(&q, &p.life, &w->rng, mb_live_alloc(&L, &w->rng, 1024, 0), 1024);
-		mb_lifeq_tick(&q, &w->rng);
+		mb_lifeq_add(&q, &p.life, &w->rng, mb_live_alloc(&L, 1024, 0), 1024);
+		mb_lifeq_tick(&q);
 	}
 	assert_int_equal(n_free, 0);
 	assert_int_equal(L.heap_dead, 4095 * 1024);
-	mb_lifeq_add(&q, &p.life, &w->rng, mb_live_alloc(&L, &w->rng, 1024, 0), 1024); /* 4 MiB: GC */
+	mb_lifeq_add(&q, &p.life, &w->rng, mb_live_alloc(&L, 1024, 0), 1024); /* 4 MiB: GC */
 	assert_int_equal(n_free, 4095);
 	assert_int_equal(L.gcs, 1);
 	assert_int_equal(L.goal, 4u << 20);
 	/* a live heap of 3 MiB: the next goal is 6 MiB (live * 2) */
 	p.life.kind = MB_LIFE_PERMANENT;
 	for (int i = 0; i < 3 * 1024 - 1; i++)
-		mb_lifeq_add(&q, &p.life, &w->rng, mb_live_alloc(&L, &w->rng, 1024, 0), 1024);
+		mb_lifeq_add(&q, &p.life, &w->rng, mb_live_alloc(&L, 1024, 0), 1024);
 	mb_live_gc(&L);
 	assert_int_equal(L.goal, 6u << 20);
 	mb_lifeq_drain(&q);

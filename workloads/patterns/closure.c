@@ -99,8 +99,8 @@ static inline __attribute__((always_inline)) uint64_t call(closure_state_t *s, u
 /* A registered closure dies: it fires one last time, then funcval and boxes
  * are garbage (or freed at once while draining). The queue's q->kill, and
  * inlined where a registration or a tick kills (closure_kill_inline). */
-static inline __attribute__((always_inline)) void closure_kill_inline(mb_lifeq_t *q, mb_rng_t *r,
-									void *p, size_t size)
+static inline __attribute__((always_inline)) void closure_kill_inline(mb_lifeq_t *q, void *p,
+								      size_t size)
 {
 	closure_state_t *s = (closure_state_t *)((char *)q - offsetof(closure_state_t, q));
 	uint64_t *fv = p;
@@ -111,20 +111,20 @@ static inline __attribute__((always_inline)) void closure_kill_inline(mb_lifeq_t
 	for (unsigned m = (unsigned)code & 0xff & ((1u << (code >> 8)) - 1); m; m &= m - 1) {
 		unsigned i = (unsigned)__builtin_ctz(m); /* the boxes, in capture order */
 		uint64_t *box = (uint64_t *)fv[1 + i];
-		mb_live_dead(q->L, r, box, mb_obj_box_size(box));
+		mb_live_dead(q->L, box, mb_obj_box_size(box));
 	}
-	mb_live_dead(q->L, r, p, size);
+	mb_live_dead(q->L, p, size);
 }
 
-static void closure_kill(mb_lifeq_t *q, mb_rng_t *r, void *p, size_t size)
+static void closure_kill(mb_lifeq_t *q, void *p, size_t size)
 {
-	closure_kill_inline(q, r, p, size);
+	closure_kill_inline(q, p, size);
 }
 
-/* The closures due at this tick die (lifetime: ops); they draw from w->rng. */
+/* The closures due at this tick die (lifetime: ops). */
 static __attribute__((noinline)) void closure_due(closure_state_t *s)
 {
-	mb_lifeq_kill_due(&s->q, &s->q.L->w->rng, closure_kill_inline);
+	mb_lifeq_kill_due(&s->q, closure_kill_inline);
 }
 
 int closure_state_init(closure_state_t *s, mb_live_t *L, size_t params_off)
@@ -144,7 +144,7 @@ static void closure_prep(closure_state_t *s, const closure_params_t *p)
 	s->reg_t = (uint64_t)ceil(p->register_fraction * 9007199254740992.0);
 }
 
-/* The rng lives in a local for the whole operation (MB_RNG_OUT in live.h),
+/* The rng lives in a local for the whole operation (see live.h),
  * so it stays in a register across the allocator calls. */
 void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 {
@@ -169,7 +169,7 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 		unsigned i = (unsigned)__builtin_ctz(m);
 		size_t bs = (size_t)mb_dist_sample_u64(&p->var_size, &rng);
 		bs = bs < 8 ? 8 : bs;
-		box[i] = heap ? mb_live_alloc(L, &rng, bs, vflags) : mb_alloc(w, bs, vflags);
+		box[i] = heap ? mb_live_alloc(L, bs, vflags) : mb_alloc(w, bs, vflags);
 		if (!box[i]) { /* out of memory: capture by value instead */
 			refs &= ~(1u << i);
 			continue;
@@ -179,7 +179,7 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 		s->c[CLO_BOX_BYTES] += bs;
 	}
 	unsigned fflags = (refs ? 0 : MB_NOSCAN) | local;
-	uint64_t *fv = heap ? mb_live_alloc(L, &rng, fsize, fflags) : mb_alloc(w, fsize, fflags);
+	uint64_t *fv = heap ? mb_live_alloc(L, fsize, fflags) : mb_alloc(w, fsize, fflags);
 	if (fv) {
 		mb_obj_write_funcval(fv, (uintptr_t)&closure_code[n * 256 + refs], n, refs, coins,
 				     box);
@@ -197,14 +197,14 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 			w->local_bytes += fsize;
 		}
 		if (fv)
-			heap ? mb_live_dead(L, &rng, fv, fsize) : mb_free(w, fv, fsize);
+			heap ? mb_live_dead(L, fv, fsize) : mb_free(w, fv, fsize);
 		for (unsigned m = refs; m;) { /* the set bits, highest first */
 			unsigned i = 31 - (unsigned)__builtin_clz(m);
 			m ^= 1u << i;
 			size_t bs = mb_obj_box_size(box[i]);
 			if (!heap)
 				w->local_bytes += bs;
-			heap ? mb_live_dead(L, &rng, box[i], bs) : mb_free(w, box[i], bs);
+			heap ? mb_live_dead(L, box[i], bs) : mb_free(w, box[i], bs);
 		}
 	}
 	w->rng = rng;

@@ -69,24 +69,23 @@ int escape_validate(mb_yctx_t *y, yaml_node_t *node, const void *params)
 
 /* An escaped object or box dies: read it, then it is garbage. The queue's
  * q->kill; inlined (escape_kill_inline) where the wheel's deaths are due. */
-static inline __attribute__((always_inline)) void escape_kill_inline(mb_lifeq_t *q, mb_rng_t *r,
-								       void *p, size_t size)
+static inline __attribute__((always_inline)) void escape_kill_inline(mb_lifeq_t *q, void *p,
+								     size_t size)
 {
 	escape_state_t *s = (escape_state_t *)((char *)q - offsetof(escape_state_t, q));
 	s->c[ESC_BAD_READS] += mb_obj_check(p, size);
-	mb_live_dead(q->L, r, p, size);
+	mb_live_dead(q->L, p, size);
 }
 
-static void escape_kill(mb_lifeq_t *q, mb_rng_t *r, void *p, size_t size)
+static void escape_kill(mb_lifeq_t *q, void *p, size_t size)
 {
-	escape_kill_inline(q, r, p, size);
+	escape_kill_inline(q, p, size);
 }
 
-/* The objects due at this tick die: one call per tick, none per object. They
- * draw from w->rng. */
+/* The objects due at this tick die: one call per tick, none per object. */
 static __attribute__((noinline)) void escape_due(escape_state_t *s)
 {
-	mb_lifeq_kill_due(&s->q, &s->q.L->w->rng, escape_kill_inline);
+	mb_lifeq_kill_due(&s->q, escape_kill_inline);
 }
 
 int escape_state_init(escape_state_t *s, mb_live_t *L, size_t params_off)
@@ -114,7 +113,7 @@ static void escape_prep(escape_state_t *s, const escape_params_t *p)
 	s->box_small_t = (uint64_t)ceil(p->box_small * 9007199254740992.0);
 }
 
-/* The rng lives in a local for the whole call (MB_RNG_OUT in live.h), so it
+/* The rng lives in a local for the whole call (see live.h), so it
  * stays in a register across the allocator calls. */
 void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 {
@@ -138,14 +137,14 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 		unsigned flags = (coins & 0xffffffffu) < scan_t ? 0 : MB_NOSCAN;
 		void *o;
 		if ((coins >> 32) < esc_t) {
-			if (!(o = mb_live_alloc(L, &rng, size, flags)))
+			if (!(o = mb_live_alloc(L, size, flags)))
 				continue;
 			mb_obj_write(o, size);
 			mb_lifeq_add(&s->q, &p->life, &rng, o, size);
 			s->c[ESC_ESCAPED]++;
 		} else {
 			o = ea ? mb_alloc(w, size, flags | MB_LOCAL) :
-				 mb_live_alloc(L, &rng, size, flags);
+				 mb_live_alloc(L, size, flags);
 			if (!o)
 				continue;
 			mb_obj_write(o, size);
@@ -157,7 +156,7 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 		if ((mb_rng_next(&rng) >> 11) < s->box_small_t) {
 			s->c[ESC_BOX_STATIC]++;
 		} else {
-			void *b = mb_live_alloc(L, &rng, 8, MB_NOSCAN);
+			void *b = mb_live_alloc(L, 8, MB_NOSCAN);
 			if (b) {
 				mb_obj_write(b, 8);
 				mb_lifeq_add(&s->q, &p->life, &rng, b, 8);
@@ -180,7 +179,7 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 		while (fp != s->frame) {
 			mb_obj_t o = *--fp;
 			bad += mb_obj_check(o.p, o.size);
-			mb_live_dead(L, &rng, o.p, o.size);
+			mb_live_dead(L, o.p, o.size);
 		}
 	}
 	s->c[ESC_BAD_READS] += bad;

@@ -103,7 +103,7 @@ void mb_live_gc(mb_live_t *L)
 {
 	/* sweep: every dead object is freed (here, or by the next thread) */
 	for (size_t i = 0; i < L->ndead; i++)
-		mb_live_release(L, &L->w->rng, L->dead[i].p, L->dead[i].size);
+		mb_live_release(L, L->dead[i].p, L->dead[i].size);
 	L->ndead = 0;
 	L->heap_dead = 0;
 	uint64_t goal = L->heap_live + L->heap_live * L->w->run->gogc / 100;
@@ -261,9 +261,9 @@ void mb_lifeq_fini(mb_lifeq_t *q)
 static inline void kill(mb_lifeq_t *q, void *p, size_t size)
 {
 	if (q->kill)
-		q->kill(q, &q->L->w->rng, p, size);
+		q->kill(q, p, size);
 	else
-		mb_live_dead(q->L, &q->L->w->rng, p, size);
+		mb_live_dead(q->L, p, size);
 }
 
 static inline void push_list(mb_lifeq_t *q, uint32_t *head, void *p, size_t size)

@@ -110,9 +110,8 @@ typedef struct mb_live {
 } mb_live_t;
 
 typedef struct mb_lifeq mb_lifeq_t;
-/* What death means for an object of a queue; r is the worker's rng (or the
- * caller's copy of it, see mb_live_alloc). */
-typedef void mb_kill_fn(mb_lifeq_t *q, mb_rng_t *r, void *p, size_t size);
+/* What death means for an object of a queue. */
+typedef void mb_kill_fn(mb_lifeq_t *q, void *p, size_t size);
 struct mb_lifeq {
 	mb_live_t *L;
 	size_t off;              /* offsetof the mb_life_t in the pattern's params */
@@ -127,19 +126,12 @@ struct mb_lifeq {
 	mb_kill_fn *kill;
 };
 
-/* The random numbers of the inline paths below come from r: the worker's
- * w->rng, or a copy of it that the caller keeps in a local for a whole
- * operation (so that it stays in a register across the allocator calls; its
- * address must then never leave the caller). Out-of-line paths (a GC, a
- * queue's out-of-line kills) draw from w->rng: the inline paths write the
- * copy back before them and read it again after (MB_RNG_OUT), so the draws
- * come in the same order either way. */
-#define MB_RNG_OUT(w, r, call)     \
-	do {                       \
-		(w)->rng = *(r);   \
-		call;              \
-		*(r) = (w)->rng;   \
-	} while (0)
+/* The one draw of the paths below from the kernel's rng is an `ops`
+ * lifetime (mb_lifeq_add_ops), from r: the worker's w->rng, or a copy of it
+ * that the caller keeps in a local for a whole operation (so that it stays in
+ * a register across the allocator calls; its address must then never leave
+ * the caller). Deaths, GCs and handoffs draw nothing from it (the handoff
+ * coins come from L->handoff_rng), so no out-of-line path needs the copy. */
 
 /* Per-thread engine: init sets w->live. 0 or -ENOMEM. */
 int mb_live_init(mb_live_t *L, mb_worker_t *w);
@@ -151,7 +143,7 @@ int mb_lifeq_init(mb_lifeq_t *q, mb_live_t *L, size_t off);
 void mb_lifeq_fini(mb_lifeq_t *q);
 void mb_live_node_grow(mb_live_t *L);
 /* mb_lifeq_add for the list kinds (fifo, phase, permanent), out of line: its
- * kills go through q->kill and draw from w->rng. */
+ * kills go through q->kill. */
 void mb_lifeq_add_list(mb_lifeq_t *q, const mb_life_t *l, void *p, size_t size);
 
 /* A node from L's pool (its free list first). O(1) amortised. */
@@ -196,13 +188,13 @@ mb_lifeq_add_k(mb_lifeq_t *q, const mb_life_t *l, mb_rng_t *r, void *p, size_t s
 			head = head + 1 == cap ? 0 : head + 1;
 			q->ring_head = head;
 			q->ring_n = --n;
-			kill(q, r, o.p, o.size);
+			kill(q, o.p, o.size);
 		}
 		uint64_t at = head + n;
 		q->ring[at >= cap ? at - cap : at] = (mb_obj_t){p, size};
 		q->ring_n = n + 1;
 	} else {
-		MB_RNG_OUT(q->L->w, r, mb_lifeq_add_list(q, l, p, size));
+		mb_lifeq_add_list(q, l, p, size);
 	}
 }
 
@@ -213,13 +205,13 @@ static inline __attribute__((always_inline)) void mb_lifeq_add(mb_lifeq_t *q, co
 							      mb_rng_t *r, void *p, size_t size)
 {
 	if (l->kind != MB_LIFE_OPS) {
-		MB_RNG_OUT(q->L->w, r, mb_lifeq_add_list(q, l, p, size));
+		mb_lifeq_add_list(q, l, p, size);
 		return;
 	}
 	mb_lifeq_add_ops(q, l, r, p, size);
 }
-/* One operation passes for the queue: objects due now die (through q->kill,
- * drawing from w->rng). O(1) amortised. */
+/* One operation passes for the queue: objects due now die (through q->kill).
+ * O(1) amortised. */
 void mb_lifeq_tick_slow(mb_lifeq_t *q);
 /* The tick without the deaths: true when objects are due now, which the caller
  * then kills with mb_lifeq_kill_due (or mb_lifeq_tick_slow). */
@@ -228,17 +220,17 @@ static inline __attribute__((always_inline)) bool mb_lifeq_tick_due(mb_lifeq_t *
 	q->now++;
 	return q->wheel && q->wheel[q->now & q->mask];
 }
-static inline __attribute__((always_inline)) void mb_lifeq_tick(mb_lifeq_t *q, mb_rng_t *r)
+static inline __attribute__((always_inline)) void mb_lifeq_tick(mb_lifeq_t *q)
 {
 	if (mb_lifeq_tick_due(q))
-		MB_RNG_OUT(q->L->w, r, mb_lifeq_tick_slow(q));
+		mb_lifeq_tick_slow(q);
 }
 /* Kills the objects due now (after mb_lifeq_tick_due said so) by kill, in the
  * order mb_lifeq_tick_slow kills them through q->kill. kill must be what
  * q->kill does; given as a constant, it is inlined here, so a pattern can
  * spend one call per tick rather than an indirect call per object. */
 static inline __attribute__((always_inline)) void
-mb_lifeq_kill_due(mb_lifeq_t *q, mb_rng_t *r, mb_kill_fn *kill)
+mb_lifeq_kill_due(mb_lifeq_t *q, mb_kill_fn *kill)
 {
 	mb_live_t *L = q->L;
 	uint32_t *head = &q->wheel[q->now & q->mask];
@@ -248,7 +240,7 @@ mb_lifeq_kill_due(mb_lifeq_t *q, mb_rng_t *r, mb_kill_fn *kill)
 		mb_node_t n = L->node[i];
 		L->node[i].next = L->node_free;
 		L->node_free = i;
-		kill(q, r, n.p, n.size);
+		kill(q, n.p, n.size);
 		i = n.next;
 	}
 }
@@ -263,8 +255,8 @@ void mb_live_handoff(mb_live_t *L, void *p, size_t size);
 void mb_live_dead_grow(mb_live_t *L);
 
 /* Frees p now: on this thread, or (cross_thread_frees) on the next one. */
-static inline __attribute__((always_inline)) void mb_live_release(mb_live_t *L, mb_rng_t *r,
-								  void *p, size_t size)
+static inline __attribute__((always_inline)) void mb_live_release(mb_live_t *L, void *p,
+								  size_t size)
 {
 	/* the same draw as mb_rng_unit(&L->handoff_rng) < cross_thread_frees */
 	if (L->handoff_t && !L->draining && (mb_rng_next(&L->handoff_rng) >> 11) < L->handoff_t)
@@ -275,21 +267,20 @@ static inline __attribute__((always_inline)) void mb_live_release(mb_live_t *L, 
 
 /* A heap object: mb_alloc plus live accounting, and a GC when the heap goal is
  * reached (gc: paced; without it the goal is never reached). */
-static inline __attribute__((always_inline)) void *mb_live_alloc(mb_live_t *L, mb_rng_t *r,
-								 size_t size, unsigned flags)
+static inline __attribute__((always_inline)) void *mb_live_alloc(mb_live_t *L, size_t size,
+								 unsigned flags)
 {
 	void *p = mb_alloc(L->w, size, flags);
 	if (p) {
 		L->heap_live += size;
 		if (__builtin_expect(L->heap_live + L->heap_dead >= L->goal, 0))
-			MB_RNG_OUT(L->w, r, mb_live_gc(L));
+			mb_live_gc(L);
 	}
 	return p;
 }
 
 /* p is garbage from now on: freed at once, or at the next GC (gc: paced). */
-static inline __attribute__((always_inline)) void mb_live_dead(mb_live_t *L, mb_rng_t *r, void *p,
-							       size_t size)
+static inline __attribute__((always_inline)) void mb_live_dead(mb_live_t *L, void *p, size_t size)
 {
 	L->heap_live -= size;
 	if (L->paced && !L->draining) {
@@ -298,7 +289,7 @@ static inline __attribute__((always_inline)) void mb_live_dead(mb_live_t *L, mb_
 		L->dead[L->ndead++] = (mb_obj_t){p, size};
 		L->heap_dead += size;
 	} else {
-		mb_live_release(L, r, p, size);
+		mb_live_release(L, p, size);
 	}
 }
 

@@ -60,23 +60,23 @@ int slice_validate(mb_yctx_t *y, yaml_node_t *node, const void *params)
 
 /* A finished slice dies: its first line is read back, then it is garbage.
  * The queue's q->kill, and inlined where a tick or a full fifo kills. */
-static inline __attribute__((always_inline)) void slice_kill_inline(mb_lifeq_t *q, mb_rng_t *r,
-								      void *p, size_t size)
+static inline __attribute__((always_inline)) void slice_kill_inline(mb_lifeq_t *q, void *p,
+								    size_t size)
 {
 	slice_state_t *s = (slice_state_t *)((char *)q - offsetof(slice_state_t, q));
 	s->c[SL_BAD_READS] += mb_obj_check(p, size < 64 ? size : 64);
-	mb_live_dead(q->L, r, p, size);
+	mb_live_dead(q->L, p, size);
 }
 
-static void slice_kill(mb_lifeq_t *q, mb_rng_t *r, void *p, size_t size)
+static void slice_kill(mb_lifeq_t *q, void *p, size_t size)
 {
-	slice_kill_inline(q, r, p, size);
+	slice_kill_inline(q, p, size);
 }
 
-/* The slices due at this tick die (lifetime: ops); they draw from w->rng. */
+/* The slices due at this tick die (lifetime: ops). */
 static __attribute__((noinline)) void slice_due(slice_state_t *s)
 {
-	mb_lifeq_kill_due(&s->q, &s->q.L->w->rng, slice_kill_inline);
+	mb_lifeq_kill_due(&s->q, slice_kill_inline);
 }
 
 int slice_state_init(slice_state_t *s, mb_live_t *L, size_t params_off)
@@ -87,7 +87,7 @@ int slice_state_init(slice_state_t *s, mb_live_t *L, size_t params_off)
 	return rc;
 }
 
-/* The rng lives in a local for the whole operation (MB_RNG_OUT in live.h). */
+/* The rng lives in a local for the whole operation (see live.h). */
 void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 {
 	mb_live_t *L = s->q.L;
@@ -105,7 +105,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 	if (s->make_t && (mb_rng_next(&rng) >> 11) < s->make_t) {
 		uint64_t n = mb_dist_sample_u64(&p->make_len, &rng);
 		bytes = (size_t)(n ? n : 1) * es;
-		if (!(arr = mb_live_alloc(L, &rng, bytes, flags)))
+		if (!(arr = mb_live_alloc(L, bytes, flags)))
 			goto out;
 		mb_obj_write_range(arr, 0, bytes);
 		s->c[SL_MAKES]++;
@@ -125,7 +125,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 			uint64_t newlen = len + b < target ? len + b : target;
 			uint64_t ncap = mb_go_growslice_cap(cap, newlen, es, p->noscan);
 			size_t nbytes = (size_t)(ncap * es);
-			char *na = mb_live_alloc(L, &rng, nbytes, flags);
+			char *na = mb_live_alloc(L, nbytes, flags);
 			if (!na)
 				break;
 			if (len) {
@@ -134,7 +134,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 				mb_obj_write_range(na, 0, 8); /* the check word names the new array */
 			}
 			if (arr)
-				mb_live_dead(L, &rng, arr, bytes);
+				mb_live_dead(L, arr, bytes);
 			s->c[SL_GROWTHS]++;
 			s->c[SL_LARGE] += nbytes > MB_GO_MAX_SMALL;
 			arr = na, bytes = nbytes, cap = ncap;
