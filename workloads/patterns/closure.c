@@ -144,11 +144,11 @@ static void closure_prep(closure_state_t *s, const closure_params_t *p)
 	s->reg_t = (uint64_t)ceil(p->register_fraction * 9007199254740992.0);
 }
 
-/* The rng lives in a local for the whole operation (see live.h),
- * so it stays in a register across the allocator calls. */
+/* The rng lives in a local for the whole operation (see live.h), so it
+ * stays in a register across the allocator calls; the live engine is read
+ * from s->q.L at each use (a load), not kept in one. */
 void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 {
-	mb_live_t *L = s->q.L;
 	if (__builtin_expect(s->p != p, 0))
 		closure_prep(s, p);
 	mb_rng_t rng = w->rng;
@@ -169,7 +169,7 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 		unsigned i = (unsigned)__builtin_ctz(m);
 		size_t bs = (size_t)mb_dist_sample_u64(&p->var_size, &rng);
 		bs = bs < 8 ? 8 : bs;
-		box[i] = heap ? mb_live_alloc(L, bs, vflags) : mb_alloc(w, bs, vflags);
+		box[i] = heap ? mb_live_alloc(s->q.L, bs, vflags) : mb_alloc(w, bs, vflags);
 		if (!box[i]) { /* out of memory: capture by value instead */
 			refs &= ~(1u << i);
 			continue;
@@ -179,7 +179,7 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 		s->c[CLO_BOX_BYTES] += bs;
 	}
 	unsigned fflags = (refs ? 0 : MB_NOSCAN) | local;
-	uint64_t *fv = heap ? mb_live_alloc(L, fsize, fflags) : mb_alloc(w, fsize, fflags);
+	uint64_t *fv = heap ? mb_live_alloc(s->q.L, fsize, fflags) : mb_alloc(w, fsize, fflags);
 	if (fv) {
 		mb_obj_write_funcval(fv, (uintptr_t)&closure_code[n * 256 + refs], n, refs, coins,
 				     box);
@@ -197,14 +197,14 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 			w->local_bytes += fsize;
 		}
 		if (fv)
-			heap ? mb_live_dead(L, fv, fsize) : mb_free(w, fv, fsize);
+			heap ? mb_live_dead(s->q.L, fv, fsize) : mb_free(w, fv, fsize);
 		for (unsigned m = refs; m;) { /* the set bits, highest first */
 			unsigned i = 31 - (unsigned)__builtin_clz(m);
 			m ^= 1u << i;
 			size_t bs = mb_obj_box_size(box[i]);
 			if (!heap)
 				w->local_bytes += bs;
-			heap ? mb_live_dead(L, box[i], bs) : mb_free(w, box[i], bs);
+			heap ? mb_live_dead(s->q.L, box[i], bs) : mb_free(w, box[i], bs);
 		}
 	}
 	w->rng = rng;

@@ -113,19 +113,19 @@ static void escape_prep(escape_state_t *s, const escape_params_t *p)
 	s->box_small_t = (uint64_t)ceil(p->box_small * 9007199254740992.0);
 }
 
-/* The rng lives in a local for the whole call (see live.h), so it
- * stays in a register across the allocator calls. */
+/* The rng lives in a local for the whole call (see live.h), so it stays in
+ * a register across the allocator calls. The coin thresholds and the live
+ * engine (s->q.L) are read from s where they are used (a compare with
+ * memory, a load): kept in locals, they would take callee-saved registers
+ * or stack slots across every allocator call. */
 void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 {
-	mb_live_t *L = s->q.L;
 	if (__builtin_expect(s->p != p, 0))
 		escape_prep(s, p);
 	mb_rng_t rng = w->rng;
 	bool ea = w->run->escape_analysis;
 	uint64_t n = mb_dist_sample_u64(&p->objects, &rng);
 	n = n < 1 ? 1 : n > ESC_FRAME_MAX ? ESC_FRAME_MAX : n;
-	/* two coin flips from one draw: 32 bits each */
-	const uint64_t esc_t = s->esc_t, scan_t = s->scan_t;
 	/* the frame's objects: [s->frame, fp); counted and their bytes summed
 	 * at the return, where each is read anyway */
 	mb_obj_t *fp = s->frame;
@@ -133,18 +133,18 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 	for (; n; n--) {
 		size_t size = (size_t)mb_dist_sample_u64(&p->size, &rng);
 		size = size ? size : 1;
-		uint64_t coins = mb_rng_next(&rng);
-		unsigned flags = (coins & 0xffffffffu) < scan_t ? 0 : MB_NOSCAN;
+		uint64_t coins = mb_rng_next(&rng); /* two coin flips: 32 bits each */
+		unsigned flags = (coins & 0xffffffffu) < s->scan_t ? 0 : MB_NOSCAN;
 		void *o;
-		if ((coins >> 32) < esc_t) {
-			if (!(o = mb_live_alloc(L, size, flags)))
+		if ((coins >> 32) < s->esc_t) {
+			if (!(o = mb_live_alloc(s->q.L, size, flags)))
 				continue;
 			mb_obj_write(o, size);
 			mb_lifeq_add(&s->q, &p->life, &rng, o, size);
 			s->c[ESC_ESCAPED]++;
 		} else {
 			o = ea ? mb_alloc(w, size, flags | MB_LOCAL) :
-				 mb_live_alloc(L, size, flags);
+				 mb_live_alloc(s->q.L, size, flags);
 			if (!o)
 				continue;
 			mb_obj_write(o, size);
@@ -156,7 +156,7 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 		if ((mb_rng_next(&rng) >> 11) < s->box_small_t) {
 			s->c[ESC_BOX_STATIC]++;
 		} else {
-			void *b = mb_live_alloc(L, 8, MB_NOSCAN);
+			void *b = mb_live_alloc(s->q.L, 8, MB_NOSCAN);
 			if (b) {
 				mb_obj_write(b, 8);
 				mb_lifeq_add(&s->q, &p->life, &rng, b, 8);
@@ -164,6 +164,7 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 		}
 	}
 	/* return: the frame's objects go, newest first */
+	mb_live_t *L = s->q.L;
 	s->c[ea ? ESC_LOCAL : ESC_HEAP_NOESC] += (uint64_t)(fp - s->frame);
 	uint64_t bad = 0;
 	if (ea) {

@@ -87,10 +87,11 @@ int slice_state_init(slice_state_t *s, mb_live_t *L, size_t params_off)
 	return rc;
 }
 
-/* The rng lives in a local for the whole operation (see live.h). */
+/* The rng lives in a local for the whole operation (see live.h); the live
+ * engine is read from s->q.L at each use (a load), not kept in a register
+ * across the allocator calls. */
 void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 {
-	mb_live_t *L = s->q.L;
 	if (__builtin_expect(s->p != p, 0)) {
 		s->p = p;
 		/* the same draw as mb_rng_chance: x >> 11 < ceil(f * 2^53) */
@@ -105,7 +106,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 	if (s->make_t && (mb_rng_next(&rng) >> 11) < s->make_t) {
 		uint64_t n = mb_dist_sample_u64(&p->make_len, &rng);
 		bytes = (size_t)(n ? n : 1) * es;
-		if (!(arr = mb_live_alloc(L, bytes, flags)))
+		if (!(arr = mb_live_alloc(s->q.L, bytes, flags)))
 			goto out;
 		mb_obj_write_range(arr, 0, bytes);
 		s->c[SL_MAKES]++;
@@ -125,7 +126,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 			uint64_t newlen = len + b < target ? len + b : target;
 			uint64_t ncap = mb_go_growslice_cap(cap, newlen, es, p->noscan);
 			size_t nbytes = (size_t)(ncap * es);
-			char *na = mb_live_alloc(L, nbytes, flags);
+			char *na = mb_live_alloc(s->q.L, nbytes, flags);
 			if (!na)
 				break;
 			if (len) {
@@ -134,7 +135,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 				mb_obj_write_range(na, 0, 8); /* the check word names the new array */
 			}
 			if (arr)
-				mb_live_dead(L, arr, bytes);
+				mb_live_dead(s->q.L, arr, bytes);
 			s->c[SL_GROWTHS]++;
 			s->c[SL_LARGE] += nbytes > MB_GO_MAX_SMALL;
 			arr = na, bytes = nbytes, cap = ncap;
