@@ -41,22 +41,33 @@ typedef struct direct {
 	int64_t live_usable;
 } direct_t;
 
+typedef struct slot {
+	void *p;
+	size_t size;
+} slot_t;
+
+/* Frees the object in slot through mb_free, counting it directly in d first. */
+static void free_slot(mb_worker_t *w, direct_t *d, slot_t *slot)
+{
+	d->frees++, d->free_bytes += slot->size;
+	d->live_usable -= (int64_t)malloc_usable_size(slot->p);
+	d->checksum = (d->checksum ^ ((slot->size << 1) | 1)) * 0x100000001b3ull;
+	mb_free(w, slot->p, slot->size);
+	slot->p = NULL;
+}
+
 /* A stream of NOPS mb_alloc/mb_free over NLIVE slots, sizes from 0 to 1 MiB
  * (every kind of bucket), counted directly beside the worker's accounting. */
 static void run_stream(mb_worker_t *w, direct_t *d)
 {
-	static struct { void *p; size_t size; } slot[NLIVE];
+	static slot_t slot[NLIVE];
 	mb_rng_t r;
 	mb_rng_seed(&r, 7, 0);
 	memset(d, 0, sizeof(*d));
 	for (unsigned i = 0; i < NOPS; i++) {
 		unsigned k = (unsigned)mb_rng_below(&r, NLIVE);
 		if (slot[k].p) {
-			d->frees++, d->free_bytes += slot[k].size;
-			d->live_usable -= (int64_t)malloc_usable_size(slot[k].p);
-			d->checksum = (d->checksum ^ ((slot[k].size << 1) | 1)) * 0x100000001b3ull;
-			mb_free(w, slot[k].p, slot[k].size);
-			slot[k].p = NULL;
+			free_slot(w, d, &slot[k]);
 			continue;
 		}
 		uint64_t x = mb_rng_next(&r);
@@ -73,11 +84,7 @@ static void run_stream(mb_worker_t *w, direct_t *d)
 	}
 	for (unsigned k = 0; k < NLIVE; k++) /* leave nothing behind */
 		if (slot[k].p) {
-			d->frees++, d->free_bytes += slot[k].size;
-			d->live_usable -= (int64_t)malloc_usable_size(slot[k].p);
-			d->checksum = (d->checksum ^ ((slot[k].size << 1) | 1)) * 0x100000001b3ull;
-			mb_free(w, slot[k].p, slot[k].size);
-			slot[k].p = NULL;
+			free_slot(w, d, &slot[k]);
 			if (k == NLIVE / 2) { /* a sample point with objects live */
 				mb_opstats_settle(&w->st);
 				assert_int_equal(w->st.live_objects,
