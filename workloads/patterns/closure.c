@@ -140,8 +140,7 @@ static void closure_prep(closure_state_t *s, const closure_params_t *p)
 {
 	s->p = p;
 	s->ref_t = (unsigned)(p->by_ref_fraction * 256.0);
-	/* the same draw as mb_rng_chance: x >> 11 < ceil(f * 2^53) */
-	s->reg_t = (uint64_t)ceil(p->register_fraction * 9007199254740992.0);
+	s->reg_t = mb_rng_chance_t(p->register_fraction);
 }
 
 /* The rng lives in a local for the whole operation (see live.h), so it
@@ -157,7 +156,7 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 	uint64_t coins = mb_rng_next(&rng);
 	/* byte i of the draw decides capture i */
 	unsigned refs = bytes_below(coins, s->ref_t) & ((1u << n) - 1);
-	bool reg = s->reg_t && (mb_rng_next(&rng) >> 11) < s->reg_t;
+	bool reg = s->reg_t && mb_rng_chance_at(&rng, s->reg_t);
 	bool heap = reg || !w->run->escape_analysis;
 	unsigned local = heap ? 0 : MB_LOCAL;
 	size_t fsize = 8 + 8 * (size_t)n;

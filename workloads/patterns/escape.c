@@ -108,9 +108,8 @@ static void escape_prep(escape_state_t *s, const escape_params_t *p)
 	s->p = p;
 	s->esc_t = chance32(p->escape_fraction);
 	s->scan_t = chance32(p->scan_fraction);
-	/* the same draws as mb_rng_chance: x >> 11 < ceil(f * 2^53) */
-	s->box_t = (uint64_t)ceil(p->box_fraction * 9007199254740992.0);
-	s->box_small_t = (uint64_t)ceil(p->box_small * 9007199254740992.0);
+	s->box_t = mb_rng_chance_t(p->box_fraction);
+	s->box_small_t = mb_rng_chance_t(p->box_small);
 }
 
 /* The rng lives in a local for the whole call (see live.h), so it stays in
@@ -151,9 +150,9 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 			*fp++ = (mb_obj_t){o, size};
 		}
 	}
-	if (s->box_t && (mb_rng_next(&rng) >> 11) < s->box_t) {
+	if (s->box_t && mb_rng_chance_at(&rng, s->box_t)) {
 		s->c[ESC_BOXED]++;
-		if ((mb_rng_next(&rng) >> 11) < s->box_small_t) {
+		if (mb_rng_chance_at(&rng, s->box_small_t)) {
 			s->c[ESC_BOX_STATIC]++;
 		} else {
 			void *b = mb_live_alloc(s->q.L, 8, MB_NOSCAN);

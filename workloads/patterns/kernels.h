@@ -137,7 +137,7 @@ typedef struct escape_state {
 	uint64_t c[ESC_NCOUNT];
 	const escape_params_t *p; /* the params the thresholds below are of */
 	uint64_t esc_t, scan_t;   /* escape_fraction, scan_fraction * 2^32 */
-	uint64_t box_t, box_small_t; /* box_fraction, box_small: ceil(* 2^53) */
+	uint64_t box_t, box_small_t; /* box_fraction, box_small: mb_rng_chance_t */
 	mb_obj_t frame[ESC_FRAME_MAX];
 } escape_state_t;
 
@@ -165,7 +165,7 @@ typedef struct closure_state {
 	uint64_t sink;            /* what calls read, so they are not optimised out */
 	const closure_params_t *p; /* the params the thresholds below are of */
 	unsigned ref_t;           /* by_ref_fraction * 256: a draw byte below it boxes */
-	uint64_t reg_t;           /* register_fraction: ceil(* 2^53) */
+	uint64_t reg_t;           /* register_fraction: mb_rng_chance_t */
 } closure_state_t;
 
 extern const mb_option_t closure_options[];
@@ -191,7 +191,7 @@ typedef struct slice_state {
 	mb_lifeq_t q;
 	uint64_t c[SL_NCOUNT];
 	const slice_params_t *p;  /* the params make_t is of */
-	uint64_t make_t;          /* make_fraction: ceil(* 2^53) */
+	uint64_t make_t;          /* make_fraction: mb_rng_chance_t */
 } slice_state_t;
 
 extern const mb_option_t slice_options[];

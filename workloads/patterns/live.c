@@ -57,9 +57,8 @@ int mb_live_init(mb_live_t *L, mb_worker_t *w)
 	L->heap_min = MB_GO_HEAP_MIN * run->gogc / 100 / run->nthreads;
 	L->paced = run->gc_paced;
 	L->goal = L->paced ? L->heap_min : UINT64_MAX;
-	/* (x >> 11) * 2^-53 < f, for the integer x >> 11 < 2^53, is x >> 11 < ceil(f * 2^53) */
 	if (run->cross_thread > 0 && run->nthreads > 1)
-		L->handoff_t = (uint64_t)ceil(run->cross_thread * 9007199254740992.0);
+		L->handoff_t = mb_rng_chance_t(run->cross_thread);
 	/* workers' rngs are seeded with streams 0..nthreads-1 < 2^32: distinct */
 	mb_rng_seed(&L->handoff_rng, run->seed, (1ull << 32) | w->tid);
 	L->node_used = 1; /* node 0 means "none" */

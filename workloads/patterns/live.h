@@ -93,10 +93,10 @@ typedef struct mb_live {
 	uint64_t heap_dead;      /* bytes dead but not yet freed (gc: paced) */
 	uint64_t goal, heap_min; /* GC heap goal (UINT64_MAX without gc: paced); its floor */
 	bool paced;              /* the run's gc_paced */
-	uint64_t handoff_t;      /* a free goes to the next thread when a word x of
-	                            handoff_rng has x >> 11 < handoff_t:
-	                            ceil(cross_thread_frees * 2^53) with more than
-	                            one thread, else 0 (and handoff_rng is unused) */
+	uint64_t handoff_t;      /* a free goes to the next thread when
+	                            mb_rng_chance_at(handoff_rng, handoff_t):
+	                            mb_rng_chance_t(cross_thread_frees) with more
+	                            than one thread, else 0 (handoff_rng unused) */
 	mb_rng_t handoff_rng;    /* the handoff coins only: seeded from (run seed,
 	                            2^32 + tid), a stream no worker's rng starts from */
 	mb_obj_t *dead;          /* dead objects awaiting the GC, ndead of them */
@@ -258,8 +258,7 @@ void mb_live_dead_grow(mb_live_t *L);
 static inline __attribute__((always_inline)) void mb_live_release(mb_live_t *L, void *p,
 								  size_t size)
 {
-	/* the same draw as mb_rng_unit(&L->handoff_rng) < cross_thread_frees */
-	if (L->handoff_t && !L->draining && (mb_rng_next(&L->handoff_rng) >> 11) < L->handoff_t)
+	if (L->handoff_t && !L->draining && mb_rng_chance_at(&L->handoff_rng, L->handoff_t))
 		mb_live_handoff(L, p, size);
 	else
 		mb_free(L->w, p, size);

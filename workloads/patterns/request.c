@@ -142,7 +142,7 @@ typedef struct req_thread {
 	mb_g_t spare;
 	mb_gstats_t gs;
 	const request_params_t *p; /* the params the thresholds below are of */
-	uint64_t closure_t, slice_t, exit_t; /* closure_prob, ...: ceil(* 2^53) */
+	uint64_t closure_t, slice_t, exit_t; /* closure_prob, ...: mb_rng_chance_t */
 } req_thread_t;
 
 static const char *const request_counter_names[] = {
@@ -204,14 +204,13 @@ static int request_thread_init(mb_worker_t *w)
 	return 0;
 }
 
-/* The per-request constants of p, computed when p changes (a new phase):
- * the same draws as mb_rng_chance, x >> 11 < ceil(f * 2^53). */
+/* The per-request constants of p, computed when p changes (a new phase). */
 static void request_prep(req_thread_t *t, const request_params_t *p)
 {
 	t->p = p;
-	t->closure_t = (uint64_t)ceil(p->closure_prob * 9007199254740992.0);
-	t->slice_t = (uint64_t)ceil(p->slice_prob * 9007199254740992.0);
-	t->exit_t = (uint64_t)ceil(p->exit_prob * 9007199254740992.0);
+	t->closure_t = mb_rng_chance_t(p->closure_prob);
+	t->slice_t = mb_rng_chance_t(p->slice_prob);
+	t->exit_t = mb_rng_chance_t(p->exit_prob);
 }
 
 /* The rng lives in a local between the kernels' operations (which take it
@@ -237,13 +236,13 @@ static void request_step(mb_worker_t *w, uint64_t nops)
 			w->rng = rng;
 			escape_call(w, &p->escape.p, &t->esc);
 			rng = w->rng;
-			if (closure_t && (mb_rng_next(&rng) >> 11) < closure_t) {
+			if (closure_t && mb_rng_chance_at(&rng, closure_t)) {
 				w->rng = rng;
 				closure_op(w, &p->closure.p, &t->clo);
 				rng = w->rng;
 			}
 		}
-		if (slice_t && (mb_rng_next(&rng) >> 11) < slice_t) {
+		if (slice_t && mb_rng_chance_at(&rng, slice_t)) {
 			w->rng = rng;
 			slice_op(w, &p->slice.p, &t->sl);
 			rng = w->rng;
@@ -251,7 +250,7 @@ static void request_step(mb_worker_t *w, uint64_t nops)
 		while (d--)
 			mb_g_ret(g, &t->gs);
 		t->requests++;
-		if (exit_t && (mb_rng_next(&rng) >> 11) < exit_t) {
+		if (exit_t && mb_rng_chance_at(&rng, exit_t)) {
 			mb_g_ret(g, &t->gs); /* the serve loop returns */
 			mb_g_exit(w, g, MB_STACK_MIN, &t->spare, &t->gs);
 		}

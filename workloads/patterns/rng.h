@@ -9,6 +9,7 @@
 #ifndef MB_RNG_H
 #define MB_RNG_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,6 +54,20 @@ static inline double mb_rng_unit(mb_rng_t *r)
 static inline bool mb_rng_chance(mb_rng_t *r, double p)
 {
 	return (double)(mb_rng_next(r) >> 11) * 0x1.0p-53 < p;
+}
+
+/* mb_rng_chance as an integer compare, for a p fixed over many draws:
+ * (x >> 11) * 2^-53 < p, for the integer x >> 11 < 2^53, is
+ * x >> 11 < ceil(p * 2^53). t = mb_rng_chance_t(p) once, then
+ * mb_rng_chance_at(r, t) draws the same word and answers the same. */
+static inline uint64_t mb_rng_chance_t(double p)
+{
+	return (uint64_t)ceil(p * 0x1.0p53);
+}
+
+static inline bool mb_rng_chance_at(mb_rng_t *r, uint64_t t)
+{
+	return (mb_rng_next(r) >> 11) < t;
 }
 
 #endif

@@ -94,8 +94,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 {
 	if (__builtin_expect(s->p != p, 0)) {
 		s->p = p;
-		/* the same draw as mb_rng_chance: x >> 11 < ceil(f * 2^53) */
-		s->make_t = (uint64_t)ceil(p->make_fraction * 9007199254740992.0);
+		s->make_t = mb_rng_chance_t(p->make_fraction);
 	}
 	mb_rng_t rng = w->rng;
 	size_t es = p->elem_size;
@@ -103,7 +102,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 	char *arr = NULL;
 	size_t bytes = 0;
 	s->c[SL_SLICES]++;
-	if (s->make_t && (mb_rng_next(&rng) >> 11) < s->make_t) {
+	if (s->make_t && mb_rng_chance_at(&rng, s->make_t)) {
 		uint64_t n = mb_dist_sample_u64(&p->make_len, &rng);
 		bytes = (size_t)(n ? n : 1) * es;
 		if (!(arr = mb_live_alloc(s->q.L, bytes, flags)))
