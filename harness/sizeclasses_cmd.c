@@ -20,6 +20,7 @@
 #include "allocators.h"
 #include "cli.h"
 #include "sizeclasses.h"
+#include "tape.h"
 #include "workload.h"
 
 #define MAX_TABLES 8
@@ -104,6 +105,12 @@ static const mb_alloc_ops_t counting = {
 	.stack_free = cnt_stack_free,
 };
 
+static void sample_drain(mb_worker_t *w, uint64_t unused)
+{
+	(void)unused;
+	w->run->pattern->drain(w);
+}
+
 /* Runs the workload's pattern for nops operations on one thread and fills the
  * histogram. Returns 0 or -1 (message printed). */
 static int sample_workload(const mb_workload_t *wl, uint64_t nops)
@@ -120,9 +127,17 @@ static int sample_workload(const mb_workload_t *wl, uint64_t nops)
 	mb_opstats_start(w, false);
 	mb_rng_seed(&w->rng, run.seed, 0);
 	int rc = run.pattern->setup ? run.pattern->setup(&run) : 0;
-	if (!rc && !(rc = run.pattern->thread_init(w))) {
-		run.pattern->step(w, nops);
-		run.pattern->drain(w);
+	mb_tape_t tape = {0};
+	if (!rc && !(rc = run.pattern->thread_init(w)) &&
+	    !(rc = run.pattern->taped ? mb_tape_init(&tape) : 0)) {
+		if (run.pattern->taped) {
+			mb_tape_run_ops(w, &tape, nops);
+			mb_tape_run(w, &tape, sample_drain, 0);
+			mb_tape_fini(&tape);
+		} else {
+			run.pattern->step(w, nops);
+			run.pattern->drain(w);
+		}
 		if (run.pattern->thread_fini)
 			run.pattern->thread_fini(w);
 	}

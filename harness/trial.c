@@ -33,6 +33,7 @@
 #include "plugin.h"
 #include "procfs.h"
 #include "result.h"
+#include "tape.h"
 #include "topology.h"
 #include "trial_json.h"
 #include "workload.h"
@@ -72,6 +73,9 @@ typedef struct worker_arg {
 	                            by the main thread after the chunk-end barrier */
 	uint64_t cpu_ns;         /* CPU time of this thread in measured steps: unlike
 	                            the wall clock, not inflated while preempted */
+	uint64_t c_ns;           /* a taped pattern: this chunk's replays, summed
+	                            (the records between them are not timed) */
+	mb_tape_t tape;          /* a taped pattern's (tape.h) */
 } worker_arg_t;
 
 /* How long a waiting worker spins at a barrier before it sleeps: longer than
@@ -93,6 +97,79 @@ static uint64_t share(uint64_t total, uint64_t parts, uint64_t i)
 	return total / parts + (i < total % parts);
 }
 
+static void tape_phase_end(mb_worker_t *w, uint64_t unused)
+{
+	(void)unused;
+	w->run->pattern->phase_end(w);
+}
+
+static void tape_drain(mb_worker_t *w, uint64_t unused)
+{
+	(void)unused;
+	w->run->pattern->drain(w);
+}
+
+static void drain_all(worker_arg_t *wa)
+{
+	if (wa->w->run->pattern->taped)
+		mb_tape_run(wa->w, &wa->tape, tape_drain, 0);
+	else
+		wa->w->run->pattern->drain(wa->w);
+}
+
+/* Chunk c of a taped pattern, after the chunk-start barrier: its k
+ * operations in pieces of at most MB_TAPE_PIECE_OPS (of the busiest
+ * worker: every worker makes the same number of pieces), each recorded
+ * untimed and then replayed under the clock and the counters; the phase's
+ * end (and drain) are recorded with the last piece. A taped pattern hands
+ * nothing to other threads (tape.h), so the drain needs no barrier. */
+static void tape_chunk(worker_arg_t *wa, uint64_t c, uint64_t k, bool phase_last)
+{
+	trial_t *t = wa->t;
+	mb_worker_t *w = wa->w;
+	const mb_pattern_t *pt = t->run.pattern;
+	uint64_t most = mb_sched_ops(&t->sched, c, t->run.nthreads, 0);
+	uint64_t pieces = most ? (most + MB_TAPE_PIECE_OPS - 1) / MB_TAPE_PIECE_OPS : 1;
+	wa->c_ns = 0;
+	for (uint64_t i = 0; i < pieces; i++) {
+		uint64_t n = share(k, pieces, i);
+		mb_tape_record(w, &wa->tape, pt->step, n);
+		if (i + 1 == pieces && phase_last) {
+			if (pt->phase_end)
+				mb_tape_record(w, &wa->tape, tape_phase_end, 0);
+			if (t->wl->phases[w->phase].end == MB_PHASE_DRAIN) {
+				w->epoch = UINT64_MAX;
+				mb_tape_record(w, &wa->tape, tape_drain, 0);
+			}
+		}
+		if (t->simulated) {
+			/* as in worker_main: the first piece waits for the main
+			 * thread to sleep; every piece starts on all workers at once */
+			if (i == 0) {
+				do
+					sched_yield();
+				while (!__atomic_load_n(&t->main_parked, __ATOMIC_ACQUIRE) ||
+				       !__atomic_load_n(&t->bar.sleepers, __ATOMIC_ACQUIRE));
+				for (int y = 0; y < 4; y++)
+					sched_yield();
+			}
+			pthread_barrier_wait(&t->wbar);
+			if (i == 0 && w->tid == 0)
+				mb_cachegrind_flush();
+			pthread_barrier_wait(&t->wbar);
+			mb_cachegrind_toggle();
+		}
+		mb_counters_begin(&t->ctr, &wa->ct);
+		uint64_t cpu0 = thread_cpu_ns(), t0 = mb_now_ns();
+		mb_tape_replay(w, &wa->tape);
+		wa->c_ns += mb_now_ns() - t0;
+		wa->cpu_ns += thread_cpu_ns() - cpu0;
+		mb_counters_end(&t->ctr, &wa->ct);
+		if (t->simulated)
+			mb_cachegrind_toggle();
+	}
+}
+
 static void *worker_main(void *p)
 {
 	worker_arg_t *wa = p;
@@ -106,13 +183,17 @@ static void *worker_main(void *p)
 	if (run->alloc->thread_enter)
 		run->alloc->thread_enter();
 	int rc = run->pattern->thread_init(w);
+	if (!rc && run->pattern->taped)
+		rc = mb_tape_init(&wa->tape);
 	if (rc)
 		__atomic_store_n(&t->init_error, rc, __ATOMIC_SEQ_CST);
 	mb_barrier_wait(&t->bar, t->spin_ns); /* A: all initialised */
 	mb_barrier_wait(&t->bar, t->spin_ns); /* B: go (or stop, on init error) */
 	if (!__atomic_load_n(&t->init_error, __ATOMIC_SEQ_CST)) {
 		uint64_t mine = share(t->a->warmup, run->nthreads, w->tid);
-		if (mine)
+		if (mine && run->pattern->taped)
+			mb_tape_run_ops(w, &wa->tape, mine);
+		else if (mine)
 			run->pattern->step(w, mine);
 		mb_barrier_wait(&t->bar, t->spin_ns); /* C: warm-up done */
 		mb_barrier_wait(&t->bar, t->spin_ns); /* C2: the schedule is final */
@@ -125,6 +206,11 @@ static void *worker_main(void *p)
 			w->epoch = c + 1;
 			mb_barrier_wait(&t->bar, t->spin_ns); /* chunk start */
 			uint64_t k = mb_sched_ops(sc, c, run->nthreads, w->tid);
+			if (run->pattern->taped) {
+				tape_chunk(wa, c, k, c + 1 == sc->first[ph] + sc->count[ph]);
+				mb_barrier_wait(&t->bar, t->spin_ns); /* chunk end */
+				continue;
+			}
 			if (t->simulated) {
 				/* collect only once the main thread sleeps: its few
 				 * steps would land at a different point of the
@@ -168,10 +254,12 @@ static void *worker_main(void *p)
 		mb_barrier_wait(&t->bar, t->spin_ns); /* E: the last sample is taken */
 		w->lat_on = false;
 		w->epoch = t->nchunks + 1; /* every handoff is in: drain takes them all */
-		run->pattern->drain(w);
+		drain_all(wa);
 		mb_barrier_wait(&t->bar, t->spin_ns); /* D: drained */
 	}
 	mb_counters_thread_close(&t->ctr, &wa->ct);
+	if (run->pattern->taped)
+		mb_tape_fini(&wa->tape);
 	if (run->pattern->thread_fini)
 		run->pattern->thread_fini(w);
 	if (run->alloc->thread_exit)
@@ -365,12 +453,14 @@ int mb_trial_run(const mb_trial_args_t *a)
 			__atomic_store_n(&t.main_parked, 1, __ATOMIC_RELEASE);
 			mb_barrier_wait(&t.bar, 0);
 			__atomic_store_n(&t.main_parked, 0, __ATOMIC_RELEASE);
-			uint64_t first = UINT64_MAX, last = 0;
+			uint64_t first = UINT64_MAX, last = 0, most = 0;
 			for (unsigned i = 0; i < a->threads; i++) {
 				first = wa[i].c_start < first ? wa[i].c_start : first;
 				last = wa[i].c_end > last ? wa[i].c_end : last;
+				most = wa[i].c_ns > most ? wa[i].c_ns : most;
 			}
-			elapsed += last - first;
+			/* a taped pattern's chunk: its busiest worker's replays */
+			elapsed += t.run.pattern->taped ? most : last - first;
 			for (unsigned i = 0; i < a->threads; i++)
 				ops_done += mb_sched_ops(&t.sched, c, a->threads, i);
 			sample(&t, ops_done, elapsed);

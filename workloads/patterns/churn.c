@@ -107,6 +107,7 @@ const mb_pattern_t mb_pattern_churn = {
 	.params_size = sizeof(churn_params_t),
 	.thread_init = churn_thread_init,
 	.step = churn_step,
+	.taped = true,
 	.drain = churn_drain,
 	.thread_fini = churn_thread_fini,
 };

@@ -11,6 +11,7 @@
 #define MB_KERNELS_H
 
 #include "live.h"
+#include "tape.h"
 
 /* A kernel's state caches constants derived from the params it was last
  * called with (the pointer, `p` in the state; a phase's params never change
@@ -21,10 +22,20 @@
  * tell the kernels' own work from the memory traffic of the objects.
  * Writes one word per 64-byte line of [p, p + size): the value is derived from
  * the address, so mb_obj_check can tell whether the memory was kept intact. */
-static inline void mb_obj_write(void *p, size_t size)
+static inline void mb_obj_write_raw(void *p, size_t size)
 {
 	for (size_t off = 0; off + sizeof(uintptr_t) <= size; off += 64)
 		*(uintptr_t *)((char *)p + off) = ((uintptr_t)p + off) ^ 0x5bd1e995u;
+}
+
+/* The same for an object of a taped pattern's record pass (a handle:
+ * tape.h), where the write is recorded and made at replay. */
+static inline void mb_obj_write(void *p, size_t size)
+{
+	if (__builtin_expect(mb_tape_is_handle(p), 0))
+		mb_tape_rec_write(p, size);
+	else
+		mb_obj_write_raw(p, size);
 }
 
 /* Reads the words mb_obj_write wrote; returns how many differ (0 when the

@@ -3,6 +3,7 @@
  * out-of-line paths of mb_alloc / mb_free. See pattern.h.
  */
 #include "pattern.h"
+#include "tape.h"
 
 void mb_opstats_settle(mb_opstats_t *st)
 {
@@ -55,7 +56,7 @@ static bool slow_timed(mb_worker_t *w)
 	return true;
 }
 
-void *mb_opstats_alloc_slow(mb_worker_t *w, size_t size, unsigned flags)
+void *mb_opstats_malloc_slow(mb_worker_t *w, size_t size, unsigned flags)
 {
 	void *p;
 	if (slow_timed(w)) {
@@ -66,17 +67,12 @@ void *mb_opstats_alloc_slow(mb_worker_t *w, size_t size, unsigned flags)
 	} else {
 		p = w->alloc->malloc(size, flags);
 	}
-	if (p == NULL) {
-		w->st.failed++;
-		return NULL;
-	}
-	if (w->track_usable)
+	if (p && w->track_usable)
 		w->st.live_usable += (int64_t)w->alloc->usable_size(p);
-	mb_opstats_alloc(&w->st, size, size << 1);
 	return p;
 }
 
-void mb_opstats_free_slow(mb_worker_t *w, void *p, size_t size)
+void mb_opstats_dofree_slow(mb_worker_t *w, void *p, size_t size)
 {
 	if (w->track_usable)
 		w->st.live_usable -= (int64_t)w->alloc->usable_size(p);
@@ -88,5 +84,27 @@ void mb_opstats_free_slow(mb_worker_t *w, void *p, size_t size)
 	} else {
 		w->alloc->free(p, size);
 	}
+}
+
+void *mb_opstats_alloc_slow(mb_worker_t *w, size_t size, unsigned flags)
+{
+	if (w->tape)
+		return mb_tape_rec_alloc(w, size, flags);
+	void *p = mb_opstats_malloc_slow(w, size, flags);
+	if (p == NULL) {
+		w->st.failed++;
+		return NULL;
+	}
+	mb_opstats_alloc(&w->st, size, size << 1);
+	return p;
+}
+
+void mb_opstats_free_slow(mb_worker_t *w, void *p, size_t size)
+{
+	if (w->tape) {
+		mb_tape_rec_free(w, p, size);
+		return;
+	}
+	mb_opstats_dofree_slow(w, p, size);
 	mb_opstats_free(&w->st, size, (size << 1) | 1);
 }

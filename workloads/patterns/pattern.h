@@ -128,6 +128,8 @@ struct mb_worker {
 	mb_lathist_t lat_alloc, lat_free;
 	uint64_t local_bytes;   /* bytes that stayed in stack frames (no escape) */
 	uint64_t kernel_counter[8]; /* pattern-specific counts, named by the pattern */
+	struct mb_tape *tape;   /* set in a taped pattern's record pass (tape.h):
+	                           mb_alloc / mb_free record, not call */
 	bool track_usable;      /* memory-profile trials: keep st.live_usable (one
 	                           usable_size call per alloc and free, untimed by
 	                           the latency sampler; see analysis/METRICS.md) */
@@ -147,6 +149,9 @@ typedef struct mb_pattern {
 	int (*setup)(mb_run_t *run);          /* optional; 0 or -errno */
 	int (*thread_init)(mb_worker_t *w);   /* 0 or -errno */
 	void (*step)(mb_worker_t *w, uint64_t nops);
+	/* step, phase_end and drain are recorded on a tape and replayed in
+	 * the measured window (tape.h), not run there directly */
+	bool taped;
 	void (*drain)(mb_worker_t *w);        /* free everything this thread holds */
 	/* optional: the current phase ends (objects living "until phase end" die);
 	 * called before w->params moves to the next phase */
@@ -239,6 +244,10 @@ void mb_opstats_start(mb_worker_t *w, bool track_usable);
  * same accounting as the inline paths; they reset w->slow_countdown. */
 void *mb_opstats_alloc_slow(mb_worker_t *w, size_t size, unsigned flags);
 void mb_opstats_free_slow(mb_worker_t *w, void *p, size_t size);
+/* Their allocator calls alone, without the accounting (a replay's: tape.h);
+ * malloc_slow's NULL is not counted as a failure here. */
+void *mb_opstats_malloc_slow(mb_worker_t *w, size_t size, unsigned flags);
+void mb_opstats_dofree_slow(mb_worker_t *w, void *p, size_t size);
 
 /* An allocation that returned NULL: takes back what mb_opstats_alloc(st,
  * size, tag) counted (FNV's prime is odd, so its step is undone by its
