@@ -121,8 +121,8 @@ static void drain_all(worker_arg_t *wa)
  * operations in pieces of at most MB_TAPE_PIECE_OPS (of the busiest
  * worker: every worker makes the same number of pieces), each recorded
  * untimed and then replayed under the clock and the counters; the phase's
- * end (and drain) are recorded with the last piece. A taped pattern hands
- * nothing to other threads (tape.h), so the drain needs no barrier. */
+ * end is recorded with the last piece, and a drain (after the workers meet,
+ * as in worker_main) is one more piece. */
 static void tape_chunk(worker_arg_t *wa, uint64_t c, uint64_t k, bool phase_last)
 {
 	trial_t *t = wa->t;
@@ -130,17 +130,19 @@ static void tape_chunk(worker_arg_t *wa, uint64_t c, uint64_t k, bool phase_last
 	const mb_pattern_t *pt = t->run.pattern;
 	uint64_t most = mb_sched_ops(&t->sched, c, t->run.nthreads, 0);
 	uint64_t pieces = most ? (most + MB_TAPE_PIECE_OPS - 1) / MB_TAPE_PIECE_OPS : 1;
+	bool drain = phase_last && t->wl->phases[w->phase].end == MB_PHASE_DRAIN;
 	wa->c_ns = 0;
-	for (uint64_t i = 0; i < pieces; i++) {
-		uint64_t n = share(k, pieces, i);
-		mb_tape_record(w, &wa->tape, pt->step, n);
-		if (i + 1 == pieces && phase_last) {
-			if (pt->phase_end)
+	for (uint64_t i = 0; i < pieces + drain; i++) {
+		if (i < pieces) {
+			mb_tape_record(w, &wa->tape, pt->step, share(k, pieces, i));
+			if (i + 1 == pieces && phase_last && pt->phase_end)
 				mb_tape_record(w, &wa->tape, tape_phase_end, 0);
-			if (t->wl->phases[w->phase].end == MB_PHASE_DRAIN) {
-				w->epoch = UINT64_MAX;
-				mb_tape_record(w, &wa->tape, tape_drain, 0);
-			}
+		} else {
+			/* everyone's replays have sent their last handoffs:
+			 * the drain frees them all */
+			pthread_barrier_wait(&t->wbar);
+			w->epoch = UINT64_MAX;
+			mb_tape_record(w, &wa->tape, tape_drain, 0);
 		}
 		if (t->simulated) {
 			/* as in worker_main: the first piece waits for the main

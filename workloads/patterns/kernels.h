@@ -10,6 +10,8 @@
 #ifndef MB_KERNELS_H
 #define MB_KERNELS_H
 
+#include <string.h>
+
 #include "live.h"
 #include "tape.h"
 
@@ -49,21 +51,56 @@ static inline unsigned mb_obj_check(const void *p, size_t size)
 	return bad;
 }
 
+/* mb_obj_check's count added to *bad (a handle: at replay). */
+static inline void mb_obj_check_into(const void *p, size_t size, uint64_t *bad)
+{
+	if (__builtin_expect(mb_tape_is_handle(p), 0))
+		mb_tape_rec_check(p, size, bad);
+	else
+		*bad += mb_obj_check(p, size);
+}
+
 /* Writes the words of [from, to) that mb_obj_write would write for the whole
  * object at p (lines counted from the object's start). */
-static inline void mb_obj_write_range(void *p, size_t from, size_t to)
+static inline void mb_obj_write_range_raw(void *p, size_t from, size_t to)
 {
 	for (size_t off = (from + 63) & ~(size_t)63; off + sizeof(uintptr_t) <= to; off += 64)
 		*(uintptr_t *)((char *)p + off) = ((uintptr_t)p + off) ^ 0x5bd1e995u;
 }
 
+static inline void mb_obj_write_range(void *p, size_t from, size_t to)
+{
+	if (__builtin_expect(mb_tape_is_handle(p), 0))
+		mb_tape_rec_write_range(p, from, to);
+	else
+		mb_obj_write_range_raw(p, from, to);
+}
+
+/* Copies len bytes of the object at src to the one at dst (growslice's and
+ * copystack's copy). */
+static inline void mb_obj_copy(void *dst, const void *src, size_t len)
+{
+	if (__builtin_expect(mb_tape_is_handle(dst), 0))
+		mb_tape_rec_copy(dst, src, len);
+	else
+		memcpy(dst, src, len);
+}
+
 /* A stack frame of `frame` bytes at f, `off` bytes from the stack base: a word
  * per line (its offset), and the last word holds the frame's size. */
-static inline void mb_obj_write_frame(char *f, uint32_t frame, uint32_t off)
+static inline void mb_obj_write_frame_raw(char *f, uint32_t frame, uint32_t off)
 {
 	for (uint32_t o = 0; o + 16 <= frame; o += 64)
 		*(uint64_t *)(f + o) = (uint64_t)(off + o);
 	*(uint64_t *)(f + frame - 8) = frame;
+}
+
+static inline void mb_obj_write_frame(char *f, uint32_t frame, uint32_t off)
+{
+	if (__builtin_expect(mb_tape_is_handle(f), 0))
+		mb_tape_rec_frame_w(f, frame, off);
+	else
+		mb_obj_write_frame_raw(f, frame, off);
 }
 
 /* The size of the frame that ends at base + used, read from its last word
@@ -83,11 +120,18 @@ static inline uint64_t mb_obj_read_frame(const char *base, uint32_t used)
  * bits of word 0, which the calls' increments never reach. */
 static inline void mb_obj_write_box(uint64_t *box, size_t size)
 {
-	box[0] = (uint64_t)size << 32;
+	if (__builtin_expect(mb_tape_is_handle(box), 0))
+		mb_tape_rec_word(box, (uint64_t)size << 32);
+	else
+		box[0] = (uint64_t)size << 32;
 }
 
+/* A record pass knows the size it allocated the box with, which is what the
+ * box holds. */
 static inline size_t mb_obj_box_size(const uint64_t *box)
 {
+	if (__builtin_expect(mb_tape_is_handle(box), 0))
+		return mb_tape_size(box);
 	return (size_t)(box[0] >> 32);
 }
 
@@ -96,6 +140,16 @@ static inline size_t mb_obj_box_size(const uint64_t *box)
 static inline void mb_obj_write_funcval(uint64_t *fv, uintptr_t code, unsigned n, unsigned refs,
 					uint64_t v, uint64_t *const *box)
 {
+	if (__builtin_expect(mb_tape_is_handle(fv), 0)) {
+		mb_tape_rec_word(fv, (uint64_t)code);
+		for (unsigned i = 0; i < n; i++) {
+			if (refs >> i & 1)
+				mb_tape_rec_pword(fv + 1 + i, box[i]);
+			else
+				mb_tape_rec_word(fv + 1 + i, v ^ i);
+		}
+		return;
+	}
 	fv[0] = (uint64_t)code;
 	for (unsigned i = 0; i < n; i++)
 		fv[1 + i] = v ^ i;

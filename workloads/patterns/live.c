@@ -2,6 +2,7 @@
  * Live objects: lifetime queues, GC pacing, cross-thread handoff. See live.h.
  */
 #include "live.h"
+#include "tape.h"
 
 #include <errno.h>
 #include <math.h>
@@ -137,7 +138,12 @@ void mb_live_handoff(mb_live_t *L, void *p, size_t size)
 		L->out->from = w->tid;
 	}
 	mb_batch_t *b = L->out;
-	b->o[b->n++] = (mb_obj_t){p, size};
+	if (mb_tape_is_handle(p)) { /* the pointer comes at replay (tape.h) */
+		b->o[b->n].size = size;
+		mb_tape_rec_handoff(w, p, &b->o[b->n++].p);
+	} else {
+		b->o[b->n++] = (mb_obj_t){p, size};
+	}
 	L->handed++;
 	if (b->n == MB_LIVE_BATCH) {
 		mb_live_t *to = peer(L, (w->tid + 1) % w->run->nthreads);

@@ -7,13 +7,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "kernels.h"
 
 __thread mb_tape_t *mb_tape_recording;
 
-#define TAPE_CAP0 (64u << 10) /* entries mapped at first (1 MiB) */
+#define TAPE_CAP0 (64u << 10) /* entries mapped at first (1.5 MiB) */
 
 static void *map(size_t bytes)
 {
@@ -30,7 +31,8 @@ int mb_tape_init(mb_tape_t *t)
 	t->ptr = map((size_t)MB_TAPE_SLOTS * sizeof(void *));
 	t->idle = map((size_t)MB_TAPE_SLOTS * sizeof(uint32_t));
 	t->failed = map(MB_TAPE_SLOTS / 8);
-	if (!t->op || !t->ptr || !t->idle || !t->failed) {
+	t->size = map((size_t)MB_TAPE_SLOTS * sizeof(uint32_t));
+	if (!t->op || !t->ptr || !t->idle || !t->failed || !t->size) {
 		mb_tape_fini(t);
 		return -ENOMEM;
 	}
@@ -48,6 +50,8 @@ void mb_tape_fini(mb_tape_t *t)
 		munmap(t->idle, (size_t)MB_TAPE_SLOTS * sizeof(uint32_t));
 	if (t->failed)
 		munmap(t->failed, MB_TAPE_SLOTS / 8);
+	if (t->size)
+		munmap(t->size, (size_t)MB_TAPE_SLOTS * sizeof(uint32_t));
 	*t = (mb_tape_t){0};
 }
 
@@ -75,6 +79,28 @@ static inline bool slot_failed(const mb_tape_t *t, uint32_t slot)
 	return t->failed[slot >> 6] >> (slot & 63) & 1;
 }
 
+/* The tape of this thread's record pass, for an access through handle h;
+ * NULL when the access is to an object whose allocation failed at replay
+ * (nothing to record). */
+static mb_tape_t *rec_tape(const void *h)
+{
+	mb_tape_t *t = mb_tape_recording;
+	if (!t || !mb_tape_is_handle(h))
+		tape_die("an object access through a handle outside a record pass");
+	return slot_failed(t, mb_tape_slot(h)) ? NULL : t;
+}
+
+static uint16_t ctr_index(mb_tape_t *t, uint64_t *c)
+{
+	for (unsigned i = 0; i < t->nctr; i++)
+		if (t->ctr[i] == c)
+			return (uint16_t)i;
+	if (t->nctr == MB_TAPE_NCTR)
+		tape_die("too many counters");
+	t->ctr[t->nctr] = c;
+	return (uint16_t)t->nctr++;
+}
+
 /* The kind of a call entry: its _SLOW form when the countdown runs out (the
  * reset as opstats.c's slow_timed: every call with track_usable). */
 static inline uint8_t call_kind(mb_worker_t *w, mb_tape_t *t, uint8_t kind, uint8_t slow)
@@ -85,10 +111,8 @@ static inline uint8_t call_kind(mb_worker_t *w, mb_tape_t *t, uint8_t kind, uint
 	return slow;
 }
 
-void *mb_tape_rec_alloc(mb_worker_t *w, size_t size, unsigned flags)
+static uint32_t slot_get(mb_tape_t *t, size_t size)
 {
-	mb_tape_t *t = w->tape;
-	w->slow_countdown = 1; /* the next call comes here too */
 	uint32_t slot;
 	if (t->nidle)
 		slot = t->idle[--t->nidle];
@@ -96,47 +120,179 @@ void *mb_tape_rec_alloc(mb_worker_t *w, size_t size, unsigned flags)
 		slot = t->nslots++;
 	else
 		tape_die("more live objects than slots");
+	t->size[slot] = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
+	return slot;
+}
+
+static inline void *handle(uint32_t slot)
+{
+	return (void *)(uintptr_t)(MB_TAPE_TAG | (uint64_t)slot << MB_TAPE_OFF_BITS);
+}
+
+/* A free or hand-off of h's object: its slot is free for the record pass;
+ * false when its allocation failed at replay (the free is dropped). */
+static bool slot_put(mb_tape_t *t, const void *h)
+{
+	if (!mb_tape_is_handle(h) || mb_tape_off(h))
+		tape_die("a taped pattern freed a pointer it did not get from the tape");
+	uint32_t slot = mb_tape_slot(h);
+	t->idle[t->nidle++] = slot;
+	if (__builtin_expect(slot_failed(t, slot), 0)) {
+		t->failed[slot >> 6] &= ~(1ull << (slot & 63));
+		return false;
+	}
+	return true;
+}
+
+void *mb_tape_rec_alloc(mb_worker_t *w, size_t size, unsigned flags)
+{
+	mb_tape_t *t = w->tape;
+	w->slow_countdown = 1; /* the next call comes here too */
+	uint32_t slot = slot_get(t, size);
 	mb_opstats_alloc(&w->st, size, size << 1);
 	*tape_push(t) = (mb_tape_op_t){.kind = call_kind(w, t, MB_TOP_ALLOC, MB_TOP_ALLOC_SLOW),
 				       .flags = (uint8_t)flags, .slot = slot, .size = size};
-	return (void *)(uintptr_t)(MB_TAPE_TAG | (uint64_t)slot << MB_TAPE_OFF_BITS);
+	return handle(slot);
 }
 
 void mb_tape_rec_free(mb_worker_t *w, void *h, size_t size)
 {
 	mb_tape_t *t = w->tape;
 	w->slow_countdown = 1;
-	if (!mb_tape_is_handle(h))
-		tape_die("a taped pattern freed a pointer it did not get from the tape");
-	uint32_t slot = mb_tape_slot(h);
-	t->idle[t->nidle++] = slot;
-	if (__builtin_expect(slot_failed(t, slot), 0)) {
-		/* its allocation failed in an earlier replay: nothing to free;
-		 * the stream as requested keeps the step (tape.h) */
-		t->failed[slot >> 6] &= ~(1ull << (slot & 63));
+	if (!h) { /* handed over, but its allocation failed: nothing to free */
+		mb_stream_mix(&w->st, (size << 1) | 1);
+		return;
+	}
+	if (!mb_tape_is_handle(h)) { /* handed over by another thread's replay */
+		mb_opstats_free(&w->st, size, (size << 1) | 1);
+		*tape_push(t) = (mb_tape_op_t){
+			.kind = call_kind(w, t, MB_TOP_FREE_PTR, MB_TOP_FREE_PTR_SLOW),
+			.size = size, .arg = (uintptr_t)h};
+		return;
+	}
+	if (!slot_put(t, h)) {
+		/* the stream as requested keeps the step (tape.h) */
 		mb_stream_mix(&w->st, (size << 1) | 1);
 		return;
 	}
 	mb_opstats_free(&w->st, size, (size << 1) | 1);
 	*tape_push(t) = (mb_tape_op_t){.kind = call_kind(w, t, MB_TOP_FREE, MB_TOP_FREE_SLOW),
-				       .slot = slot, .size = size};
+				       .slot = mb_tape_slot(h), .size = size};
+}
+
+void *mb_tape_rec_stack_alloc(mb_worker_t *w, size_t size)
+{
+	mb_tape_t *t = w->tape;
+	uint32_t slot = slot_get(t, size);
+	mb_opstats_alloc(&w->st, size, ~(uint64_t)(size << 1));
+	*tape_push(t) = (mb_tape_op_t){.kind = MB_TOP_STACK_ALLOC, .slot = slot, .size = size};
+	return handle(slot);
+}
+
+void mb_tape_rec_stack_free(mb_worker_t *w, void *h, size_t size)
+{
+	mb_tape_t *t = w->tape;
+	if (!slot_put(t, h)) {
+		mb_stream_mix(&w->st, ~(uint64_t)((size << 1) | 1));
+		return;
+	}
+	mb_opstats_free(&w->st, size, ~(uint64_t)((size << 1) | 1));
+	*tape_push(t) = (mb_tape_op_t){.kind = MB_TOP_STACK_FREE, .slot = mb_tape_slot(h),
+				       .size = size};
+}
+
+void mb_tape_rec_handoff(mb_worker_t *w, void *h, void **dst)
+{
+	mb_tape_t *t = w->tape;
+	*dst = NULL; /* stays NULL if the allocation failed: the receiver skips it */
+	if (slot_put(t, h))
+		*tape_push(t) = (mb_tape_op_t){.kind = MB_TOP_HANDOFF, .slot = mb_tape_slot(h),
+					       .arg = (uintptr_t)dst};
 }
 
 void mb_tape_rec_write(void *h, size_t size)
 {
-	mb_tape_t *t = mb_tape_recording;
-	if (!t || ((uintptr_t)h & ((1ull << MB_TAPE_OFF_BITS) - 1)))
-		tape_die("an object write outside a record pass, or not at an object's start");
-	uint32_t slot = mb_tape_slot(h);
-	if (__builtin_expect(slot_failed(t, slot), 0))
+	mb_tape_t *t = rec_tape(h);
+	if (!t)
 		return;
+	uint32_t slot = mb_tape_slot(h);
+	uint64_t off = mb_tape_off(h);
 	mb_tape_op_t *last = t->n ? &t->op[t->n - 1] : NULL;
-	if (last && last->slot == slot && last->size == size &&
+	if (!off && last && last->slot == slot && last->size == size &&
 	    (last->kind == MB_TOP_ALLOC || last->kind == MB_TOP_ALLOC_SLOW)) {
 		last->kind = last->kind == MB_TOP_ALLOC ? MB_TOP_ALLOC_W : MB_TOP_ALLOC_W_SLOW;
 		return;
 	}
-	*tape_push(t) = (mb_tape_op_t){.kind = MB_TOP_WRITE, .slot = slot, .size = size};
+	*tape_push(t) = (mb_tape_op_t){.kind = MB_TOP_WRITE, .slot = slot, .size = size,
+				       .arg = off};
+}
+
+#define REC(h, ...)                                                           \
+	do {                                                                  \
+		mb_tape_t *t_ = rec_tape(h);                                   \
+		if (t_)                                                       \
+			*tape_push(t_) = (mb_tape_op_t){.slot = mb_tape_slot(h), \
+							__VA_ARGS__};            \
+	} while (0)
+
+void mb_tape_rec_write_range(void *h, size_t from, size_t to)
+{
+	REC(h, .kind = MB_TOP_WRITE_RANGE, .arg = mb_tape_off(h) + from, .size = mb_tape_off(h) + to);
+}
+
+void mb_tape_rec_check(const void *h, size_t size, uint64_t *bad)
+{
+	REC(h, .kind = MB_TOP_CHECK, .arg = mb_tape_off(h), .size = size,
+	    .aux = ctr_index(mb_tape_recording, bad));
+}
+
+void mb_tape_rec_copy(void *dst, const void *src, size_t len)
+{
+	if (mb_tape_off(dst) || mb_tape_off(src) || !mb_tape_is_handle(src))
+		tape_die("a copy between handles not at objects' starts");
+	REC(dst, .kind = MB_TOP_COPY, .arg = mb_tape_slot(src), .size = len);
+}
+
+void mb_tape_rec_word(void *h, uint64_t v)
+{
+	REC(h, .kind = MB_TOP_WORD, .arg = mb_tape_off(h), .size = v);
+}
+
+void mb_tape_rec_pword(void *h, const void *src)
+{
+	if (!mb_tape_is_handle(src) || mb_tape_off(src))
+		tape_die("a pointer word that is not a handle to an object's start");
+	REC(h, .kind = MB_TOP_PWORD, .arg = mb_tape_off(h), .size = mb_tape_slot(src));
+}
+
+void mb_tape_rec_callfv(void *h, uintptr_t code, size_t len, uint64_t *bad, uint64_t *calls,
+			uint64_t *sink)
+{
+	mb_tape_t *t = mb_tape_recording;
+	uint16_t i = ctr_index(t, bad);
+	/* three in a row: bad, calls, sink */
+	if (ctr_index(t, calls) != i + 1 || ctr_index(t, sink) != i + 2)
+		tape_die("a call's counters must be named together, in order");
+	REC(h, .kind = MB_TOP_CALLFV, .arg = code, .size = len, .aux = i);
+}
+
+void mb_tape_rec_frame_w(void *h, uint32_t frame, uint32_t off)
+{
+	REC(h, .kind = MB_TOP_FRAME_W, .arg = off, .size = frame);
+}
+
+void mb_tape_rec_frame_r(const void *h, uint32_t used, uint64_t frame, uint64_t *bad)
+{
+	REC(h, .kind = MB_TOP_FRAME_R, .arg = used, .size = frame,
+	    .aux = ctr_index(mb_tape_recording, bad));
+}
+
+size_t mb_tape_size(const void *h)
+{
+	mb_tape_t *t = mb_tape_recording;
+	if (!t || !mb_tape_is_handle(h))
+		tape_die("a size asked of a handle outside a record pass");
+	return t->size[mb_tape_slot(h)];
 }
 
 void mb_tape_record(mb_worker_t *w, mb_tape_t *t, void (*fn)(mb_worker_t *, uint64_t),
@@ -152,10 +308,17 @@ void mb_tape_record(mb_worker_t *w, mb_tape_t *t, void (*fn)(mb_worker_t *, uint
 	w->slow_countdown = t->countdown;
 }
 
+static bool is_free(uint8_t kind)
+{
+	return kind == MB_TOP_FREE || kind == MB_TOP_FREE_SLOW || kind == MB_TOP_STACK_FREE ||
+	       kind == MB_TOP_HANDOFF;
+}
+
 /* An allocation returned NULL at replay (rare): its counts are taken back,
  * and so are those of its free if this tape holds it; its later entries
- * here become NOPs, and a free not yet recorded is dropped when it is
- * (the slot's failed bit). */
+ * here become NOPs, and entries not yet recorded are dropped when they are
+ * (the slot's failed bit). An entry that reads it into another object (a
+ * copy from it, a pointer word to it) becomes a NOP too. */
 static __attribute__((noinline)) void replay_failed(mb_worker_t *w, mb_tape_t *t,
 						    mb_tape_op_t *o)
 {
@@ -164,12 +327,21 @@ static __attribute__((noinline)) void replay_failed(mb_worker_t *w, mb_tape_t *t
 	c->alloc_bytes -= o->size;
 	w->st.failed++;
 	for (mb_tape_op_t *e = o + 1; e < t->op + t->n; e++) {
-		if (e->slot != o->slot)
+		bool src = (e->kind == MB_TOP_COPY || e->kind == MB_TOP_PWORD) &&
+			   (e->kind == MB_TOP_COPY ? e->arg : e->size) == o->slot;
+		if (src) {
+			e->kind = MB_TOP_NOP;
 			continue;
-		if (e->kind == MB_TOP_FREE || e->kind == MB_TOP_FREE_SLOW) {
-			c = mb_opstats_count(&w->st, e->size);
-			c->frees--;
-			c->free_bytes -= e->size;
+		}
+		if (e->slot != o->slot || e->kind == MB_TOP_FREE_PTR ||
+		    e->kind == MB_TOP_FREE_PTR_SLOW || e->kind == MB_TOP_NOP)
+			continue;
+		if (is_free(e->kind)) {
+			if (e->kind != MB_TOP_HANDOFF) {
+				c = mb_opstats_count(&w->st, e->size);
+				c->frees--;
+				c->free_bytes -= e->size;
+			}
 			e->kind = MB_TOP_NOP;
 			return;
 		}
@@ -178,43 +350,63 @@ static __attribute__((noinline)) void replay_failed(mb_worker_t *w, mb_tape_t *t
 	t->failed[o->slot >> 6] |= 1ull << (o->slot & 63);
 }
 
-/* Threaded dispatch: each entry jumps straight to its kind's code. */
+static void *stack_alloc(mb_worker_t *w, size_t size)
+{
+	const mb_alloc_ops_t *a = w->alloc;
+	return a->stack_alloc ? a->stack_alloc(size) : a->malloc(size, MB_NOSCAN);
+}
+
+static void stack_free(mb_worker_t *w, void *p, size_t size)
+{
+	const mb_alloc_ops_t *a = w->alloc;
+	if (a->stack_free)
+		a->stack_free(p, size);
+	else
+		a->free(p, size);
+}
+
+/* Threaded dispatch: each entry jumps straight to its kind's code. The
+ * common kinds come first; the rest are the object accesses of kernels.h. */
 void mb_tape_replay(mb_worker_t *w, mb_tape_t *t)
 {
 	static const void *const kind[MB_TOP_NKINDS] = {
 		[MB_TOP_ALLOC] = &&alloc, [MB_TOP_ALLOC_W] = &&alloc_w,
-		[MB_TOP_FREE] = &&free, [MB_TOP_WRITE] = &&write,
-		[MB_TOP_ALLOC_SLOW] = &&alloc_slow, [MB_TOP_ALLOC_W_SLOW] = &&alloc_w_slow,
-		[MB_TOP_FREE_SLOW] = &&free_slow, [MB_TOP_NOP] = &&next,
+		[MB_TOP_FREE] = &&free, [MB_TOP_FREE_PTR] = &&free_ptr,
+		[MB_TOP_ALLOC_SLOW] = &&alloc_slow, [MB_TOP_ALLOC_W_SLOW] = &&alloc_slow,
+		[MB_TOP_FREE_SLOW] = &&free_slow, [MB_TOP_FREE_PTR_SLOW] = &&free_ptr_slow,
+		[MB_TOP_NOP] = &&next, [MB_TOP_WRITE] = &&write,
+		[MB_TOP_WRITE_RANGE] = &&write_range, [MB_TOP_CHECK] = &&check,
+		[MB_TOP_COPY] = &&copy, [MB_TOP_WORD] = &&word, [MB_TOP_PWORD] = &&pword,
+		[MB_TOP_CALLFV] = &&callfv, [MB_TOP_FRAME_W] = &&frame_w,
+		[MB_TOP_FRAME_R] = &&frame_r, [MB_TOP_STACK_ALLOC] = &&stack_alloc,
+		[MB_TOP_STACK_FREE] = &&stack_free, [MB_TOP_HANDOFF] = &&handoff,
 	};
 	void **const ptr = t->ptr;
-	void *(*const xmalloc)(size_t, unsigned) = w->malloc;
-	void (*const xfree)(void *, size_t) = w->free;
+	uint64_t **const ctr = t->ctr;
 	mb_tape_op_t *o = t->op, *const end = t->op + t->n;
 	void *p;
 	if (o == end)
 		goto done;
 	goto *kind[o->kind];
 alloc:
-	p = ptr[o->slot] = xmalloc(o->size, o->flags);
+	p = ptr[o->slot] = w->malloc(o->size, o->flags);
 	if (__builtin_expect(p == NULL, 0))
 		replay_failed(w, t, o);
 	goto next;
 alloc_w:
-	p = ptr[o->slot] = xmalloc(o->size, o->flags);
+	p = ptr[o->slot] = w->malloc(o->size, o->flags);
 	if (__builtin_expect(p == NULL, 0))
 		replay_failed(w, t, o);
 	else
 		mb_obj_write_raw(p, o->size);
 	goto next;
 free:
-	xfree(ptr[o->slot], o->size);
+	w->free(ptr[o->slot], o->size);
 	goto next;
-write:
-	mb_obj_write_raw(ptr[o->slot], o->size);
+free_ptr:
+	w->free((void *)(uintptr_t)o->arg, o->size);
 	goto next;
 alloc_slow:
-alloc_w_slow:
 	p = ptr[o->slot] = mb_opstats_malloc_slow(w, o->size, o->flags);
 	if (p == NULL)
 		replay_failed(w, t, o);
@@ -223,6 +415,55 @@ alloc_w_slow:
 	goto next;
 free_slow:
 	mb_opstats_dofree_slow(w, ptr[o->slot], o->size);
+	goto next;
+free_ptr_slow:
+	mb_opstats_dofree_slow(w, (void *)(uintptr_t)o->arg, o->size);
+	goto next;
+write:
+	mb_obj_write_raw((char *)ptr[o->slot] + o->arg, o->size);
+	goto next;
+write_range:
+	mb_obj_write_range_raw(ptr[o->slot], o->arg, o->size);
+	goto next;
+check:
+	*ctr[o->aux] += mb_obj_check((char *)ptr[o->slot] + o->arg, o->size);
+	goto next;
+copy:
+	memcpy(ptr[o->slot], ptr[o->arg], o->size);
+	goto next;
+word:
+	*(uint64_t *)((char *)ptr[o->slot] + o->arg) = o->size;
+	goto next;
+pword:
+	*(uint64_t *)((char *)ptr[o->slot] + o->arg) = (uint64_t)(uintptr_t)ptr[o->size];
+	goto next;
+callfv: {
+	uint64_t acc;
+	if (mb_obj_call_funcval(ptr[o->slot], o->arg, o->size, &acc)) {
+		*ctr[o->aux + 2] += acc;
+	} else {
+		*ctr[o->aux] += 1;
+		*ctr[o->aux + 1] -= 1;
+	}
+	goto next;
+}
+frame_w:
+	mb_obj_write_frame_raw((char *)ptr[o->slot] + o->arg, (uint32_t)o->size, (uint32_t)o->arg);
+	goto next;
+frame_r:
+	if (mb_obj_read_frame(ptr[o->slot], (uint32_t)o->arg) != o->size)
+		*ctr[o->aux] += 1;
+	goto next;
+stack_alloc:
+	p = ptr[o->slot] = stack_alloc(w, o->size);
+	if (__builtin_expect(p == NULL, 0))
+		replay_failed(w, t, o);
+	goto next;
+stack_free:
+	stack_free(w, ptr[o->slot], o->size);
+	goto next;
+handoff:
+	*(void **)(uintptr_t)o->arg = ptr[o->slot];
 next:
 	if (++o != end)
 		goto *kind[o->kind];

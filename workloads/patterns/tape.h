@@ -38,21 +38,46 @@ typedef struct mb_worker mb_worker_t;
 /* Entry kinds. _W: the object is written whole (mb_obj_write) after its
  * allocation; _SLOW: the call takes the out-of-line path of opstats.c (the
  * latency sample, usable sizes), decided at record time by the worker's
- * countdown, as a direct run decides it per call. */
+ * countdown, as a direct run decides it per call. "base" is the slot's
+ * pointer at replay; arg, size and aux as each kind says. */
 enum {
-	MB_TOP_ALLOC, MB_TOP_ALLOC_W, MB_TOP_FREE, MB_TOP_WRITE,
-	MB_TOP_ALLOC_SLOW, MB_TOP_ALLOC_W_SLOW, MB_TOP_FREE_SLOW,
-	MB_TOP_NOP,       /* an entry of an object whose allocation failed */
+	MB_TOP_ALLOC,        /* base = malloc(size, flags) */
+	MB_TOP_ALLOC_W,      /* the same, then mb_obj_write(base, size) */
+	MB_TOP_FREE,         /* free(base, size) */
+	MB_TOP_FREE_PTR,     /* free((void *)arg, size): an object another
+	                        thread's replay handed over (MB_TOP_HANDOFF) */
+	MB_TOP_ALLOC_SLOW, MB_TOP_ALLOC_W_SLOW, MB_TOP_FREE_SLOW, MB_TOP_FREE_PTR_SLOW,
+	MB_TOP_NOP,          /* an entry of an object whose allocation failed */
+	MB_TOP_WRITE,        /* mb_obj_write(base + arg, size) */
+	MB_TOP_WRITE_RANGE,  /* mb_obj_write_range(base, arg, size) */
+	MB_TOP_CHECK,        /* *ctr[aux] += mb_obj_check(base + arg, size) */
+	MB_TOP_COPY,         /* memcpy(base, the pointer of slot arg, size) */
+	MB_TOP_WORD,         /* the word at base + arg = size */
+	MB_TOP_PWORD,        /* the word at base + arg = the pointer of slot size */
+	MB_TOP_CALLFV,       /* mb_obj_call_funcval(base, arg, size, &acc): false
+	                        adds 1 to *ctr[aux] (bad reads) and takes 1 from
+	                        *ctr[aux + 1] (calls); true adds acc to
+	                        *ctr[aux + 2] (the sink) */
+	MB_TOP_FRAME_W,      /* mb_obj_write_frame(base + arg, size, arg) */
+	MB_TOP_FRAME_R,      /* mb_obj_read_frame(base, arg) != size adds 1 to
+	                        *ctr[aux] (bad frames) */
+	MB_TOP_STACK_ALLOC,  /* base = stack_alloc(size) (or malloc, noscan) */
+	MB_TOP_STACK_FREE,   /* stack_free(base, size) (or free) */
+	MB_TOP_HANDOFF,      /* *(void **)arg = base: the object goes to another
+	                        thread, which frees it after this chunk */
 	MB_TOP_NKINDS
 };
 
 typedef struct mb_tape_op {
 	uint8_t kind;     /* MB_TOP_* */
 	uint8_t flags;    /* ALLOC: the mb_alloc flags */
-	uint16_t unused;
+	uint16_t aux;     /* a counter's index in mb_tape_t.ctr */
 	uint32_t slot;
-	uint64_t size;    /* ALLOC, FREE: the object's size; WRITE: its size */
+	uint64_t size;
+	uint64_t arg;
 } mb_tape_op_t;
+
+#define MB_TAPE_NCTR 256 /* counters a tape's entries may name */
 
 typedef struct mb_tape {
 	mb_tape_op_t *op;  /* the recorded entries, n of cap */
@@ -63,7 +88,11 @@ typedef struct mb_tape {
 	                           MB_TAPE_SLOTS, touched as used) */
 	uint64_t *failed;  /* a bit per slot: its allocation returned NULL at
 	                      replay, and its free is not recorded yet */
+	uint32_t *size;    /* record: the size of each slot's object (capped at
+	                      UINT32_MAX): mb_tape_size */
 	uint32_t countdown; /* record: calls until the next _SLOW one */
+	unsigned nctr;
+	uint64_t *ctr[MB_TAPE_NCTR]; /* the counters entries add to (aux) */
 } mb_tape_t;
 
 /* Handles: bit 63 set (so that a stray dereference faults: not canonical),
@@ -80,6 +109,13 @@ static inline int mb_tape_is_handle(const void *p)
 static inline uint32_t mb_tape_slot(const void *p)
 {
 	return (uint32_t)(((uintptr_t)p & ~MB_TAPE_TAG) >> MB_TAPE_OFF_BITS);
+}
+
+/* The offset into its object that a handle carries (handle + n is the
+ * object's byte n, as a pointer would be). */
+static inline uint64_t mb_tape_off(const void *p)
+{
+	return (uintptr_t)p & ((1ull << MB_TAPE_OFF_BITS) - 1);
 }
 
 /* The tape being recorded on this thread (NULL: none), for the mb_obj_*
@@ -104,10 +140,34 @@ void mb_tape_run(mb_worker_t *w, mb_tape_t *t, void (*fn)(mb_worker_t *, uint64_
  * most MB_TAPE_PIECE_OPS (the tape stays small). */
 void mb_tape_run_ops(mb_worker_t *w, mb_tape_t *t, uint64_t k);
 
-/* The record pass's mb_alloc / mb_free / mb_obj_write (pattern.h, kernels.h). */
+/* The record pass's side of mb_alloc and mb_free (pattern.h): h is a handle,
+ * or for mb_tape_rec_free also a real pointer (an object another thread's
+ * replay handed over). */
 void *mb_tape_rec_alloc(mb_worker_t *w, size_t size, unsigned flags);
 void mb_tape_rec_free(mb_worker_t *w, void *h, size_t size);
+/* ... of the stack calls (gostack.c): the accounting as stack_alloc's and
+ * stack_free's, with their tags. */
+void *mb_tape_rec_stack_alloc(mb_worker_t *w, size_t size);
+void mb_tape_rec_stack_free(mb_worker_t *w, void *h, size_t size);
+/* ... of a cross-thread handoff (live.c): *dst gets the pointer at replay;
+ * h's slot is free from here on the recording side. */
+void mb_tape_rec_handoff(mb_worker_t *w, void *h, void **dst);
+/* ... of the object accesses of kernels.h and gostack.h, on handles (the
+ * handle's offset counts): the entries of the same names above. Counters
+ * are named by address (at most MB_TAPE_NCTR per tape). */
 void mb_tape_rec_write(void *h, size_t size);
+void mb_tape_rec_write_range(void *h, size_t from, size_t to);
+void mb_tape_rec_check(const void *h, size_t size, uint64_t *bad);
+void mb_tape_rec_copy(void *dst, const void *src, size_t len);
+void mb_tape_rec_word(void *h, uint64_t v);
+void mb_tape_rec_pword(void *h, const void *src);
+void mb_tape_rec_callfv(void *h, uintptr_t code, size_t len, uint64_t *bad, uint64_t *calls,
+			uint64_t *sink);
+void mb_tape_rec_frame_w(void *h, uint32_t frame, uint32_t off);
+void mb_tape_rec_frame_r(const void *h, uint32_t used, uint64_t frame, uint64_t *bad);
+/* The size a handle's object was allocated with (capped at UINT32_MAX): what
+ * the record pass knows in place of reading the object. */
+size_t mb_tape_size(const void *h);
 
 /* Operations a taped step records per piece of a measured chunk: few enough
  * that the tape stays small (a few entries, 16 bytes each, an operation). */
