@@ -73,7 +73,7 @@ static inline __attribute__((always_inline)) void escape_kill_inline(mb_lifeq_t 
 								     size_t size)
 {
 	escape_state_t *s = (escape_state_t *)((char *)q - offsetof(escape_state_t, q));
-	s->c[ESC_BAD_READS] += mb_obj_check(p, size);
+	mb_obj_check_into(p, size, &s->c[ESC_BAD_READS]);
 	mb_live_dead(q->L, p, size);
 }
 
@@ -165,12 +165,11 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 	/* return: the frame's objects go, newest first */
 	mb_live_t *L = s->q.L;
 	s->c[ea ? ESC_LOCAL : ESC_HEAP_NOESC] += (uint64_t)(fp - s->frame);
-	uint64_t bad = 0;
 	if (ea) {
 		uint64_t local = 0;
 		while (fp != s->frame) {
 			mb_obj_t o = *--fp;
-			bad += mb_obj_check(o.p, o.size);
+			mb_obj_check_into(o.p, o.size, &s->c[ESC_BAD_READS]);
 			local += o.size;
 			mb_free(w, o.p, o.size);
 		}
@@ -178,11 +177,10 @@ void escape_call(mb_worker_t *w, const escape_params_t *p, escape_state_t *s)
 	} else {
 		while (fp != s->frame) {
 			mb_obj_t o = *--fp;
-			bad += mb_obj_check(o.p, o.size);
+			mb_obj_check_into(o.p, o.size, &s->c[ESC_BAD_READS]);
 			mb_live_dead(L, o.p, o.size);
 		}
 	}
-	s->c[ESC_BAD_READS] += bad;
 	w->rng = rng;
 	if (mb_lifeq_tick_due(&s->q))
 		escape_due(s);
@@ -261,6 +259,7 @@ const mb_pattern_t mb_pattern_escape = {
 	.validate = escape_validate,
 	.thread_init = escape_thread_init,
 	.step = escape_step,
+	.taped = true,
 	.phase_end = escape_phase_end,
 	.drain = escape_drain,
 	.thread_fini = escape_thread_fini,

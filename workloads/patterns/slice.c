@@ -64,7 +64,7 @@ static inline __attribute__((always_inline)) void slice_kill_inline(mb_lifeq_t *
 								    size_t size)
 {
 	slice_state_t *s = (slice_state_t *)((char *)q - offsetof(slice_state_t, q));
-	s->c[SL_BAD_READS] += mb_obj_check(p, size < 64 ? size : 64);
+	mb_obj_check_into(p, size < 64 ? size : 64, &s->c[SL_BAD_READS]);
 	mb_live_dead(q->L, p, size);
 }
 
@@ -129,7 +129,7 @@ void slice_op(mb_worker_t *w, const slice_params_t *p, slice_state_t *s)
 			if (!na)
 				break;
 			if (len) {
-				memcpy(na, arr, len * es);
+				mb_obj_copy(na, arr, len * es);
 				s->c[SL_COPIED] += len * es;
 				mb_obj_write_range(na, 0, 8); /* the check word names the new array */
 			}
@@ -227,6 +227,7 @@ const mb_pattern_t mb_pattern_slice = {
 	.validate = slice_validate,
 	.thread_init = slice_thread_init,
 	.step = slice_step,
+	.taped = true,
 	.phase_end = slice_phase_end,
 	.drain = slice_drain,
 	.thread_fini = slice_thread_fini,
