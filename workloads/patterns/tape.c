@@ -384,6 +384,8 @@ void mb_tape_replay(mb_worker_t *w, mb_tape_t *t)
 	void **const ptr = t->ptr;
 	uint64_t **const ctr = t->ctr;
 	mb_tape_op_t *o = t->op, *const end = t->op + t->n;
+	/* the record pass's countdown, which the out-of-line paths reset */
+	uint32_t countdown = w->slow_countdown;
 	void *p;
 	if (o == end)
 		goto done;
@@ -468,6 +470,7 @@ next:
 	if (++o != end)
 		goto *kind[o->kind];
 done:
+	w->slow_countdown = countdown;
 	t->n = 0;
 }
 
