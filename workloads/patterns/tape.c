@@ -176,8 +176,17 @@ void mb_tape_rec_free(mb_worker_t *w, void *h, size_t size)
 		return;
 	}
 	mb_opstats_free(&w->st, size, (size << 1) | 1);
+	uint32_t slot = mb_tape_slot(h);
+	mb_tape_op_t *last = t->n ? &t->op[t->n - 1] : NULL;
+	if (last && last->kind == MB_TOP_CHECK && last->slot == slot && last->arg == 0) {
+		/* the object's last read, then its free: one entry */
+		last->kind = call_kind(w, t, MB_TOP_FREE_C, MB_TOP_FREE_C_SLOW);
+		last->arg = last->size;
+		last->size = size;
+		return;
+	}
 	*tape_push(t) = (mb_tape_op_t){.kind = call_kind(w, t, MB_TOP_FREE, MB_TOP_FREE_SLOW),
-				       .slot = mb_tape_slot(h), .size = size};
+				       .slot = slot, .size = size};
 }
 
 void *mb_tape_rec_stack_alloc(mb_worker_t *w, size_t size)
@@ -310,8 +319,8 @@ void mb_tape_record(mb_worker_t *w, mb_tape_t *t, void (*fn)(mb_worker_t *, uint
 
 static bool is_free(uint8_t kind)
 {
-	return kind == MB_TOP_FREE || kind == MB_TOP_FREE_SLOW || kind == MB_TOP_STACK_FREE ||
-	       kind == MB_TOP_HANDOFF;
+	return kind == MB_TOP_FREE || kind == MB_TOP_FREE_SLOW || kind == MB_TOP_FREE_C ||
+	       kind == MB_TOP_FREE_C_SLOW || kind == MB_TOP_STACK_FREE || kind == MB_TOP_HANDOFF;
 }
 
 /* An allocation returned NULL at replay (rare): its counts are taken back,
@@ -374,6 +383,7 @@ void mb_tape_replay(mb_worker_t *w, mb_tape_t *t)
 		[MB_TOP_FREE] = &&free, [MB_TOP_FREE_PTR] = &&free_ptr,
 		[MB_TOP_ALLOC_SLOW] = &&alloc_slow, [MB_TOP_ALLOC_W_SLOW] = &&alloc_slow,
 		[MB_TOP_FREE_SLOW] = &&free_slow, [MB_TOP_FREE_PTR_SLOW] = &&free_ptr_slow,
+		[MB_TOP_FREE_C] = &&free_c, [MB_TOP_FREE_C_SLOW] = &&free_c_slow,
 		[MB_TOP_NOP] = &&next, [MB_TOP_WRITE] = &&write,
 		[MB_TOP_WRITE_RANGE] = &&write_range, [MB_TOP_CHECK] = &&check,
 		[MB_TOP_COPY] = &&copy, [MB_TOP_WORD] = &&word, [MB_TOP_PWORD] = &&pword,
@@ -407,6 +417,16 @@ free:
 	goto next;
 free_ptr:
 	w->free((void *)(uintptr_t)o->arg, o->size);
+	goto next;
+free_c:
+	p = ptr[o->slot];
+	*ctr[o->aux] += mb_obj_check(p, o->arg);
+	w->free(p, o->size);
+	goto next;
+free_c_slow:
+	p = ptr[o->slot];
+	*ctr[o->aux] += mb_obj_check(p, o->arg);
+	mb_opstats_dofree_slow(w, p, o->size);
 	goto next;
 alloc_slow:
 	p = ptr[o->slot] = mb_opstats_malloc_slow(w, o->size, o->flags);

@@ -46,7 +46,10 @@ enum {
 	MB_TOP_FREE,         /* free(base, size) */
 	MB_TOP_FREE_PTR,     /* free((void *)arg, size): an object another
 	                        thread's replay handed over (MB_TOP_HANDOFF) */
+	MB_TOP_FREE_C,       /* *ctr[aux] += mb_obj_check(base, arg), then
+	                        free(base, size): a check right before the free */
 	MB_TOP_ALLOC_SLOW, MB_TOP_ALLOC_W_SLOW, MB_TOP_FREE_SLOW, MB_TOP_FREE_PTR_SLOW,
+	MB_TOP_FREE_C_SLOW,
 	MB_TOP_NOP,          /* an entry of an object whose allocation failed */
 	MB_TOP_WRITE,        /* mb_obj_write(base + arg, size) */
 	MB_TOP_WRITE_RANGE,  /* mb_obj_write_range(base, arg, size) */
