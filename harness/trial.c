@@ -117,12 +117,31 @@ static void drain_all(worker_arg_t *wa)
 		wa->w->run->pattern->drain(wa->w);
 }
 
+/* Replays the worker's tape under the clock and the counters (and, in a
+ * simulated trial, collection): a piece, or a long record's flush. */
+static void timed_replay(void *arg)
+{
+	worker_arg_t *wa = arg;
+	trial_t *t = wa->t;
+	if (t->simulated)
+		mb_cachegrind_toggle();
+	mb_counters_begin(&t->ctr, &wa->ct);
+	uint64_t cpu0 = thread_cpu_ns(), t0 = mb_now_ns();
+	mb_tape_replay(wa->w, &wa->tape);
+	wa->c_ns += mb_now_ns() - t0;
+	wa->cpu_ns += thread_cpu_ns() - cpu0;
+	mb_counters_end(&t->ctr, &wa->ct);
+	if (t->simulated)
+		mb_cachegrind_toggle();
+}
+
 /* Chunk c of a taped pattern, after the chunk-start barrier: its k
  * operations in pieces of at most MB_TAPE_PIECE_OPS (of the busiest
  * worker: every worker makes the same number of pieces), each recorded
  * untimed and then replayed under the clock and the counters; the phase's
  * end is recorded with the last piece, and a drain (after the workers meet,
- * as in worker_main) is one more piece. */
+ * as in worker_main) is one more piece. A record that fills the tape
+ * replays it (timed_replay) and goes on. */
 static void tape_chunk(worker_arg_t *wa, uint64_t c, uint64_t k, bool phase_last)
 {
 	trial_t *t = wa->t;
@@ -132,6 +151,8 @@ static void tape_chunk(worker_arg_t *wa, uint64_t c, uint64_t k, bool phase_last
 	uint64_t pieces = most ? (most + MB_TAPE_PIECE_OPS - 1) / MB_TAPE_PIECE_OPS : 1;
 	bool drain = phase_last && t->wl->phases[w->phase].end == MB_PHASE_DRAIN;
 	wa->c_ns = 0;
+	wa->tape.flush = timed_replay; /* a long record's flush is measured too */
+	wa->tape.flush_arg = wa;
 	for (uint64_t i = 0; i < pieces + drain; i++) {
 		if (i < pieces) {
 			mb_tape_record(w, &wa->tape, pt->step, share(k, pieces, i));
@@ -159,17 +180,10 @@ static void tape_chunk(worker_arg_t *wa, uint64_t c, uint64_t k, bool phase_last
 			if (i == 0 && w->tid == 0)
 				mb_cachegrind_flush();
 			pthread_barrier_wait(&t->wbar);
-			mb_cachegrind_toggle();
 		}
-		mb_counters_begin(&t->ctr, &wa->ct);
-		uint64_t cpu0 = thread_cpu_ns(), t0 = mb_now_ns();
-		mb_tape_replay(w, &wa->tape);
-		wa->c_ns += mb_now_ns() - t0;
-		wa->cpu_ns += thread_cpu_ns() - cpu0;
-		mb_counters_end(&t->ctr, &wa->ct);
-		if (t->simulated)
-			mb_cachegrind_toggle();
+		timed_replay(wa);
 	}
+	wa->tape.flush = NULL;
 }
 
 static void *worker_main(void *p)

@@ -20,7 +20,7 @@
 
 /* The test allocator logs every call: (kind << 60) ^ size, or the pointer
  * freed; allocation number fail_at returns NULL. */
-#define LOG_MAX 100000
+#define LOG_MAX 200000
 static uint64_t call_log[LOG_MAX], nlog, nmalloc, fail_at;
 static uint64_t bad_frees; /* frees of objects whose written words were wrong */
 
@@ -239,12 +239,48 @@ static void test_handoff(void **unused)
 	mb_tape_fini(&tb);
 }
 
+/* More entries than MB_TAPE_FLUSH in one record: it replays as it goes. */
+#define NBIG (MB_TAPE_FLUSH + 1000)
+static void big(mb_worker_t *w, uint64_t unused)
+{
+	(void)unused;
+	static void *h[NBIG];
+	for (unsigned i = 0; i < NBIG; i++) {
+		h[i] = mb_alloc(w, 24, 0);
+		mb_obj_write(h[i], 24);
+	}
+	for (unsigned i = 0; i < NBIG; i++)
+		mb_free(w, h[i], 24);
+}
+
+static void test_long_record_flushes(void **unused)
+{
+	static mb_worker_t w;
+	static mb_run_t run;
+	static state_t s;
+	fail_at = 0;
+	worker(&w, &run, &s);
+	mb_opstats_start(&w, false);
+	mb_tape_t t;
+	assert_int_equal(mb_tape_init(&t), 0);
+	reset_log();
+	mb_tape_run(&w, &t, big, 0);
+	assert_int_equal(nlog, 2 * NBIG);
+	assert_int_equal(bad_frees, 0);
+	assert_true(t.cap <= MB_TAPE_FLUSH); /* never grew past the flush point */
+	mb_opstats_settle(&w.st);
+	assert_int_equal(w.st.allocs, NBIG);
+	assert_int_equal(w.st.live_bytes, 0);
+	mb_tape_fini(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_replay_is_the_direct_stream),
 		cmocka_unit_test(test_failed_allocation),
 		cmocka_unit_test(test_handoff),
+		cmocka_unit_test(test_long_record_flushes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

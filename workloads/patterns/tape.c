@@ -63,6 +63,17 @@ static _Noreturn void tape_die(const char *what)
 
 static mb_tape_op_t *tape_push(mb_tape_t *t)
 {
+	if (__builtin_expect(t->n == MB_TAPE_FLUSH, 0) && mb_tape_recording == t) {
+		/* a long record (a drain of millions): replay what is there, so
+		 * the tape stays small; the entries to come refer to slots the
+		 * replayed ones set, and a failure seen now marks its slot */
+		mb_tape_recording = NULL;
+		if (t->flush)
+			t->flush(t->flush_arg);
+		else
+			mb_tape_replay(t->w, t);
+		mb_tape_recording = t;
+	}
 	if (__builtin_expect(t->n == t->cap, 0)) {
 		size_t bytes = t->cap * sizeof(mb_tape_op_t);
 		void *p = mremap(t->op, bytes, 2 * bytes, MREMAP_MAYMOVE);
@@ -310,6 +321,7 @@ void mb_tape_record(mb_worker_t *w, mb_tape_t *t, void (*fn)(mb_worker_t *, uint
 	t->countdown = w->slow_countdown;
 	w->slow_countdown = 1; /* every mb_alloc / mb_free takes its out-of-line path */
 	w->tape = t;
+	t->w = w;
 	mb_tape_recording = t;
 	fn(w, arg);
 	mb_tape_recording = NULL;

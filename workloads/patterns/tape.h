@@ -96,7 +96,15 @@ typedef struct mb_tape {
 	uint32_t countdown; /* record: calls until the next _SLOW one */
 	unsigned nctr;
 	uint64_t *ctr[MB_TAPE_NCTR]; /* the counters entries add to (aux) */
+	mb_worker_t *w;    /* the worker recording */
+	/* A record that reaches MB_TAPE_FLUSH entries replays them first:
+	 * flush(flush_arg) when set (the harness times it as a replay), else
+	 * mb_tape_replay(w, t). flush must replay and empty the tape. */
+	void (*flush)(void *arg);
+	void *flush_arg;
 } mb_tape_t;
+
+#define MB_TAPE_FLUSH (64u << 10) /* entries: 1.5 MiB */
 
 /* Handles: bit 63 set (so that a stray dereference faults: not canonical),
  * the slot above bit MB_TAPE_OFF_BITS, an offset into the object below it. */
@@ -172,8 +180,8 @@ void mb_tape_rec_frame_r(const void *h, uint32_t used, uint64_t frame, uint64_t 
  * the record pass knows in place of reading the object. */
 size_t mb_tape_size(const void *h);
 
-/* Operations a taped step records per piece of a measured chunk: few enough
- * that the tape stays small (a few entries, 16 bytes each, an operation). */
+/* Operations a taped step records per piece of a measured chunk (a tape
+ * holds at most MB_TAPE_FLUSH entries in any case). */
 #define MB_TAPE_PIECE_OPS 4096
 
 #endif
