@@ -118,6 +118,14 @@ int compare_runs(const rundir_t *base, const rundir_t *cur, const compare_opts_t
 			free(b);
 		}
 	}
+	/* a run from before the operation tape timed the patterns' own work too */
+	json_t *ta = rundir_get(base->manifest, "build.timing"),
+	       *tb = rundir_get(cur->manifest, "build.timing");
+	if (!ta != !tb || (ta && !json_equal(ta, tb)))
+		cwarn(out, "the runs time the patterns differently (build.timing %s vs %s): "
+		      "a taped pattern's ns/op covers only its replay; compare times within "
+		      "one kind", ta ? json_string_value(ta) : "step",
+		      tb ? json_string_value(tb) : "step");
 	metric_t *mb, *mc;
 	size_t nmb = metric_discover(base, &mb), nmc = metric_discover(cur, &mc);
 	for (size_t i = 0; i < base->nc; i++)

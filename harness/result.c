@@ -194,9 +194,11 @@ int mb_build_is_optimised(void)
 
 json_t *mb_build_json(void)
 {
-	return json_pack("{s:s, s:s, s:s, s:b, s:s}", "git_revision", MB_GIT_REV, "compiler",
+	/* timing: what a taped pattern's ns/op covers (workloads/README.md,
+	 * Operation tape): its replay only, since this revision of the harness */
+	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "git_revision", MB_GIT_REV, "compiler",
 			 MB_CC, "flags", MB_BUILD_FLAGS, "optimised", mb_build_is_optimised(),
-			 "sanitizer",
+			 "timing", "tape-replay", "sanitizer",
 #ifdef MB_SANITIZER
 			 MB_SANITIZER
 #else
