@@ -161,8 +161,9 @@ static inline void mb_obj_write_funcval(uint64_t *fv, uintptr_t code, unsigned n
 
 /* Calls the closure at fv, whose code pointer lies in [code, code + len):
  * at offset captures * 256 + by-reference mask. Reads its environment and
- * increments each boxed variable; *acc gets a value depending on all it
- * read. false (nothing read) when the code pointer is not in the range. */
+ * increments each boxed variable (a NULL box, whose allocation failed at a
+ * tape's replay, is skipped); *acc gets a value depending on all it read.
+ * false (nothing read) when the code pointer is not in the range. */
 static inline bool mb_obj_call_funcval(uint64_t *fv, uintptr_t code, size_t len, uint64_t *acc)
 {
 	uintptr_t c = (uintptr_t)fv[0] - code;
@@ -173,7 +174,8 @@ static inline bool mb_obj_call_funcval(uint64_t *fv, uintptr_t code, size_t len,
 	for (unsigned i = 0; i < n; i++) {
 		if (refs >> i & 1) {
 			uint64_t *box = (uint64_t *)fv[1 + i];
-			a += box[0]++;
+			if (box)
+				a += box[0]++;
 		} else {
 			a ^= fv[1 + i];
 		}
