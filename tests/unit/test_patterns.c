@@ -17,11 +17,14 @@
 
 /* --- a counting allocator ---------------------------------------------------- */
 static uint64_t n_malloc, n_free, n_local, local_bytes_seen, n_stack;
+static uint64_t fail_every, n_failed; /* fail_every: every that-many-th malloc fails */
 
 static int t_init(void) { return 0; }
 static void *t_malloc(size_t n, unsigned f)
 {
 	n_malloc++;
+	if (fail_every && n_malloc % fail_every == 0)
+		return n_failed++, NULL;
 	if (f & MB_LOCAL)
 		n_local++, local_bytes_seen += n;
 	return malloc(n);
@@ -47,7 +50,7 @@ static mb_worker_t *setup_worker(const void *params, bool ea, bool paced)
 {
 	memset(&run, 0, sizeof(run));
 	memset(&worker, 0, sizeof(worker));
-	n_malloc = n_free = n_local = local_bytes_seen = n_stack = 0;
+	n_malloc = n_free = n_local = local_bytes_seen = n_stack = n_failed = 0;
 	phase_params[0] = params;
 	workers[0] = &worker;
 	run.alloc = &test_alloc;
@@ -353,6 +356,90 @@ static void test_closure(void **st)
 	free_dists(closure_options, &p);
 }
 
+/* A closure kernel's run: directly, or recorded and replayed on a tape in
+ * pieces (the taped pattern's way); its stream and what its calls read. */
+typedef struct clo_run {
+	uint64_t checksum, local, mallocs, frees, sink, c[CLO_NCOUNT];
+} clo_run_t;
+
+static closure_params_t *clo_p;
+static closure_state_t *clo_s;
+
+static void clo_ops(mb_worker_t *w, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		closure_op(w, clo_p, clo_s);
+}
+
+static void clo_drain(mb_worker_t *w, uint64_t unused)
+{
+	mb_lifeq_drain(&clo_s->q);
+	mb_live_drain(clo_s->q.L);
+}
+
+static clo_run_t run_closure(closure_params_t *p, bool ea, bool paced, bool taped)
+{
+	mb_worker_t *w = setup_worker(p, ea, paced);
+	mb_live_t L;
+	closure_state_t s;
+	memset(&s, 0, sizeof(s));
+	mb_live_init(&L, w);
+	assert_int_equal(closure_state_init(&s, &L, 0), 0);
+	clo_p = p, clo_s = &s;
+	if (taped) {
+		mb_tape_t t;
+		assert_int_equal(mb_tape_init(&t), 0);
+		for (int i = 0; i < 20; i++)
+			mb_tape_run(w, &t, clo_ops, 1000);
+		mb_tape_run(w, &t, clo_drain, 0);
+		mb_tape_fini(&t);
+	} else {
+		clo_ops(w, 20000);
+		clo_drain(w, 0);
+	}
+	clo_run_t r = {.checksum = w->st.checksum, .local = w->local_bytes, .mallocs = n_malloc,
+		       .frees = n_free, .sink = s.sink};
+	memcpy(r.c, s.c, sizeof(r.c));
+	mb_lifeq_fini(&s.q);
+	mb_live_fini(&L);
+	return r;
+}
+
+/* Taped, the closure kernel makes the same stream and its calls read the
+ * same: registered closures killed by a fifo and by `ops` lifetimes, with
+ * paced GC, and without escape analysis. */
+static void test_closure_taped(void **st)
+{
+	closure_params_t p;
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(mb_opt_defaults(closure_options, &p), 0);
+	p.register_fraction = 0.3;
+	p.life.window = 100;
+	for (int v = 0; v < 4; v++) {
+		p.life.kind = v & 1 ? MB_LIFE_OPS : MB_LIFE_FIFO;
+		clo_run_t a = run_closure(&p, v != 2, v >= 2, false);
+		clo_run_t b = run_closure(&p, v != 2, v >= 2, true);
+		assert_int_equal(a.checksum, b.checksum);
+		assert_int_equal(a.local, b.local);
+		assert_int_equal(a.mallocs, b.mallocs);
+		assert_int_equal(b.frees, b.mallocs);
+		assert_int_equal(a.sink, b.sink);
+		assert_memory_equal(a.c, b.c, sizeof(a.c));
+		assert_int_equal(b.c[CLO_CALLS], b.c[CLO_MADE]);
+		assert_int_equal(b.c[CLO_BAD_READS], 0);
+	}
+	/* out of memory at replay: a funcval or box that failed is skipped (its
+	 * call not counted, no NULL box read), the rest freed */
+	fail_every = 7;
+	clo_run_t f = run_closure(&p, true, false, true);
+	fail_every = 0;
+	assert_true(n_failed > 0);
+	assert_int_equal(f.frees, f.mallocs - n_failed);
+	assert_true(f.c[CLO_CALLS] < f.c[CLO_MADE]);
+	assert_int_equal(f.c[CLO_BAD_READS], 0);
+	free_dists(closure_options, &p);
+}
+
 /* --- slices ---------------------------------------------------------------------- */
 
 static void test_slice_growth(void **st)
@@ -400,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_stack_walk),    cmocka_unit_test(test_stack_reuse),
 		cmocka_unit_test(test_life_ops_fifo_phase), cmocka_unit_test(test_gc_paced),
 		cmocka_unit_test(test_escape_fraction), cmocka_unit_test(test_closure),
+		cmocka_unit_test(test_closure_taped),
 		cmocka_unit_test(test_slice_growth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

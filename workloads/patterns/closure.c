@@ -83,36 +83,26 @@ int closure_validate(mb_yctx_t *y, yaml_node_t *node, const void *params)
 }
 
 /* Calls the closure at fv (mb_obj_call_funcval), counting the call or the
- * overwritten funcval. Returns a value depending on everything read. */
-static inline __attribute__((always_inline)) uint64_t call(closure_state_t *s, uint64_t *fv)
+ * overwritten funcval; what it read goes to the sink. */
+static inline __attribute__((always_inline)) void call(closure_state_t *s, uint64_t *fv)
 {
-	uint64_t acc;
-	if (__builtin_expect(!mb_obj_call_funcval(fv, (uintptr_t)closure_code,
-						  sizeof(closure_code), &acc), 0)) {
-		s->c[CLO_BAD_READS]++;
-		return 0;
-	}
-	s->c[CLO_CALLS]++;
-	return acc;
+	mb_obj_call_funcval_into(fv, (uintptr_t)closure_code, sizeof(closure_code),
+				 &s->c[CLO_BAD_READS], &s->c[CLO_CALLS], &s->sink);
 }
 
-/* A registered closure dies: it fires one last time, then funcval and boxes
- * are garbage (or freed at once while draining). The queue's q->kill, and
- * inlined where a registration or a tick kills (closure_kill_inline). */
+/* A registered closure dies: it fires one last time, then its boxes, in
+ * capture order, and the funcval are garbage (or freed at once while
+ * draining). The queue's q->kill, and inlined where a registration or a tick
+ * kills (closure_kill_inline). */
 static inline __attribute__((always_inline)) void closure_kill_inline(mb_lifeq_t *q, void *p,
 								      size_t size)
 {
 	closure_state_t *s = (closure_state_t *)((char *)q - offsetof(closure_state_t, q));
-	uint64_t *fv = p;
-	s->sink += call(s, fv);
-	uintptr_t code = (uintptr_t)fv[0] - (uintptr_t)closure_code;
-	if (code >= sizeof(closure_code))
-		code = 0; /* counted by call(); its boxes are lost */
-	for (unsigned m = (unsigned)code & 0xff & ((1u << (code >> 8)) - 1); m; m &= m - 1) {
-		unsigned i = (unsigned)__builtin_ctz(m); /* the boxes, in capture order */
-		uint64_t *box = (uint64_t *)fv[1 + i];
-		mb_live_dead(q->L, box, mb_obj_box_size(box));
-	}
+	uint64_t *fv = p, *box[CLO_MAX_CAPTURES];
+	call(s, fv);
+	unsigned k = mb_obj_funcval_boxes(fv, (uintptr_t)closure_code, sizeof(closure_code), box);
+	for (unsigned i = 0; i < k; i++)
+		mb_live_dead(q->L, box[i], mb_obj_box_size(box[i]));
 	mb_live_dead(q->L, p, size);
 }
 
@@ -190,7 +180,7 @@ void closure_op(mb_worker_t *w, const closure_params_t *p, closure_state_t *s)
 	} else {
 		/* made, called at once, dead at return */
 		if (fv)
-			s->sink += call(s, fv);
+			call(s, fv);
 		if (!heap) {
 			s->c[CLO_LOCAL]++;
 			w->local_bytes += fsize;
@@ -284,6 +274,7 @@ const mb_pattern_t mb_pattern_closure = {
 	.validate = closure_validate,
 	.thread_init = closure_thread_init,
 	.step = closure_step,
+	.taped = true,
 	.phase_end = closure_phase_end,
 	.drain = closure_drain,
 	.thread_fini = closure_thread_fini,

@@ -136,18 +136,26 @@ static inline size_t mb_obj_box_size(const uint64_t *box)
 }
 
 /* A closure's funcval at fv: fv[0] the code pointer, then n captured words;
- * capture i (bit i of refs) holds box[i], the others word v ^ i. */
+ * capture i (bit i of refs) holds box[i], the others word v ^ i. For a
+ * handle the words are recorded, and its boxes are noted on the record side
+ * for mb_obj_funcval_boxes: a chain of notes (tape.h) from fv through each
+ * box in capture order, each the next box's slot + 1, 0 at the end. */
 static inline void mb_obj_write_funcval(uint64_t *fv, uintptr_t code, unsigned n, unsigned refs,
 					uint64_t v, uint64_t *const *box)
 {
 	if (__builtin_expect(mb_tape_is_handle(fv), 0)) {
+		const void *last = fv;
 		mb_tape_rec_word(fv, (uint64_t)code);
 		for (unsigned i = 0; i < n; i++) {
-			if (refs >> i & 1)
+			if (refs >> i & 1) {
 				mb_tape_rec_pword(fv + 1 + i, box[i]);
-			else
+				mb_tape_set_note(last, (uint64_t)mb_tape_slot(box[i]) + 1);
+				last = box[i];
+			} else {
 				mb_tape_rec_word(fv + 1 + i, v ^ i);
+			}
 		}
+		mb_tape_set_note(last, 0);
 		return;
 	}
 	fv[0] = (uint64_t)code;
@@ -161,8 +169,9 @@ static inline void mb_obj_write_funcval(uint64_t *fv, uintptr_t code, unsigned n
 
 /* Calls the closure at fv, whose code pointer lies in [code, code + len):
  * at offset captures * 256 + by-reference mask. Reads its environment and
- * increments each boxed variable; *acc gets a value depending on all it
- * read. false (nothing read) when the code pointer is not in the range. */
+ * increments each boxed variable (a NULL box, whose allocation failed at a
+ * tape's replay, is skipped); *acc gets a value depending on all it read.
+ * false (nothing read) when the code pointer is not in the range. */
 static inline bool mb_obj_call_funcval(uint64_t *fv, uintptr_t code, size_t len, uint64_t *acc)
 {
 	uintptr_t c = (uintptr_t)fv[0] - code;
@@ -173,13 +182,53 @@ static inline bool mb_obj_call_funcval(uint64_t *fv, uintptr_t code, size_t len,
 	for (unsigned i = 0; i < n; i++) {
 		if (refs >> i & 1) {
 			uint64_t *box = (uint64_t *)fv[1 + i];
-			a += box[0]++;
+			if (box)
+				a += box[0]++;
 		} else {
 			a ^= fv[1 + i];
 		}
 	}
 	*acc = a;
 	return true;
+}
+
+/* mb_obj_call_funcval, counted: a call adds 1 to *calls and its acc to
+ * *sink, a failed one 1 to *bad. For a handle the call is counted now and
+ * made at replay (MB_TOP_CALLFV), where a failure takes the count back. */
+static inline void mb_obj_call_funcval_into(uint64_t *fv, uintptr_t code, size_t len,
+					    uint64_t *bad, uint64_t *calls, uint64_t *sink)
+{
+	uint64_t acc;
+	if (__builtin_expect(mb_tape_is_handle(fv), 0)) {
+		mb_tape_rec_callfv(fv, code, len, bad, calls, sink);
+	} else if (__builtin_expect(!mb_obj_call_funcval(fv, code, len, &acc), 0)) {
+		*bad += 1;
+	} else {
+		*calls += 1;
+		*sink += acc;
+	}
+}
+
+/* The boxes of the closure at fv (code and len as mb_obj_call_funcval's)
+ * into box[], in capture order; returns how many. None when the code
+ * pointer is not in the range (the funcval was overwritten: its boxes are
+ * lost). For a handle, from mb_obj_write_funcval's notes, as the object
+ * holds them at replay. */
+static inline unsigned mb_obj_funcval_boxes(const uint64_t *fv, uintptr_t code, size_t len,
+					    uint64_t **box)
+{
+	unsigned k = 0;
+	if (__builtin_expect(mb_tape_is_handle(fv), 0)) {
+		for (uint64_t next = mb_tape_note(fv); next; next = mb_tape_note(box[k - 1]))
+			box[k++] = mb_tape_handle((uint32_t)(next - 1));
+		return k;
+	}
+	uintptr_t c = (uintptr_t)fv[0] - code;
+	if (c >= len)
+		return 0;
+	for (unsigned m = (unsigned)c & 0xff & ((1u << (c >> 8)) - 1); m; m &= m - 1)
+		box[k++] = (uint64_t *)(uintptr_t)fv[1 + __builtin_ctz(m)];
+	return k;
 }
 
 /* --- escape-heavy (escape.c) --- */

@@ -32,7 +32,8 @@ int mb_tape_init(mb_tape_t *t)
 	t->idle = map((size_t)MB_TAPE_SLOTS * sizeof(uint32_t));
 	t->failed = map(MB_TAPE_SLOTS / 8);
 	t->size = map((size_t)MB_TAPE_SLOTS * sizeof(uint32_t));
-	if (!t->op || !t->ptr || !t->idle || !t->failed || !t->size) {
+	t->note = map((size_t)MB_TAPE_SLOTS * sizeof(uint64_t));
+	if (!t->op || !t->ptr || !t->idle || !t->failed || !t->size || !t->note) {
 		mb_tape_fini(t);
 		return -ENOMEM;
 	}
@@ -52,6 +53,8 @@ void mb_tape_fini(mb_tape_t *t)
 		munmap(t->failed, MB_TAPE_SLOTS / 8);
 	if (t->size)
 		munmap(t->size, (size_t)MB_TAPE_SLOTS * sizeof(uint32_t));
+	if (t->note)
+		munmap(t->note, (size_t)MB_TAPE_SLOTS * sizeof(uint64_t));
 	*t = (mb_tape_t){0};
 }
 
@@ -101,15 +104,29 @@ static mb_tape_t *rec_tape(const void *h)
 	return slot_failed(t, mb_tape_slot(h)) ? NULL : t;
 }
 
+/* The index of the first of k consecutive counters c[0..k) in t->ctr: a
+ * run named before, or appended (a counter may then be named twice, which
+ * entries, adding through the pointers, do not mind). */
+static uint16_t ctr_run(mb_tape_t *t, uint64_t *const *c, unsigned k)
+{
+	for (unsigned i = 0; i + k <= t->nctr; i++) {
+		unsigned j = 0;
+		while (j < k && t->ctr[i + j] == c[j])
+			j++;
+		if (j == k)
+			return (uint16_t)i;
+	}
+	if (t->nctr + k > MB_TAPE_NCTR)
+		tape_die("too many counters");
+	for (unsigned j = 0; j < k; j++)
+		t->ctr[t->nctr + j] = c[j];
+	t->nctr += k;
+	return (uint16_t)(t->nctr - k);
+}
+
 static uint16_t ctr_index(mb_tape_t *t, uint64_t *c)
 {
-	for (unsigned i = 0; i < t->nctr; i++)
-		if (t->ctr[i] == c)
-			return (uint16_t)i;
-	if (t->nctr == MB_TAPE_NCTR)
-		tape_die("too many counters");
-	t->ctr[t->nctr] = c;
-	return (uint16_t)t->nctr++;
+	return ctr_run(t, &c, 1);
 }
 
 /* The kind of a call entry: its _SLOW form when the countdown runs out (the
@@ -135,11 +152,6 @@ static uint32_t slot_get(mb_tape_t *t, size_t size)
 	return slot;
 }
 
-static inline void *handle(uint32_t slot)
-{
-	return (void *)(uintptr_t)(MB_TAPE_TAG | (uint64_t)slot << MB_TAPE_OFF_BITS);
-}
-
 /* A free or hand-off of h's object: its slot is free for the record pass;
  * false when its allocation failed at replay (the free is dropped). */
 static bool slot_put(mb_tape_t *t, const void *h)
@@ -163,7 +175,7 @@ void *mb_tape_rec_alloc(mb_worker_t *w, size_t size, unsigned flags)
 	mb_opstats_alloc(&w->st, size, size << 1);
 	*tape_push(t) = (mb_tape_op_t){.kind = call_kind(w, t, MB_TOP_ALLOC, MB_TOP_ALLOC_SLOW),
 				       .flags = (uint8_t)flags, .slot = slot, .size = size};
-	return handle(slot);
+	return mb_tape_handle(slot);
 }
 
 void mb_tape_rec_free(mb_worker_t *w, void *h, size_t size)
@@ -206,7 +218,7 @@ void *mb_tape_rec_stack_alloc(mb_worker_t *w, size_t size)
 	uint32_t slot = slot_get(t, size);
 	mb_opstats_alloc(&w->st, size, ~(uint64_t)(size << 1));
 	*tape_push(t) = (mb_tape_op_t){.kind = MB_TOP_STACK_ALLOC, .slot = slot, .size = size};
-	return handle(slot);
+	return mb_tape_handle(slot);
 }
 
 void mb_tape_rec_stack_free(mb_worker_t *w, void *h, size_t size)
@@ -288,12 +300,13 @@ void mb_tape_rec_pword(void *h, const void *src)
 void mb_tape_rec_callfv(void *h, uintptr_t code, size_t len, uint64_t *bad, uint64_t *calls,
 			uint64_t *sink)
 {
-	mb_tape_t *t = mb_tape_recording;
-	uint16_t i = ctr_index(t, bad);
-	/* three in a row: bad, calls, sink */
-	if (ctr_index(t, calls) != i + 1 || ctr_index(t, sink) != i + 2)
-		tape_die("a call's counters must be named together, in order");
-	REC(h, .kind = MB_TOP_CALLFV, .arg = code, .size = len, .aux = i);
+	mb_tape_t *t = rec_tape(h);
+	if (!t)
+		return; /* no call: its funcval's allocation failed */
+	uint64_t *const c[3] = {bad, calls, sink};
+	*calls += 1;
+	*tape_push(t) = (mb_tape_op_t){.kind = MB_TOP_CALLFV, .slot = mb_tape_slot(h),
+				       .arg = code, .size = len, .aux = ctr_run(t, c, 3)};
 }
 
 void mb_tape_rec_frame_w(void *h, uint32_t frame, uint32_t off)
@@ -307,12 +320,28 @@ void mb_tape_rec_frame_r(const void *h, uint32_t used, uint64_t frame, uint64_t 
 	    .aux = ctr_index(mb_tape_recording, bad));
 }
 
-size_t mb_tape_size(const void *h)
+/* The record pass's tape, for a question about handle h's object. */
+static mb_tape_t *gen_tape(const void *h)
 {
 	mb_tape_t *t = mb_tape_recording;
 	if (!t || !mb_tape_is_handle(h))
-		tape_die("a size asked of a handle outside a record pass");
-	return t->size[mb_tape_slot(h)];
+		tape_die("a handle's size or note outside a record pass");
+	return t;
+}
+
+size_t mb_tape_size(const void *h)
+{
+	return gen_tape(h)->size[mb_tape_slot(h)];
+}
+
+uint64_t mb_tape_note(const void *h)
+{
+	return gen_tape(h)->note[mb_tape_slot(h)];
+}
+
+void mb_tape_set_note(const void *h, uint64_t v)
+{
+	gen_tape(h)->note[mb_tape_slot(h)] = v;
 }
 
 void mb_tape_record(mb_worker_t *w, mb_tape_t *t, void (*fn)(mb_worker_t *, uint64_t),
@@ -338,8 +367,9 @@ static bool is_free(uint8_t kind)
 /* An allocation returned NULL at replay (rare): its counts are taken back,
  * and so are those of its free if this tape holds it; its later entries
  * here become NOPs, and entries not yet recorded are dropped when they are
- * (the slot's failed bit). An entry that reads it into another object (a
- * copy from it, a pointer word to it) becomes a NOP too. */
+ * (the slot's failed bit). A copy from it into another object becomes a
+ * NOP too; a pointer word to it writes NULL (as a later tape's does: the
+ * slot's pointer), which the reader of the word must expect. */
 static __attribute__((noinline)) void replay_failed(mb_worker_t *w, mb_tape_t *t,
 						    mb_tape_op_t *o)
 {
@@ -351,7 +381,11 @@ static __attribute__((noinline)) void replay_failed(mb_worker_t *w, mb_tape_t *t
 		bool src = (e->kind == MB_TOP_COPY || e->kind == MB_TOP_PWORD) &&
 			   (e->kind == MB_TOP_COPY ? e->arg : e->size) == o->slot;
 		if (src) {
-			e->kind = MB_TOP_NOP;
+			if (e->kind == MB_TOP_PWORD)
+				*e = (mb_tape_op_t){.kind = MB_TOP_WORD, .slot = e->slot,
+						    .arg = e->arg, .size = 0};
+			else
+				e->kind = MB_TOP_NOP;
 			continue;
 		}
 		if (e->slot != o->slot || e->kind == MB_TOP_FREE_PTR ||
@@ -366,6 +400,8 @@ static __attribute__((noinline)) void replay_failed(mb_worker_t *w, mb_tape_t *t
 			e->kind = MB_TOP_NOP;
 			return;
 		}
+		if (e->kind == MB_TOP_CALLFV)
+			*t->ctr[e->aux + 1] -= 1; /* not made */
 		e->kind = MB_TOP_NOP;
 	}
 	t->failed[o->slot >> 6] |= 1ull << (o->slot & 63);

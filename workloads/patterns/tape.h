@@ -22,7 +22,8 @@
  * reads a handle otherwise; it hands no objects to other threads.
  * A failed allocation is seen only at replay: the slot holds NULL, the later
  * writes and the free of that slot are skipped, and the counts of both are
- * taken back; the checksum stays that of the stream as requested.
+ * taken back; the checksum stays that of the stream as requested. A pointer
+ * word to the object (mb_tape_rec_pword) holds NULL.
  *
  * Everything here lives in mmap'd memory of its own: none of it goes
  * through the allocator under test.
@@ -59,8 +60,8 @@ enum {
 	MB_TOP_PWORD,        /* the word at base + arg = the pointer of slot size */
 	MB_TOP_CALLFV,       /* mb_obj_call_funcval(base, arg, size, &acc): false
 	                        adds 1 to *ctr[aux] (bad reads) and takes 1 from
-	                        *ctr[aux + 1] (calls); true adds acc to
-	                        *ctr[aux + 2] (the sink) */
+	                        *ctr[aux + 1] (calls, counted when recorded); true
+	                        adds acc to *ctr[aux + 2] (the sink) */
 	MB_TOP_FRAME_W,      /* mb_obj_write_frame(base + arg, size, arg) */
 	MB_TOP_FRAME_R,      /* mb_obj_read_frame(base, arg) != size adds 1 to
 	                        *ctr[aux] (bad frames) */
@@ -93,6 +94,8 @@ typedef struct mb_tape {
 	                      replay, and its free is not recorded yet */
 	uint32_t *size;    /* record: the size of each slot's object (capped at
 	                      UINT32_MAX): mb_tape_size */
+	uint64_t *note;    /* record: a word per slot that the pattern keeps in
+	                      place of reading the object back: mb_tape_note */
 	uint32_t countdown; /* record: calls until the next _SLOW one */
 	unsigned nctr;
 	uint64_t *ctr[MB_TAPE_NCTR]; /* the counters entries add to (aux) */
@@ -120,6 +123,12 @@ static inline int mb_tape_is_handle(const void *p)
 static inline uint32_t mb_tape_slot(const void *p)
 {
 	return (uint32_t)(((uintptr_t)p & ~MB_TAPE_TAG) >> MB_TAPE_OFF_BITS);
+}
+
+/* The handle of slot's object (offset 0). */
+static inline void *mb_tape_handle(uint32_t slot)
+{
+	return (void *)(uintptr_t)(MB_TAPE_TAG | (uint64_t)slot << MB_TAPE_OFF_BITS);
 }
 
 /* The offset into its object that a handle carries (handle + n is the
@@ -172,6 +181,9 @@ void mb_tape_rec_check(const void *h, size_t size, uint64_t *bad);
 void mb_tape_rec_copy(void *dst, const void *src, size_t len);
 void mb_tape_rec_word(void *h, uint64_t v);
 void mb_tape_rec_pword(void *h, const void *src);
+/* ... and counts the call in *calls (its entry takes it back if the call
+ * fails, or if h's allocation does at replay). bad, calls and sink are named
+ * as one unit: three consecutive counters of the tape. */
 void mb_tape_rec_callfv(void *h, uintptr_t code, size_t len, uint64_t *bad, uint64_t *calls,
 			uint64_t *sink);
 void mb_tape_rec_frame_w(void *h, uint32_t frame, uint32_t off);
@@ -179,6 +191,12 @@ void mb_tape_rec_frame_r(const void *h, uint32_t used, uint64_t frame, uint64_t 
 /* The size a handle's object was allocated with (capped at UINT32_MAX): what
  * the record pass knows in place of reading the object. */
 size_t mb_tape_size(const void *h);
+/* The note of h's slot: what the record pass last set there with
+ * mb_tape_set_note. A slot's note outlives its object (the next object of
+ * the slot finds it), so a pattern sets an object's note before it reads it.
+ * Generator-side only: nothing of it reaches the tape. */
+uint64_t mb_tape_note(const void *h);
+void mb_tape_set_note(const void *h, uint64_t v);
 
 /* Operations a taped step records per piece of a measured chunk (a tape
  * holds at most MB_TAPE_FLUSH entries in any case). */
