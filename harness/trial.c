@@ -118,8 +118,9 @@ static void drain_all(worker_arg_t *wa)
 }
 
 /* Replays the worker's tape under the clock and the counters (and, in a
- * simulated trial, collection): a piece, or a long record's flush. */
-static void timed_replay(void *arg)
+ * simulated trial, collection): a piece, or a long record's flush. Not
+ * inlined: workloads/kernel_cost.py collects inside it. */
+static __attribute__((noinline)) void timed_replay(void *arg)
 {
 	worker_arg_t *wa = arg;
 	trial_t *t = wa->t;

@@ -3,20 +3,25 @@
 
   workloads/kernel_cost.py [--build DIR] [--ops N] WORKLOAD.yaml...
 
-Runs each workload's trial (1 thread, no warm-up) under callgrind, collecting
-only inside the pattern's step function (so thread_init and the harness are
-out), on the system plug-in. The instructions are split three ways:
+Runs each workload's trial (1 thread, no warm-up) under callgrind on the
+system plug-in, collecting only inside the measured window: for a taped
+pattern (workloads/README.md, The operation tape) the harness's replays of
+its tape (timed_replay in harness/trial.c); for another, the pattern's step
+function. thread_init, the record pass and the harness are out. The
+instructions are split four ways:
   allocator  inclusive cost of the plug-in's malloc/free entries (sys_malloc,
              sys_free: glibc malloc and free under them)
   objects    the objects' own memory traffic: the mb_obj_* writes and reads
              (kernels.h) and libc memcpy/memset (growslice and copystack
              copies)
-  accounting the harness's per-call accounting: inlined from pattern.h
-             (mb_alloc/mb_free: size buckets, checksum, the out-of-line
-             path's countdown, the indirect call) and its out-of-line path
-             in opstats.c (latency sampling, usable sizes)
-  kernel     everything else: choosing sizes and lifetimes, the live-object
-             queues, the walk, the loop itself
+  accounting the harness's per-call accounting in the window: inlined from
+             pattern.h (mb_alloc/mb_free) and its out-of-line path in
+             opstats.c (latency sampling, usable sizes); a taped pattern
+             accounts in its record pass, so only the out-of-line path's
+             latency sampling is left here
+  kernel     everything else: for a taped pattern the replay loop (an entry's
+             dispatch, the slot table, the call set-up); for another, choosing
+             sizes and lifetimes, the live-object queues, the walk, the loop
 and printed per operation and per allocator call (malloc + free = 2 calls;
 stack_alloc/stack_free go to malloc/free on the system plug-in).
 """
@@ -100,7 +105,7 @@ def main():
     print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
     for wl in a.workloads:
         ops = a.ops or (2000 if 'slice' in wl else 20000 if 'request' in wl else 100000)
-        m = measure(a.build, plugin, wl, ops, 'mb_tape_replay')
+        m = measure(a.build, plugin, wl, ops, 'timed_replay')
         if m['total'] == 0: # not taped: the step is the measured window
             m = measure(a.build, plugin, wl, ops)
         c = max(m['calls'], 1)
