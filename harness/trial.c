@@ -272,6 +272,8 @@ static void *worker_main(void *p)
 		w->lat_on = false;
 		w->epoch = t->nchunks + 1; /* every handoff is in: drain takes them all */
 		drain_all(wa);
+		if (run->pattern->counters)
+			run->pattern->counters(w);
 		mb_barrier_wait(&t->bar, t->spin_ns); /* D: drained */
 	}
 	mb_counters_thread_close(&t->ctr, &wa->ct);

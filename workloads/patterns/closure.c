@@ -275,6 +275,7 @@ const mb_pattern_t mb_pattern_closure = {
 	.thread_init = closure_thread_init,
 	.step = closure_step,
 	.taped = true,
+	.counters = closure_counters,
 	.phase_end = closure_phase_end,
 	.drain = closure_drain,
 	.thread_fini = closure_thread_fini,

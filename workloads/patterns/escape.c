@@ -260,6 +260,7 @@ const mb_pattern_t mb_pattern_escape = {
 	.thread_init = escape_thread_init,
 	.step = escape_step,
 	.taped = true,
+	.counters = escape_counters,
 	.phase_end = escape_phase_end,
 	.drain = escape_drain,
 	.thread_fini = escape_thread_fini,

@@ -152,6 +152,10 @@ typedef struct mb_pattern {
 	/* step, phase_end and drain are recorded on a tape and replayed in
 	 * the measured window (tape.h), not run there directly */
 	bool taped;
+	/* optional: copies the pattern's counts into w->kernel_counter; the
+	 * harness calls it after the last replay (a taped pattern's replay
+	 * counts some of them: bad reads) */
+	void (*counters)(mb_worker_t *w);
 	void (*drain)(mb_worker_t *w);        /* free everything this thread holds */
 	/* optional: the current phase ends (objects living "until phase end" die);
 	 * called before w->params moves to the next phase */

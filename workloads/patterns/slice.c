@@ -228,6 +228,7 @@ const mb_pattern_t mb_pattern_slice = {
 	.thread_init = slice_thread_init,
 	.step = slice_step,
 	.taped = true,
+	.counters = slice_counters,
 	.phase_end = slice_phase_end,
 	.drain = slice_drain,
 	.thread_fini = slice_thread_fini,

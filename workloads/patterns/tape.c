@@ -282,6 +282,8 @@ void mb_tape_rec_copy(void *dst, const void *src, size_t len)
 {
 	if (mb_tape_off(dst) || mb_tape_off(src) || !mb_tape_is_handle(src))
 		tape_die("a copy between handles not at objects' starts");
+	if (slot_failed(mb_tape_recording, mb_tape_slot(src)))
+		return; /* from an object that never was: nothing to copy */
 	REC(dst, .kind = MB_TOP_COPY, .arg = mb_tape_slot(src), .size = len);
 }
 
@@ -502,10 +504,10 @@ copy:
 	memcpy(ptr[o->slot], ptr[o->arg], o->size);
 	goto next;
 word:
-	*(uint64_t *)((char *)ptr[o->slot] + o->arg) = o->size;
+	mb_obj_set_word((char *)ptr[o->slot] + o->arg, o->size);
 	goto next;
 pword:
-	*(uint64_t *)((char *)ptr[o->slot] + o->arg) = (uint64_t)(uintptr_t)ptr[o->size];
+	mb_obj_set_word((char *)ptr[o->slot] + o->arg, (uint64_t)(uintptr_t)ptr[o->size]);
 	goto next;
 callfv: {
 	uint64_t acc;
