@@ -177,6 +177,72 @@ static void test_stack_reuse(void **st)
 	assert_int_equal(settled(w)->live_bytes, 0);
 }
 
+/* A walk in parts, run directly or in a record pass (tape.h): part 0 starts
+ * a goroutine and calls 20 deep (over several frame-record segments, and two
+ * growths), part 1 returns once, part 2 returns to depth 2, halves at GC
+ * points, calls and returns again, and exits. */
+static mb_g_t tw_g, tw_spare;
+static mb_gstats_t tw_gs;
+
+static void taped_walk(mb_worker_t *w, uint64_t part)
+{
+	if (part == 0) {
+		assert_true(mb_g_start(w, &tw_g, MB_STACK_MIN, &tw_spare, &tw_gs));
+		for (unsigned i = 0; i < 20; i++)
+			assert_true(mb_g_call(w, &tw_g, 32 * (1 + i * 7 % 19), &tw_gs));
+	} else if (part == 1) {
+		mb_g_ret(&tw_g, &tw_gs);
+	} else {
+		while (tw_g.depth > 2)
+			mb_g_ret(&tw_g, &tw_gs);
+		for (int i = 0; i < 3; i++)
+			mb_g_shrink(w, &tw_g, MB_STACK_MIN, &tw_gs);
+		assert_true(mb_g_call(w, &tw_g, 1024, &tw_gs));
+		mb_g_ret(&tw_g, &tw_gs), mb_g_ret(&tw_g, &tw_gs), mb_g_ret(&tw_g, &tw_gs);
+		mb_g_exit(w, &tw_g, MB_STACK_MIN, &tw_spare, &tw_gs);
+		mb_g_free(w, &tw_spare, &tw_gs);
+	}
+}
+
+static void test_stack_taped(void **st)
+{
+	/* directly, reading the frames off the stacks */
+	mb_worker_t *w = setup_worker(NULL, true, false);
+	tw_gs = (mb_gstats_t){0};
+	tw_spare = (mb_g_t){0};
+	for (uint64_t part = 0; part < 3; part++)
+		taped_walk(w, part);
+	mb_gstats_t direct = tw_gs;
+	uint64_t checksum = settled(w)->checksum;
+	assert_int_equal(direct.bad_frames, 0);
+	assert_true(direct.grows >= 2 && direct.shrinks >= 1);
+	/* taped, the returns taking their sizes from the frame record */
+	w = setup_worker(NULL, true, false);
+	mb_gframes_t fr;
+	mb_tape_t t;
+	assert_int_equal(mb_gframes_init(&fr), 0);
+	assert_int_equal(mb_tape_init(&t), 0);
+	tw_gs = (mb_gstats_t){.fr = &fr};
+	for (uint64_t part = 0; part < 3; part++) {
+		mb_tape_record(w, &t, taped_walk, part);
+		if (part == 1) { /* spoil the next frame down before its read */
+			char *base = t.ptr[mb_tape_slot(tw_g.stack)];
+			*(uint64_t *)(base + tw_g.used - 8) ^= 16;
+		}
+		mb_tape_replay(w, &t);
+	}
+	assert_int_equal(tw_gs.bad_frames, 1); /* counted; the walk went on */
+	tw_gs.bad_frames = 0;
+	tw_gs.fr = NULL;
+	assert_memory_equal(&tw_gs, &direct, sizeof(direct));
+	assert_int_equal(settled(w)->checksum, checksum);
+	assert_int_equal(w->st.live_bytes, 0);
+	assert_int_equal(n_stack, 0);
+	assert_int_equal(fr.n, 1 + (20 + MB_GFR_SEG - 1) / MB_GFR_SEG); /* at depth 20; reused after */
+	mb_tape_fini(&t);
+	mb_gframes_fini(&fr);
+}
+
 /* --- lifetimes and GC pacing --------------------------------------------------- */
 
 typedef struct { mb_life_t life; } lp_t;
@@ -485,6 +551,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stack_walk),    cmocka_unit_test(test_stack_reuse),
+		cmocka_unit_test(test_stack_taped),
 		cmocka_unit_test(test_life_ops_fifo_phase), cmocka_unit_test(test_gc_paced),
 		cmocka_unit_test(test_escape_fraction), cmocka_unit_test(test_closure),
 		cmocka_unit_test(test_closure_taped),

@@ -3,13 +3,67 @@
  */
 #include "gostack.h"
 
-#include <string.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#define GFR_CAP0 4096u /* segments mapped at first (64 KiB) */
+
+int mb_gframes_init(mb_gframes_t *fr)
+{
+	*fr = (mb_gframes_t){.n = 1}; /* segment 0 means none */
+	void *p = mmap(NULL, GFR_CAP0 * sizeof(mb_gfr_seg_t), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	fr->seg = p;
+	fr->cap = GFR_CAP0;
+	return 0;
+}
+
+void mb_gframes_fini(mb_gframes_t *fr)
+{
+	if (fr->seg)
+		munmap(fr->seg, (size_t)fr->cap * sizeof(mb_gfr_seg_t));
+	*fr = (mb_gframes_t){0};
+}
+
+uint32_t mb_gframes_more(mb_gframes_t *fr)
+{
+	if (fr->n == fr->cap) {
+		size_t bytes = (size_t)fr->cap * sizeof(mb_gfr_seg_t);
+		void *p = fr->cap <= UINT32_MAX / 2
+				  ? mremap(fr->seg, bytes, 2 * bytes, MREMAP_MAYMOVE)
+				  : MAP_FAILED;
+		if (p == MAP_FAILED) {
+			fprintf(stderr, "membench: goroutine stacks: out of memory for the frame record\n");
+			abort();
+		}
+		fr->seg = p;
+		fr->cap *= 2;
+	}
+	return fr->n++;
+}
+
+void mb_gframes_drop(mb_gframes_t *fr, mb_g_t *g)
+{
+	while (g->fseg) {
+		uint32_t s = g->fseg;
+		g->fseg = fr->seg[s].prev;
+		fr->seg[s].prev = fr->free;
+		fr->free = s;
+	}
+}
 
 /* The stream records stack operations apart from heap ones (their own tag in
  * the checksum), but they count in allocs/frees and live bytes: stacks are
- * memory the allocator serves. */
+ * memory the allocator serves. In a record pass the call is a tape entry,
+ * counted there the same way. */
 static void *stack_alloc(mb_worker_t *w, size_t size)
 {
+	if (w->tape)
+		return mb_tape_rec_stack_alloc(w, size);
 	const mb_alloc_ops_t *a = w->alloc;
 	void *p = a->stack_alloc ? a->stack_alloc(size) : a->malloc(size, MB_NOSCAN);
 	if (!p) {
@@ -22,6 +76,10 @@ static void *stack_alloc(mb_worker_t *w, size_t size)
 
 static void stack_free(mb_worker_t *w, void *p, size_t size)
 {
+	if (w->tape) {
+		mb_tape_rec_stack_free(w, p, size);
+		return;
+	}
 	const mb_alloc_ops_t *a = w->alloc;
 	if (a->stack_free)
 		a->stack_free(p, size);
@@ -43,7 +101,7 @@ static bool copystack(mb_worker_t *w, mb_g_t *g, uint32_t newsize, mb_gstats_t *
 	char *ns = stack_alloc(w, newsize);
 	if (!ns)
 		return false;
-	memcpy(ns, g->stack, g->used);
+	mb_obj_copy(ns, g->stack, g->used);
 	gs->copied += g->used;
 	stack_free(w, g->stack, g->size);
 	account(gs, (int64_t)newsize - (int64_t)g->size);
@@ -66,6 +124,7 @@ bool mb_g_start(mb_worker_t *w, mb_g_t *g, uint32_t size, mb_g_t *spare, mb_gsta
 	}
 	g->used = 0;
 	g->depth = 0;
+	g->fseg = 0;
 	gs->started++;
 	gs->live++;
 	return true;
@@ -75,6 +134,8 @@ void mb_g_free(mb_worker_t *w, mb_g_t *g, mb_gstats_t *gs)
 {
 	if (!g->stack)
 		return;
+	if (gs->fr)
+		mb_gframes_drop(gs->fr, g);
 	stack_free(w, g->stack, g->size);
 	account(gs, -(int64_t)g->size);
 	g->stack = NULL;
@@ -86,6 +147,8 @@ void mb_g_exit(mb_worker_t *w, mb_g_t *g, uint32_t start_size, mb_g_t *spare,
 	       mb_gstats_t *gs)
 {
 	if (spare && !spare->stack && g->size == start_size) {
+		if (gs->fr)
+			mb_gframes_drop(gs->fr, g);
 		*spare = *g; /* gfput keeps a standard-size stack */
 		g->stack = NULL;
 		gs->exited++;

@@ -13,6 +13,10 @@
  * holds its size, so a return reads the stack it pops, and a wrong copy would
  * show. Stacks come from the allocator's stack_alloc / stack_free where the
  * plug-in has them (a stack/heap split), else from its malloc (noscan).
+ * In a taped pattern's record pass (tape.h) the stacks are handles: the
+ * calls and copies are recorded, and a return takes its frame's size from
+ * the frame record (mb_gframes_t) instead of the stack, whose word the
+ * replay reads back.
  */
 #ifndef MB_GOSTACK_H
 #define MB_GOSTACK_H
@@ -24,17 +28,87 @@
 #define MB_STACK_SMALL 128u /* abi.StackSmall: frames this small skip the frame-size term */
 
 typedef struct mb_g {
-	char *stack;       /* NULL: no goroutine in this slot */
+	char *stack;       /* NULL: no goroutine in this slot; a handle in a
+	                      record pass */
 	uint32_t size;     /* bytes of the stack */
 	uint32_t used;     /* bytes of frames on it */
 	uint32_t depth;    /* frames on it */
+	uint32_t fseg;     /* its newest segment in the frame record (0: none,
+	                      or no record kept) */
 } mb_g_t;
+
+/* The frame record: the sizes of the frames on goroutines' stacks, kept
+ * apart from the stacks, so that a return knows its frame's size without
+ * reading the stack (a record pass cannot: its stacks are handles). A
+ * goroutine's sizes lie in segments of MB_GFR_SEG, chained newest first from
+ * mb_g_t.fseg; all but the newest are full, so g->depth says where the top
+ * is: O(1) a call or a return. Segments come from an mmap'd array (never
+ * the allocator under test), grown by doubling; index 0 is never handed
+ * out. A goroutine's record moves with its mb_g_t (copies of it included):
+ * a copystack changes the stack, never the record. */
+#define MB_GFR_SEG 3 /* sizes a segment: 16 bytes with its link */
+
+typedef struct mb_gfr_seg {
+	uint32_t prev;                /* the goroutine's next older segment;
+	                                 on the free list, the next free one */
+	uint32_t frame[MB_GFR_SEG];
+} mb_gfr_seg_t;
+
+typedef struct mb_gframes {
+	mb_gfr_seg_t *seg; /* cap mapped, [1, n) handed out at some time */
+	uint32_t n, cap;
+	uint32_t free;     /* free segments, chained through prev; 0: none */
+} mb_gframes_t;
+
+/* 0 or -ENOMEM. */
+int mb_gframes_init(mb_gframes_t *fr);
+void mb_gframes_fini(mb_gframes_t *fr);
+/* A segment never handed out (the map doubles when full; out of memory
+ * aborts, as the tape's own memory does). */
+uint32_t mb_gframes_more(mb_gframes_t *fr);
+/* Releases all of g's segments (g->fseg becomes 0). */
+void mb_gframes_drop(mb_gframes_t *fr, mb_g_t *g);
+
+/* Records a frame of `frame` bytes on g, before its depth counts it. */
+static inline __attribute__((always_inline)) void mb_gframes_push(mb_gframes_t *fr, mb_g_t *g,
+								  uint32_t frame)
+{
+	uint32_t i = g->depth % MB_GFR_SEG;
+	if (i == 0) {
+		uint32_t s = fr->free;
+		if (s)
+			fr->free = fr->seg[s].prev;
+		else
+			s = mb_gframes_more(fr);
+		fr->seg[s].prev = g->fseg;
+		g->fseg = s;
+	}
+	fr->seg[g->fseg].frame[i] = frame;
+}
+
+/* The size of g's top frame (depth > 0), taken off the record, before its
+ * depth drops. */
+static inline __attribute__((always_inline)) uint32_t mb_gframes_pop(mb_gframes_t *fr, mb_g_t *g)
+{
+	uint32_t i = (g->depth - 1) % MB_GFR_SEG, top = g->fseg;
+	mb_gfr_seg_t *s = &fr->seg[top];
+	uint32_t frame = s->frame[i];
+	if (i == 0) {
+		g->fseg = s->prev;
+		s->prev = fr->free;
+		fr->free = top;
+	}
+	return frame;
+}
 
 typedef struct mb_gstats {
 	uint64_t grows, shrinks, copied; /* copystack calls and bytes they copied */
 	uint64_t started, exited;        /* goroutines */
 	uint64_t calls, stack_bytes, stack_bytes_peak, live; /* live: goroutines now */
 	uint64_t bad_frames;             /* frame words that did not read back */
+	mb_gframes_t *fr; /* the frame record of these goroutines, kept by every
+	                     call and return; NULL: none (then they may never
+	                     run in a record pass) */
 } mb_gstats_t;
 
 /* A goroutine starts in g with a stack of `size` bytes (the spare one when
@@ -69,6 +143,8 @@ static inline __attribute__((always_inline)) bool mb_g_call_in(mb_worker_t *w, m
 		if (!ok)
 			return false;
 	}
+	if (gs->fr)
+		mb_gframes_push(gs->fr, g, frame);
 	/* the frame's locals: a word per line; its last word is its size */
 	mb_obj_write_frame(g->stack + g->used, frame, g->used);
 	g->used += frame;
@@ -87,16 +163,26 @@ static inline __attribute__((always_inline)) bool mb_g_call(mb_worker_t *w, mb_g
 	return mb_g_call_in(w, g, g, frame, gs);
 }
 
-/* Returns from the top frame (depth > 0); reads its size from the stack. A
- * frame that does not read back unwinds the whole stack (counted). */
+/* Returns from the top frame (depth > 0). With a frame record its size
+ * comes from there, and the stack's frame is read back and checked against
+ * it (at replay for a handle): a frame that does not read back is counted
+ * and the walk goes on (a record pass has decided it before the read).
+ * Without one its size is read from the stack, and a frame that does not
+ * read back unwinds the whole stack (counted). */
 static inline __attribute__((always_inline)) void mb_g_ret(mb_g_t *g, mb_gstats_t *gs)
 {
-	uint64_t frame = mb_obj_read_frame(g->stack, g->used);
-	if (__builtin_expect(frame == 0, 0)) {
-		gs->bad_frames++; /* the stack was not kept intact: unwind it all */
-		g->used = 0;
-		g->depth = 0;
-		return;
+	uint64_t frame;
+	if (gs->fr) {
+		frame = mb_gframes_pop(gs->fr, g);
+		mb_obj_check_frame_into(g->stack, g->used, frame, &gs->bad_frames);
+	} else {
+		frame = mb_obj_read_frame(g->stack, g->used);
+		if (__builtin_expect(frame == 0, 0)) {
+			gs->bad_frames++; /* the stack was not kept intact: unwind it all */
+			g->used = 0;
+			g->depth = 0;
+			return;
+		}
 	}
 	g->used -= (uint32_t)frame;
 	g->depth--;

@@ -115,6 +115,17 @@ static inline uint64_t mb_obj_read_frame(const char *base, uint32_t used)
 	return frame;
 }
 
+/* mb_obj_read_frame(base, used) != frame added to *bad: the check of a
+ * return whose frame size is known without the read (a handle: at replay). */
+static inline void mb_obj_check_frame_into(const char *base, uint32_t used, uint64_t frame,
+					   uint64_t *bad)
+{
+	if (__builtin_expect(mb_tape_is_handle(base), 0))
+		mb_tape_rec_frame_r(base, used, frame, bad);
+	else
+		*bad += mb_obj_read_frame(base, used) != frame;
+}
+
 /* A closure's boxed variable of size bytes at box: word 0 is the variable
  * (the bytes after it are its other fields); its size is kept in the high 32
  * bits of word 0, which the calls' increments never reach. */

@@ -17,6 +17,10 @@
  * Cost outside the allocator: two rng draws per step, O(1); a GC point is
  * O(goroutines), once per gc_every operations (default: as many operations as
  * goroutines, so O(1) amortised).
+ * Taped (tape.h): the walk is recorded, its stack calls, frame writes, copies
+ * and frame reads replayed. Returns take their frame sizes from the frame
+ * record (gostack.h), kept from thread_init on; the goroutines thread_init
+ * starts (directly) get handles in the first record pass.
  */
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -75,7 +79,9 @@ typedef struct stacks_thread {
 	mb_g_t *g;           /* n goroutine slots (mmap'd bookkeeping) */
 	uint64_t n, since_gc;
 	mb_g_t spare;        /* gFree: one cached goroutine with its stack */
-	mb_gstats_t gs;
+	mb_gstats_t gs;      /* gs.fr = &fr */
+	mb_gframes_t fr;
+	bool adopted;        /* the stacks are handles (a record pass has run) */
 } stacks_thread_t;
 
 static const char *const stacks_counter_names[] = {
@@ -123,6 +129,9 @@ static int stacks_thread_init(mb_worker_t *w)
 	if (!t)
 		return -12;
 	w->state = t;
+	if (mb_gframes_init(&t->fr))
+		return -12;
+	t->gs.fr = &t->fr;
 	t->n = p->goroutines;
 	t->g = mmap(NULL, t->n * sizeof(mb_g_t), PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -135,6 +144,18 @@ static int stacks_thread_init(mb_worker_t *w)
 			return -12;
 	stacks_counters(w);
 	return 0;
+}
+
+/* The first record pass: the stacks thread_init made directly become
+ * handles; every later pass is a record pass too (the pattern is taped). */
+static void stacks_adopt(mb_worker_t *w, stacks_thread_t *t)
+{
+	t->adopted = true;
+	for (uint64_t i = 0; i < t->n; i++)
+		if (t->g[i].stack)
+			t->g[i].stack = mb_tape_rec_adopt(w, t->g[i].stack, t->g[i].size);
+	if (t->spare.stack)
+		t->spare.stack = mb_tape_rec_adopt(w, t->spare.stack, t->spare.size);
 }
 
 static void gc_point(mb_worker_t *w, stacks_thread_t *t)
@@ -155,6 +176,8 @@ static void stacks_step(mb_worker_t *w, uint64_t nops)
 	const uint64_t call_t = (uint64_t)(p->call_prob * 4294967296.0);
 	const uint32_t stack_start = (uint32_t)p->stack_start;
 	mb_g_t *const spare = p->reuse_stacks ? &t->spare : NULL;
+	if (w->tape && !t->adopted)
+		stacks_adopt(w, t);
 	mb_rng_t rng = w->rng;
 	for (uint64_t i = 0; i < nops; i++) {
 		mb_g_t *g = &t->g[mb_rng_below(&rng, n)];
@@ -199,6 +222,8 @@ static void stacks_step(mb_worker_t *w, uint64_t nops)
 static void stacks_drain(mb_worker_t *w)
 {
 	stacks_thread_t *t = w->state;
+	if (w->tape && !t->adopted)
+		stacks_adopt(w, t);
 	for (uint64_t i = 0; t->g && i < t->n; i++)
 		mb_g_free(w, &t->g[i], &t->gs);
 	if (t->spare.stack) {
@@ -206,7 +231,9 @@ static void stacks_drain(mb_worker_t *w)
 		t->gs.exited--;
 		mb_g_free(w, &t->spare, &t->gs);
 	}
-	/* the counters keep the state at the end of the last step */
+	/* the counters keep the state at the end of the last step; bad frames
+	 * are counted at replay, after the step's record copied them */
+	w->kernel_counter[7] = t->gs.bad_frames;
 }
 
 static void stacks_thread_fini(mb_worker_t *w)
@@ -218,6 +245,7 @@ static void stacks_thread_fini(mb_worker_t *w)
 		stacks_drain(w); /* after a failed init, what was made */
 		munmap(t->g, t->n * sizeof(mb_g_t));
 	}
+	mb_gframes_fini(&t->fr);
 	free(t);
 	w->state = NULL;
 }
@@ -232,6 +260,7 @@ const mb_pattern_t mb_pattern_stacks = {
 	.validate = stacks_validate,
 	.thread_init = stacks_thread_init,
 	.step = stacks_step,
+	.taped = true,
 	.drain = stacks_drain,
 	.thread_fini = stacks_thread_fini,
 };

@@ -233,6 +233,17 @@ void mb_tape_rec_stack_free(mb_worker_t *w, void *h, size_t size)
 				       .size = size};
 }
 
+void *mb_tape_rec_adopt(mb_worker_t *w, void *p, size_t size)
+{
+	mb_tape_t *t = w->tape;
+	if (t->nslots == MB_TAPE_SLOTS)
+		tape_die("more live objects than slots");
+	uint32_t slot = t->nslots++;
+	t->size[slot] = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
+	t->ptr[slot] = p;
+	return handle(slot);
+}
+
 void mb_tape_rec_handoff(mb_worker_t *w, void *h, void **dst)
 {
 	mb_tape_t *t = w->tape;

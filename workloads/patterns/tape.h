@@ -169,6 +169,11 @@ void mb_tape_rec_free(mb_worker_t *w, void *h, size_t size);
  * stack_free's, with their tags. */
 void *mb_tape_rec_stack_alloc(mb_worker_t *w, size_t size);
 void mb_tape_rec_stack_free(mb_worker_t *w, void *h, size_t size);
+/* A handle for p, an object made outside any record pass (directly, as by a
+ * pattern's thread_init), from here on: a slot never handed out before, so
+ * that no entry of the tape names it yet and its pointer is set at once (no
+ * entry). No accounting: p was counted when it was made. */
+void *mb_tape_rec_adopt(mb_worker_t *w, void *p, size_t size);
 /* ... of a cross-thread handoff (live.c): *dst gets the pointer at replay;
  * h's slot is free from here on the recording side. */
 void mb_tape_rec_handoff(mb_worker_t *w, void *h, void **dst);
