@@ -231,8 +231,14 @@ static void stacks_drain(mb_worker_t *w)
 		t->gs.exited--;
 		mb_g_free(w, &t->spare, &t->gs);
 	}
-	/* the counters keep the state at the end of the last step; bad frames
-	 * are counted at replay, after the step's record copied them */
+}
+
+/* The counters keep the state at the end of the last step (the drain's exits
+ * are not in them); bad frames are counted at replay, after the step's
+ * record copied them. */
+static void stacks_final_counters(mb_worker_t *w)
+{
+	stacks_thread_t *t = w->state;
 	w->kernel_counter[7] = t->gs.bad_frames;
 }
 
@@ -261,6 +267,7 @@ const mb_pattern_t mb_pattern_stacks = {
 	.thread_init = stacks_thread_init,
 	.step = stacks_step,
 	.taped = true,
+	.counters = stacks_final_counters,
 	.drain = stacks_drain,
 	.thread_fini = stacks_thread_fini,
 };

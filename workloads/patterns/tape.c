@@ -241,7 +241,7 @@ void *mb_tape_rec_adopt(mb_worker_t *w, void *p, size_t size)
 	uint32_t slot = t->nslots++;
 	t->size[slot] = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
 	t->ptr[slot] = p;
-	return handle(slot);
+	return mb_tape_handle(slot);
 }
 
 void mb_tape_rec_handoff(mb_worker_t *w, void *h, void **dst)
