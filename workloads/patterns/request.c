@@ -140,7 +140,9 @@ typedef struct req_thread {
 	mb_g_t *g;
 	uint64_t n, since_gc, requests, gcs_stack;
 	mb_g_t spare;
-	mb_gstats_t gs;
+	mb_gstats_t gs;      /* gs.fr = &fr */
+	mb_gframes_t fr;
+	bool adopted;        /* the stacks are handles (a record pass has run) */
 	const request_params_t *p; /* the params the thresholds below are of */
 	uint64_t closure_t, slice_t, exit_t; /* closure_prob, ...: mb_rng_chance_t */
 } req_thread_t;
@@ -191,6 +193,9 @@ static int request_thread_init(mb_worker_t *w)
 	rc = rc ? rc : slice_state_init(&t->sl, &t->live, offsetof(request_params_t, slice.p));
 	if (rc)
 		return rc;
+	if (mb_gframes_init(&t->fr))
+		return -12;
+	t->gs.fr = &t->fr;
 	t->n = p->goroutines;
 	t->g = mmap(NULL, t->n * sizeof(mb_g_t), PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -202,6 +207,18 @@ static int request_thread_init(mb_worker_t *w)
 		if (!go_start(w, t, p, &t->g[i], &w->rng))
 			return -12;
 	return 0;
+}
+
+/* The first record pass: the stacks thread_init made directly become
+ * handles; every later pass is a record pass too (the pattern is taped). */
+static void request_adopt(mb_worker_t *w, req_thread_t *t)
+{
+	t->adopted = true;
+	for (uint64_t i = 0; i < t->n; i++)
+		if (t->g[i].stack)
+			t->g[i].stack = mb_tape_rec_adopt(w, t->g[i].stack, t->g[i].size);
+	if (t->spare.stack)
+		t->spare.stack = mb_tape_rec_adopt(w, t->spare.stack, t->spare.size);
 }
 
 /* The per-request constants of p, computed when p changes (a new phase). */
@@ -222,6 +239,8 @@ static void request_step(mb_worker_t *w, uint64_t nops)
 	uint64_t gc_every = p->gc_every ? p->gc_every : t->n;
 	if (t->p != p)
 		request_prep(t, p);
+	if (w->tape && !t->adopted)
+		request_adopt(w, t);
 	const uint64_t closure_t = t->closure_t, slice_t = t->slice_t, exit_t = t->exit_t;
 	mb_live_step_begin(&t->live);
 	mb_rng_t rng = w->rng;
@@ -275,6 +294,8 @@ static void request_phase_end(mb_worker_t *w)
 static void request_drain(mb_worker_t *w)
 {
 	req_thread_t *t = w->state;
+	if (w->tape && !t->adopted)
+		request_adopt(w, t);
 	mb_lifeq_drain(&t->esc.q);
 	mb_lifeq_drain(&t->clo.q);
 	mb_lifeq_drain(&t->sl.q);
@@ -298,6 +319,7 @@ static void request_thread_fini(mb_worker_t *w)
 	mb_live_fini(&t->live);
 	if (t->g)
 		munmap(t->g, t->n * sizeof(mb_g_t));
+	mb_gframes_fini(&t->fr);
 	free(t);
 	w->state = NULL;
 }
@@ -313,6 +335,7 @@ const mb_pattern_t mb_pattern_request = {
 	.params_free = request_params_free,
 	.thread_init = request_thread_init,
 	.step = request_step,
+	.taped = true,
 	.phase_end = request_phase_end,
 	.drain = request_drain,
 	.thread_fini = request_thread_fini,
