@@ -98,12 +98,13 @@ if ! command -v valgrind >/dev/null; then
 	echo "deterministic check skipped: valgrind not installed"
 	exit $rc
 fi
-# 2. callgrind: OPS measured operations after WARMUP, in the step function only
+# 2. callgrind: OPS measured operations after WARMUP, in the measured window only
+# (the harness's replays of the pattern's operation tape: timed_replay)
 SIM_OPS=${SIM_OPS:-400000}
 wl=workloads/$WORKLOAD.yaml
 [ -f "$wl" ] || wl=$WORKLOAD
 echo
-echo "deterministic: callgrind cache simulation of the step path, $SIM_OPS operations, 0 vs 200 samples"
+echo "deterministic: callgrind cache simulation of the measured replays, $SIM_OPS operations, 0 vs 200 samples"
 printf '%-11s %14s %14s %9s %9s %9s\n' allocator "cycles(est) s0" "s200" s200/s0 "Ir ratio" prof/s0
 sim_bad=0
 for al in ${ALLOCATORS//,/ }; do
@@ -111,7 +112,7 @@ for al in ${ALLOCATORS//,/ }; do
 		args=(--samples $n)
 		[ $n = prof ] && args=(--samples 200 --memory-profile)
 		LD_PRELOAD="$PWD/$B/plugins/mb-$al.so" valgrind --tool=callgrind --cache-sim=yes \
-			--toggle-collect='*_step' --callgrind-out-file="$tmp/cg.$al.$n" \
+			--toggle-collect=timed_replay --callgrind-out-file="$tmp/cg.$al.$n" \
 			"$B/membench" trial --workload "$wl" --threads 1 --ops "$SIM_OPS" \
 			--warmup $((SIM_OPS / 4)) "${args[@]}" >/dev/null 2>"$tmp/cg.err"
 	done
