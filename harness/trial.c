@@ -117,6 +117,27 @@ static void drain_all(worker_arg_t *wa)
 		wa->w->run->pattern->drain(wa->w);
 }
 
+/* Simulated trials, before collecting: the first time in a chunk, wait until
+ * the main thread sleeps (its few steps would land at a different point of
+ * the simulated cache's history run by run) and flush once; then all workers
+ * start together. */
+static void sim_start(trial_t *t, mb_worker_t *w, bool first)
+{
+	if (first) {
+		do
+			sched_yield();
+		while (!__atomic_load_n(&t->main_parked, __ATOMIC_ACQUIRE) ||
+		       !__atomic_load_n(&t->bar.sleepers, __ATOMIC_ACQUIRE));
+		/* it counted itself a sleeper just before its futex call: let it
+		 * get there (valgrind runs one thread at a time) */
+		for (int y = 0; y < 4; y++)
+			sched_yield();
+		if (w->tid == 0)
+			mb_cachegrind_flush();
+	}
+	pthread_barrier_wait(&t->wbar);
+}
+
 /* Replays the worker's tape under the clock and the counters (and, in a
  * simulated trial, collection): a piece, or a long record's flush. Not
  * inlined: workloads/kernel_cost.py collects inside it. */
@@ -166,22 +187,8 @@ static void tape_chunk(worker_arg_t *wa, uint64_t c, uint64_t k, bool phase_last
 			w->epoch = UINT64_MAX;
 			mb_tape_record(w, &wa->tape, tape_drain, 0);
 		}
-		if (t->simulated) {
-			/* as in worker_main: the first piece waits for the main
-			 * thread to sleep; every piece starts on all workers at once */
-			if (i == 0) {
-				do
-					sched_yield();
-				while (!__atomic_load_n(&t->main_parked, __ATOMIC_ACQUIRE) ||
-				       !__atomic_load_n(&t->bar.sleepers, __ATOMIC_ACQUIRE));
-				for (int y = 0; y < 4; y++)
-					sched_yield();
-			}
-			pthread_barrier_wait(&t->wbar);
-			if (i == 0 && w->tid == 0)
-				mb_cachegrind_flush();
-			pthread_barrier_wait(&t->wbar);
-		}
+		if (t->simulated) /* every piece starts on all workers at once */
+			sim_start(t, w, i == 0);
 		timed_replay(wa);
 	}
 	wa->tape.flush = NULL;
@@ -229,21 +236,7 @@ static void *worker_main(void *p)
 				continue;
 			}
 			if (t->simulated) {
-				/* collect only once the main thread sleeps: its few
-				 * steps would land at a different point of the
-				 * simulated cache's history run by run */
-				do
-					sched_yield();
-				while (!__atomic_load_n(&t->main_parked, __ATOMIC_ACQUIRE) ||
-				       !__atomic_load_n(&t->bar.sleepers, __ATOMIC_ACQUIRE));
-				/* it counted itself a sleeper just before its futex call:
-				 * let it get there (valgrind runs one thread at a time) */
-				for (int y = 0; y < 4; y++)
-					sched_yield();
-				/* one flush, then all workers start collecting together */
-				if (w->tid == 0)
-					mb_cachegrind_flush();
-				pthread_barrier_wait(&t->wbar);
+				sim_start(t, w, true);
 				mb_cachegrind_toggle();
 			}
 			mb_counters_begin(&t->ctr, &wa->ct);
