@@ -174,3 +174,12 @@ void mb_g_halve(mb_worker_t *w, mb_g_t *g, mb_gstats_t *gs)
 	if (copystack(w, g, g->size / 2, gs))
 		gs->shrinks++;
 }
+
+void mb_g_adopt(mb_worker_t *w, mb_g_t *g, uint64_t n, mb_g_t *spare)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (g[i].stack)
+			g[i].stack = mb_tape_rec_adopt(w, g[i].stack, g[i].size);
+	if (spare && spare->stack)
+		spare->stack = mb_tape_rec_adopt(w, spare->stack, spare->size);
+}

@@ -214,11 +214,7 @@ static int request_thread_init(mb_worker_t *w)
 static void request_adopt(mb_worker_t *w, req_thread_t *t)
 {
 	t->adopted = true;
-	for (uint64_t i = 0; i < t->n; i++)
-		if (t->g[i].stack)
-			t->g[i].stack = mb_tape_rec_adopt(w, t->g[i].stack, t->g[i].size);
-	if (t->spare.stack)
-		t->spare.stack = mb_tape_rec_adopt(w, t->spare.stack, t->spare.size);
+	mb_g_adopt(w, t->g, t->n, &t->spare);
 }
 
 /* The per-request constants of p, computed when p changes (a new phase). */

@@ -151,11 +151,7 @@ static int stacks_thread_init(mb_worker_t *w)
 static void stacks_adopt(mb_worker_t *w, stacks_thread_t *t)
 {
 	t->adopted = true;
-	for (uint64_t i = 0; i < t->n; i++)
-		if (t->g[i].stack)
-			t->g[i].stack = mb_tape_rec_adopt(w, t->g[i].stack, t->g[i].size);
-	if (t->spare.stack)
-		t->spare.stack = mb_tape_rec_adopt(w, t->spare.stack, t->spare.size);
+	mb_g_adopt(w, t->g, t->n, &t->spare);
 }
 
 static void gc_point(mb_worker_t *w, stacks_thread_t *t)
