@@ -14,7 +14,8 @@
 
 __thread mb_tape_t *mb_tape_recording;
 
-#define TAPE_CAP0 (64u << 10) /* entries mapped at first (1.5 MiB) */
+#define TAPE_CAP0 (MB_TAPE_FLUSH + 1) /* entries mapped at first: a flush point
+                                        and the replay's END after it */
 
 static void *map(size_t bytes)
 {
@@ -64,6 +65,16 @@ static _Noreturn void tape_die(const char *what)
 	abort();
 }
 
+static void tape_grow(mb_tape_t *t)
+{
+	size_t bytes = t->cap * sizeof(mb_tape_op_t);
+	void *p = mremap(t->op, bytes, 2 * bytes, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		tape_die("out of memory for the tape");
+	t->op = p;
+	t->cap *= 2;
+}
+
 static mb_tape_op_t *tape_push(mb_tape_t *t)
 {
 	if (__builtin_expect(t->n == MB_TAPE_FLUSH, 0) && mb_tape_recording == t) {
@@ -77,14 +88,8 @@ static mb_tape_op_t *tape_push(mb_tape_t *t)
 			mb_tape_replay(t->w, t);
 		mb_tape_recording = t;
 	}
-	if (__builtin_expect(t->n == t->cap, 0)) {
-		size_t bytes = t->cap * sizeof(mb_tape_op_t);
-		void *p = mremap(t->op, bytes, 2 * bytes, MREMAP_MAYMOVE);
-		if (p == MAP_FAILED)
-			tape_die("out of memory for the tape");
-		t->op = p;
-		t->cap *= 2;
-	}
+	if (__builtin_expect(t->n == t->cap, 0))
+		tape_grow(t);
 	return &t->op[t->n++];
 }
 
@@ -451,15 +456,17 @@ void mb_tape_replay(mb_worker_t *w, mb_tape_t *t)
 		[MB_TOP_CALLFV] = &&callfv, [MB_TOP_FRAME_W] = &&frame_w,
 		[MB_TOP_FRAME_R] = &&frame_r, [MB_TOP_STACK_ALLOC] = &&stack_alloc,
 		[MB_TOP_STACK_FREE] = &&stack_free, [MB_TOP_HANDOFF] = &&handoff,
+		[MB_TOP_END] = &&done,
 	};
 	void **const ptr = t->ptr;
 	uint64_t **const ctr = t->ctr;
-	mb_tape_op_t *o = t->op, *const end = t->op + t->n;
 	/* the record pass's countdown, which the out-of-line paths reset */
 	uint32_t countdown = w->slow_countdown;
+	if (t->n == t->cap)
+		tape_grow(t);
+	t->op[t->n].kind = MB_TOP_END; /* no end test per entry */
+	mb_tape_op_t *o = t->op;
 	void *p;
-	if (o == end)
-		goto done;
 	goto *kind[o->kind];
 alloc:
 	p = ptr[o->slot] = w->malloc(o->size, o->flags);
@@ -548,8 +555,8 @@ stack_free:
 handoff:
 	*(void **)(uintptr_t)o->arg = ptr[o->slot];
 next:
-	if (++o != end)
-		goto *kind[o->kind];
+	o++;
+	goto *kind[o->kind];
 done:
 	w->slow_countdown = countdown;
 	t->n = 0;

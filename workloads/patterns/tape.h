@@ -69,6 +69,7 @@ enum {
 	MB_TOP_STACK_FREE,   /* stack_free(base, size) (or free) */
 	MB_TOP_HANDOFF,      /* *(void **)arg = base: the object goes to another
 	                        thread, which frees it after this chunk */
+	MB_TOP_END,          /* the replay's stop, written after the last entry */
 	MB_TOP_NKINDS
 };
 
