@@ -118,10 +118,11 @@ int compare_runs(const rundir_t *base, const rundir_t *cur, const compare_opts_t
 			free(b);
 		}
 	}
-	/* a run from before the operation tape timed the patterns' own work too */
+	/* a run from before the operation tape timed the patterns' own work too
+	 * (its manifest has no build.timing) */
 	json_t *ta = rundir_get(base->manifest, "build.timing"),
 	       *tb = rundir_get(cur->manifest, "build.timing");
-	if (!ta != !tb || (ta && !json_equal(ta, tb)))
+	if (base->manifest && cur->manifest && (!ta != !tb || (ta && !json_equal(ta, tb))))
 		cwarn(out, "the runs time the patterns differently (build.timing %s vs %s): "
 		      "a taped pattern's ns/op covers only its replay; compare times within "
 		      "one kind", ta ? json_string_value(ta) : "step",

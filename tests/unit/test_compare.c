@@ -164,6 +164,33 @@ static void test_exact_metric(void **state)
 	assert_int_equal(v, CMP_SAME);
 }
 
+static void write_manifest(const char *dir, const char *timing)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/manifest.json", dir);
+	json_t *m = timing ? json_pack("{s:{s:s}}", "build", "timing", timing)
+			   : json_pack("{s:{}}", "build");
+	assert_int_equal(json_dump_file(m, path, 0), 0);
+	json_decref(m);
+}
+
+/* A run timed the old way (no build.timing: the whole step) against one that
+ * times the tape's replays: one warning more than between two of a kind. */
+static void test_timing_kinds_warn(void **state)
+{
+	char a[300], b[300];
+	size_t same, mixed;
+	snprintf(a, sizeof(a), "%s/timing-a", root);
+	snprintf(b, sizeof(b), "%s/timing-b", root);
+	make_pair(7, 0, a, b);
+	write_manifest(a, "tape-replay");
+	write_manifest(b, "tape-replay");
+	run_compare(a, b, NULL, NULL, &same);
+	write_manifest(a, NULL);
+	run_compare(a, b, NULL, NULL, &mixed);
+	assert_int_equal(mixed, same + 1);
+}
+
 int main(void)
 {
 	snprintf(root, sizeof(root), "%s/mb-test-compare-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -174,6 +201,7 @@ int main(void)
 		cmocka_unit_test(test_noise_is_not_a_regression),
 		cmocka_unit_test(test_too_few_samples),
 		cmocka_unit_test(test_exact_metric),
+		cmocka_unit_test(test_timing_kinds_warn),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[400];
