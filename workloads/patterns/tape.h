@@ -7,9 +7,10 @@
  *           mb_free do the accounting (counts, bytes, checksum) and append an
  *           entry instead of calling the allocator, and mb_alloc returns a
  *           handle (a tagged slot number, never a real address) where the
- *           object would be; the mb_obj_* writes of kernels.h append entries
- *           for handles. All the choosing (sizes, lifetimes, which slot dies)
- *           happens here, outside the timed window.
+ *           object would be; the mb_obj_* accesses of kernels.h (and
+ *           gostack's frames) append entries for handles. All the choosing
+ *           (sizes, lifetimes, which slot dies) happens here, outside the
+ *           timed window.
  *   replay  mb_tape_replay walks the entries: the allocator calls, a slot
  *           table from handles to the real pointers, and the object writes.
  *           Only this pass is timed and counted.
@@ -18,8 +19,14 @@
  * objects is the replay loop, a few instructions an entry.
  *
  * Contract for a taped pattern: it touches object memory only through the
- * mb_obj_* functions that know handles (mb_obj_write) and never compares or
- * reads a handle otherwise; it hands no objects to other threads.
+ * mb_obj_* functions, which know handles, and never reads an object to
+ * decide anything (what it needs it keeps on its own side: mb_tape_size,
+ * mb_tape_note, gostack's frame record); an object handed to another thread
+ * crosses as a real pointer, written at replay (mb_tape_rec_handoff); objects
+ * made before its first record pass (in thread_init) get handles there
+ * (mb_tape_rec_adopt). Each tape reserves (MAP_NORESERVE, touched as slots
+ * are used) 24 bytes of slot tables per possible slot: 12 GiB of address
+ * space for MB_TAPE_SLOTS.
  * A failed allocation is seen only at replay: the slot holds NULL, the later
  * writes and the free of that slot are skipped, and the counts of both are
  * taken back; the checksum stays that of the stream as requested. A pointer
