@@ -8,7 +8,7 @@
 #    repetitions of one mode already spread by more than 2% (a shared or noisy
 #    machine) the verdict is "inconclusive", not pass or fail.
 # 2. Deterministic: the same trial under callgrind's cache simulator, counting
-#    only inside the pattern's step function (the timed path), with 0 and 200
+#    only inside the timed path (the replays of the pattern's tape), with 0 and 200
 #    samples; the estimated cycles (Ir + 10 x L1 misses + 100 x LL misses) show
 #    what the samples taken between chunks cost the next chunk. Skipped when
 #    valgrind is missing or SIM=0.
