@@ -118,12 +118,14 @@ static int sample_workload(const mb_workload_t *wl, uint64_t nops)
 	hist = calloc(1u << HIST_BITS, sizeof(*hist));
 	mb_run_t run = {.pattern = wl->pattern, .alloc = &counting, .params = wl->params,
 			.nthreads = 1, .seed = wl->seed ? wl->seed : 42,
-			.escape_analysis = wl->escape_analysis};
+			.escape_analysis = wl->escape_analysis,
+			.phase_params = wl->phase_params, .nphases = wl->nphases};
 	mb_worker_t *w = calloc(1, sizeof(*w));
 	mb_worker_t *ws[1] = {w};
 	run.workers = ws;
 	w->run = &run;
 	w->alloc = &counting;
+	w->params = run.params; /* the first phase's, as a trial starts */
 	mb_opstats_start(w, false);
 	mb_rng_seed(&w->rng, run.seed, 0);
 	int rc = run.pattern->setup ? run.pattern->setup(&run) : 0;
