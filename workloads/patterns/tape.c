@@ -24,38 +24,55 @@ static void *map(size_t bytes)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* The slot tables, each sized for slot_cap slots: bytes = cap * num / den.
+ * They start small and double (mremap) as slots are handed out, so a tape
+ * holds address space for the live objects it has had, not for
+ * MB_TAPE_SLOTS. */
+static const struct {
+	size_t off;
+	unsigned num, den;
+} slot_tables[] = {
+	{offsetof(mb_tape_t, ptr), sizeof(void *), 1},
+	{offsetof(mb_tape_t, idle), sizeof(uint32_t), 1},
+	{offsetof(mb_tape_t, size), sizeof(uint32_t), 1},
+	{offsetof(mb_tape_t, note), sizeof(uint64_t), 1},
+	{offsetof(mb_tape_t, failed), 1, 8},
+};
+#define SLOT_CAP0 (1u << 16)
+
+static void **slot_table(mb_tape_t *t, unsigned i)
+{
+	return (void **)((char *)t + slot_tables[i].off);
+}
+
+static size_t slot_bytes(unsigned i, size_t cap)
+{
+	return cap * slot_tables[i].num / slot_tables[i].den;
+}
+
 int mb_tape_init(mb_tape_t *t)
 {
 	*t = (mb_tape_t){0};
 	t->op = map(TAPE_CAP0 * sizeof(mb_tape_op_t));
-	/* reserved, touched only as slots are used */
-	t->ptr = map((size_t)MB_TAPE_SLOTS * sizeof(void *));
-	t->idle = map((size_t)MB_TAPE_SLOTS * sizeof(uint32_t));
-	t->failed = map(MB_TAPE_SLOTS / 8);
-	t->size = map((size_t)MB_TAPE_SLOTS * sizeof(uint32_t));
-	t->note = map((size_t)MB_TAPE_SLOTS * sizeof(uint64_t));
-	if (!t->op || !t->ptr || !t->idle || !t->failed || !t->size || !t->note) {
+	t->cap = TAPE_CAP0;
+	t->slot_cap = SLOT_CAP0;
+	bool ok = t->op != NULL;
+	for (unsigned i = 0; i < sizeof(slot_tables) / sizeof(slot_tables[0]); i++)
+		ok &= (*slot_table(t, i) = map(slot_bytes(i, t->slot_cap))) != NULL;
+	if (!ok) {
 		mb_tape_fini(t);
 		return -ENOMEM;
 	}
-	t->cap = TAPE_CAP0;
 	return 0;
 }
 
 void mb_tape_fini(mb_tape_t *t)
 {
 	if (t->op)
-		munmap(t->op, t->cap ? t->cap * sizeof(mb_tape_op_t) : TAPE_CAP0 * sizeof(mb_tape_op_t));
-	if (t->ptr)
-		munmap(t->ptr, (size_t)MB_TAPE_SLOTS * sizeof(void *));
-	if (t->idle)
-		munmap(t->idle, (size_t)MB_TAPE_SLOTS * sizeof(uint32_t));
-	if (t->failed)
-		munmap(t->failed, MB_TAPE_SLOTS / 8);
-	if (t->size)
-		munmap(t->size, (size_t)MB_TAPE_SLOTS * sizeof(uint32_t));
-	if (t->note)
-		munmap(t->note, (size_t)MB_TAPE_SLOTS * sizeof(uint64_t));
+		munmap(t->op, t->cap * sizeof(mb_tape_op_t));
+	for (unsigned i = 0; i < sizeof(slot_tables) / sizeof(slot_tables[0]); i++)
+		if (*slot_table(t, i))
+			munmap(*slot_table(t, i), slot_bytes(i, t->slot_cap));
 	*t = (mb_tape_t){0};
 }
 
@@ -63,6 +80,26 @@ static _Noreturn void tape_die(const char *what)
 {
 	fprintf(stderr, "membench: operation tape: %s\n", what);
 	abort();
+}
+
+/* One more slot: the tables double when full (record pass only: the
+ * replay reads t->ptr once per call). */
+static uint32_t slot_new(mb_tape_t *t)
+{
+	if (t->nslots == t->slot_cap) {
+		if (t->slot_cap == MB_TAPE_SLOTS)
+			tape_die("more live objects than slots");
+		for (unsigned i = 0; i < sizeof(slot_tables) / sizeof(slot_tables[0]); i++) {
+			void **tab = slot_table(t, i);
+			void *p = mremap(*tab, slot_bytes(i, t->slot_cap),
+					 slot_bytes(i, 2 * (size_t)t->slot_cap), MREMAP_MAYMOVE);
+			if (p == MAP_FAILED)
+				tape_die("out of memory for the slot tables");
+			*tab = p;
+		}
+		t->slot_cap *= 2;
+	}
+	return t->nslots++;
 }
 
 static void tape_grow(mb_tape_t *t)
@@ -149,10 +186,8 @@ static uint32_t slot_get(mb_tape_t *t, size_t size)
 	uint32_t slot;
 	if (t->nidle)
 		slot = t->idle[--t->nidle];
-	else if (t->nslots < MB_TAPE_SLOTS)
-		slot = t->nslots++;
 	else
-		tape_die("more live objects than slots");
+		slot = slot_new(t);
 	t->size[slot] = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
 	return slot;
 }
@@ -241,9 +276,7 @@ void mb_tape_rec_stack_free(mb_worker_t *w, void *h, size_t size)
 void *mb_tape_rec_adopt(mb_worker_t *w, void *p, size_t size)
 {
 	mb_tape_t *t = w->tape;
-	if (t->nslots == MB_TAPE_SLOTS)
-		tape_die("more live objects than slots");
-	uint32_t slot = t->nslots++;
+	uint32_t slot = slot_new(t);
 	t->size[slot] = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
 	t->ptr[slot] = p;
 	return mb_tape_handle(slot);

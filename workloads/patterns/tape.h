@@ -24,9 +24,8 @@
  * mb_tape_note, gostack's frame record); an object handed to another thread
  * crosses as a real pointer, written at replay (mb_tape_rec_handoff); objects
  * made before its first record pass (in thread_init) get handles there
- * (mb_tape_rec_adopt). Each tape reserves (MAP_NORESERVE, touched as slots
- * are used) 24 bytes of slot tables per possible slot: 12 GiB of address
- * space for MB_TAPE_SLOTS.
+ * (mb_tape_rec_adopt). The slot tables take 24 bytes per slot, for the most
+ * objects the pattern has had live at once (a power of two, 64k at least).
  * A failed allocation is seen only at replay: the slot holds NULL, the later
  * writes and the free of that slot are skipped, and the counts of both are
  * taken back; the checksum stays that of the stream as requested. A pointer
@@ -96,8 +95,9 @@ typedef struct mb_tape {
 	size_t n, cap;
 	void **ptr;        /* replay: slot -> the allocator's pointer */
 	uint32_t *idle;    /* record: slots free to hand out, nidle of them */
-	uint32_t nidle, nslots; /* slots handed out so far (ptr, idle sized for
-	                           MB_TAPE_SLOTS, touched as used) */
+	uint32_t nidle, nslots; /* slots handed out so far */
+	uint32_t slot_cap;  /* what the slot tables (ptr, idle, size, note,
+	                       failed) hold; they double as needed */
 	uint64_t *failed;  /* a bit per slot: its allocation returned NULL at
 	                      replay, and its free is not recorded yet */
 	uint32_t *size;    /* record: the size of each slot's object (capped at
