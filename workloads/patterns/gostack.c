@@ -64,8 +64,7 @@ static void *stack_alloc(mb_worker_t *w, size_t size)
 {
 	if (w->tape)
 		return mb_tape_rec_stack_alloc(w, size);
-	const mb_alloc_ops_t *a = w->alloc;
-	void *p = a->stack_alloc ? a->stack_alloc(size) : a->malloc(size, MB_NOSCAN);
+	void *p = mb_stack_alloc_raw(w->alloc, size);
 	if (!p) {
 		w->st.failed++;
 		return NULL;
@@ -80,11 +79,7 @@ static void stack_free(mb_worker_t *w, void *p, size_t size)
 		mb_tape_rec_stack_free(w, p, size);
 		return;
 	}
-	const mb_alloc_ops_t *a = w->alloc;
-	if (a->stack_free)
-		a->stack_free(p, size);
-	else
-		a->free(p, size);
+	mb_stack_free_raw(w->alloc, p, size);
 	mb_opstats_free(&w->st, size, ~(uint64_t)((size << 1) | 1));
 }
 

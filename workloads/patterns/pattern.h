@@ -285,6 +285,21 @@ static inline __attribute__((always_inline)) void mb_free(mb_worker_t *w, void *
 	w->free(p, size);
 }
 
+/* The allocator's stack entries (a stack/heap split), or its malloc and free
+ * (noscan) where it has none: the calls themselves, no accounting. */
+static inline void *mb_stack_alloc_raw(const mb_alloc_ops_t *a, size_t size)
+{
+	return a->stack_alloc ? a->stack_alloc(size) : a->malloc(size, MB_NOSCAN);
+}
+
+static inline void mb_stack_free_raw(const mb_alloc_ops_t *a, void *p, size_t size)
+{
+	if (a->stack_free)
+		a->stack_free(p, size);
+	else
+		a->free(p, size);
+}
+
 /* Declares an option table entry: MB_OPT(name, type, struct, field, default, help). */
 #define MB_OPT(nm, ty, st, f, dflt, hlp) \
 	{ .name = nm, .type = ty, .off = offsetof(st, f), .def = dflt, .help = hlp }

@@ -58,21 +58,6 @@ static __attribute__((noinline)) void replay_failed(mb_worker_t *w, mb_tape_t *t
 	t->failed[o->slot >> 6] |= 1ull << (o->slot & 63);
 }
 
-static void *stack_alloc(mb_worker_t *w, size_t size)
-{
-	const mb_alloc_ops_t *a = w->alloc;
-	return a->stack_alloc ? a->stack_alloc(size) : a->malloc(size, MB_NOSCAN);
-}
-
-static void stack_free(mb_worker_t *w, void *p, size_t size)
-{
-	const mb_alloc_ops_t *a = w->alloc;
-	if (a->stack_free)
-		a->stack_free(p, size);
-	else
-		a->free(p, size);
-}
-
 /* Threaded dispatch: each entry jumps straight to its kind's code. The
  * common kinds come first; the rest are the object accesses of kernels.h. */
 void mb_tape_replay(mb_worker_t *w, mb_tape_t *t)
@@ -176,12 +161,12 @@ frame_r:
 		*ctr[o->aux] += 1;
 	goto next;
 stack_alloc:
-	p = ptr[o->slot] = stack_alloc(w, o->size);
+	p = ptr[o->slot] = mb_stack_alloc_raw(w->alloc, o->size);
 	if (__builtin_expect(p == NULL, 0))
 		replay_failed(w, t, o);
 	goto next;
 stack_free:
-	stack_free(w, ptr[o->slot], o->size);
+	mb_stack_free_raw(w->alloc, ptr[o->slot], o->size);
 	goto next;
 handoff:
 	*(void **)(uintptr_t)o->arg = ptr[o->slot];
