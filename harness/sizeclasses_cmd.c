@@ -105,12 +105,6 @@ static const mb_alloc_ops_t counting = {
 	.stack_free = cnt_stack_free,
 };
 
-static void sample_drain(mb_worker_t *w, uint64_t unused)
-{
-	(void)unused;
-	w->run->pattern->drain(w);
-}
-
 /* Runs the workload's pattern for nops operations on one thread and fills the
  * histogram. Returns 0 or -1 (message printed). */
 static int sample_workload(const mb_workload_t *wl, uint64_t nops)
@@ -132,14 +126,9 @@ static int sample_workload(const mb_workload_t *wl, uint64_t nops)
 	mb_tape_t tape = {0};
 	if (!rc && !(rc = run.pattern->thread_init(w)) &&
 	    !(rc = run.pattern->taped ? mb_tape_init(&tape) : 0)) {
-		if (run.pattern->taped) {
-			mb_tape_run_ops(w, &tape, nops);
-			mb_tape_run(w, &tape, sample_drain, 0);
-			mb_tape_fini(&tape);
-		} else {
-			run.pattern->step(w, nops);
-			run.pattern->drain(w);
-		}
+		mb_tape_run_ops(w, &tape, nops);
+		mb_tape_run_drain(w, &tape);
+		mb_tape_fini(&tape);
 		if (run.pattern->thread_fini)
 			run.pattern->thread_fini(w);
 	}

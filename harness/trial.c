@@ -97,26 +97,6 @@ static uint64_t share(uint64_t total, uint64_t parts, uint64_t i)
 	return total / parts + (i < total % parts);
 }
 
-static void tape_phase_end(mb_worker_t *w, uint64_t unused)
-{
-	(void)unused;
-	w->run->pattern->phase_end(w);
-}
-
-static void tape_drain(mb_worker_t *w, uint64_t unused)
-{
-	(void)unused;
-	w->run->pattern->drain(w);
-}
-
-static void drain_all(worker_arg_t *wa)
-{
-	if (wa->w->run->pattern->taped)
-		mb_tape_run(wa->w, &wa->tape, tape_drain, 0);
-	else
-		wa->w->run->pattern->drain(wa->w);
-}
-
 /* Simulated trials, before collecting: the first time in a chunk, wait until
  * the main thread sleeps (its few steps would land at a different point of
  * the simulated cache's history run by run) and flush once; then all workers
@@ -179,13 +159,13 @@ static void tape_chunk(worker_arg_t *wa, uint64_t c, uint64_t k, bool phase_last
 		if (i < pieces) {
 			mb_tape_record(w, &wa->tape, pt->step, share(k, pieces, i));
 			if (i + 1 == pieces && phase_last && pt->phase_end)
-				mb_tape_record(w, &wa->tape, tape_phase_end, 0);
+				mb_tape_record(w, &wa->tape, mb_tape_pattern_phase_end, 0);
 		} else {
 			/* everyone's replays have sent their last handoffs:
 			 * the drain frees them all */
 			pthread_barrier_wait(&t->wbar);
 			w->epoch = UINT64_MAX;
-			mb_tape_record(w, &wa->tape, tape_drain, 0);
+			mb_tape_record(w, &wa->tape, mb_tape_pattern_drain, 0);
 		}
 		if (t->simulated) /* every piece starts on all workers at once */
 			sim_start(t, w, i == 0);
@@ -215,10 +195,8 @@ static void *worker_main(void *p)
 	mb_barrier_wait(&t->bar, t->spin_ns); /* B: go (or stop, on init error) */
 	if (!__atomic_load_n(&t->init_error, __ATOMIC_SEQ_CST)) {
 		uint64_t mine = share(t->a->warmup, run->nthreads, w->tid);
-		if (mine && run->pattern->taped)
+		if (mine)
 			mb_tape_run_ops(w, &wa->tape, mine);
-		else if (mine)
-			run->pattern->step(w, mine);
 		mb_barrier_wait(&t->bar, t->spin_ns); /* C: warm-up done */
 		mb_barrier_wait(&t->bar, t->spin_ns); /* C2: the schedule is final */
 		w->lat_on = !t->simulated; /* simulated time means nothing */
@@ -264,7 +242,7 @@ static void *worker_main(void *p)
 		mb_barrier_wait(&t->bar, t->spin_ns); /* E: the last sample is taken */
 		w->lat_on = false;
 		w->epoch = t->nchunks + 1; /* every handoff is in: drain takes them all */
-		drain_all(wa);
+		mb_tape_run_drain(w, &wa->tape);
 		if (run->pattern->counters)
 			run->pattern->counters(w);
 		mb_barrier_wait(&t->bar, t->spin_ns); /* D: drained */

@@ -417,10 +417,34 @@ void mb_tape_run(mb_worker_t *w, mb_tape_t *t, void (*fn)(mb_worker_t *, uint64_
 	mb_tape_replay(w, t);
 }
 
+void mb_tape_pattern_phase_end(mb_worker_t *w, uint64_t unused)
+{
+	(void)unused;
+	w->run->pattern->phase_end(w);
+}
+
+void mb_tape_pattern_drain(mb_worker_t *w, uint64_t unused)
+{
+	(void)unused;
+	w->run->pattern->drain(w);
+}
+
 void mb_tape_run_ops(mb_worker_t *w, mb_tape_t *t, uint64_t k)
 {
+	if (!w->run->pattern->taped) {
+		w->run->pattern->step(w, k);
+		return;
+	}
 	for (uint64_t n; k; k -= n) {
 		n = k < MB_TAPE_PIECE_OPS ? k : MB_TAPE_PIECE_OPS;
 		mb_tape_run(w, t, w->run->pattern->step, n);
 	}
+}
+
+void mb_tape_run_drain(mb_worker_t *w, mb_tape_t *t)
+{
+	if (w->run->pattern->taped)
+		mb_tape_run(w, t, mb_tape_pattern_drain, 0);
+	else
+		w->run->pattern->drain(w);
 }

@@ -164,9 +164,15 @@ void mb_tape_replay(mb_worker_t *w, mb_tape_t *t);
 void mb_tape_run(mb_worker_t *w, mb_tape_t *t, void (*fn)(mb_worker_t *, uint64_t),
 		 uint64_t arg);
 
-/* k operations of w's pattern's step, recorded and replayed in pieces of at
- * most MB_TAPE_PIECE_OPS (the tape stays small). */
+/* Unmeasured runs of w's pattern (warm-up, the final drain, sampling):
+ * k operations of its step, or its drain; a taped pattern's recorded and
+ * replayed on t (the step in pieces of at most MB_TAPE_PIECE_OPS, so the
+ * tape stays small), another's run directly (t unused). */
 void mb_tape_run_ops(mb_worker_t *w, mb_tape_t *t, uint64_t k);
+void mb_tape_run_drain(mb_worker_t *w, mb_tape_t *t);
+/* The pattern's phase_end and drain in the shape mb_tape_record takes. */
+void mb_tape_pattern_phase_end(mb_worker_t *w, uint64_t unused);
+void mb_tape_pattern_drain(mb_worker_t *w, uint64_t unused);
 
 /* The record pass's side of mb_alloc and mb_free (pattern.h): h is a handle,
  * or for mb_tape_rec_free also a real pointer (an object another thread's
