@@ -182,15 +182,20 @@ static inline uint8_t call_kind(mb_worker_t *w, mb_tape_t *t, uint8_t kind, uint
 	return slow;
 }
 
-static uint32_t slot_get(mb_tape_t *t, size_t size)
+/* A slot for an object of size bytes: an idle one, else a new one (adopt:
+ * always new, no entry can name it yet). */
+static uint32_t slot_get(mb_tape_t *t, size_t size, bool adopt)
 {
-	uint32_t slot;
-	if (t->nidle)
-		slot = t->idle[--t->nidle];
-	else
-		slot = slot_new(t);
+	uint32_t slot = t->nidle && !adopt ? t->idle[--t->nidle] : slot_new(t);
 	t->size[slot] = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
 	return slot;
+}
+
+/* The entry recorded last, which the next may fold into; NULL when none
+ * (or a flush replayed it). */
+static mb_tape_op_t *last_op(mb_tape_t *t)
+{
+	return t->n ? &t->op[t->n - 1] : NULL;
 }
 
 /* A free or hand-off of h's object: its slot is free for the record pass;
@@ -212,7 +217,7 @@ void *mb_tape_rec_alloc(mb_worker_t *w, size_t size, unsigned flags)
 {
 	mb_tape_t *t = w->tape;
 	w->slow_countdown = 1; /* the next call comes here too */
-	uint32_t slot = slot_get(t, size);
+	uint32_t slot = slot_get(t, size, false);
 	mb_opstats_alloc(&w->st, size, size << 1);
 	*tape_push(t) = (mb_tape_op_t){.kind = call_kind(w, t, MB_TOP_ALLOC, MB_TOP_ALLOC_SLOW),
 				       .flags = (uint8_t)flags, .slot = slot, .size = size};
@@ -241,7 +246,7 @@ void mb_tape_rec_free(mb_worker_t *w, void *h, size_t size)
 	}
 	mb_opstats_free(&w->st, size, (size << 1) | 1);
 	uint32_t slot = mb_tape_slot(h);
-	mb_tape_op_t *last = t->n ? &t->op[t->n - 1] : NULL;
+	mb_tape_op_t *last = last_op(t);
 	if (last && last->kind == MB_TOP_CHECK && last->slot == slot && last->arg == 0) {
 		/* the object's last read, then its free: one entry */
 		last->kind = call_kind(w, t, MB_TOP_FREE_C, MB_TOP_FREE_C_SLOW);
@@ -256,7 +261,7 @@ void mb_tape_rec_free(mb_worker_t *w, void *h, size_t size)
 void *mb_tape_rec_stack_alloc(mb_worker_t *w, size_t size)
 {
 	mb_tape_t *t = w->tape;
-	uint32_t slot = slot_get(t, size);
+	uint32_t slot = slot_get(t, size, false);
 	mb_opstats_alloc(&w->st, size, ~(uint64_t)(size << 1));
 	*tape_push(t) = (mb_tape_op_t){.kind = MB_TOP_STACK_ALLOC, .slot = slot, .size = size};
 	return mb_tape_handle(slot);
@@ -277,8 +282,7 @@ void mb_tape_rec_stack_free(mb_worker_t *w, void *h, size_t size)
 void *mb_tape_rec_adopt(mb_worker_t *w, void *p, size_t size)
 {
 	mb_tape_t *t = w->tape;
-	uint32_t slot = slot_new(t);
-	t->size[slot] = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
+	uint32_t slot = slot_get(t, size, true);
 	t->ptr[slot] = p;
 	return mb_tape_handle(slot);
 }
@@ -299,7 +303,7 @@ void mb_tape_rec_write(void *h, size_t size)
 		return;
 	uint32_t slot = mb_tape_slot(h);
 	uint64_t off = mb_tape_off(h);
-	mb_tape_op_t *last = t->n ? &t->op[t->n - 1] : NULL;
+	mb_tape_op_t *last = last_op(t);
 	if (!off && last && last->slot == slot && last->size == size &&
 	    (last->kind == MB_TOP_ALLOC || last->kind == MB_TOP_ALLOC_SLOW)) {
 		last->kind = last->kind == MB_TOP_ALLOC ? MB_TOP_ALLOC_W : MB_TOP_ALLOC_W_SLOW;
