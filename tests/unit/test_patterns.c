@@ -85,10 +85,18 @@ static mb_dist_t fixed(double v)
 
 /* --- goroutine stacks -------------------------------------------------------- */
 
+/* Goroutine stats with a frame record (which every return reads) at fr. */
+static mb_gstats_t gstats(mb_gframes_t *fr)
+{
+	assert_int_equal(mb_gframes_init(fr), 0);
+	return (mb_gstats_t){.fr = fr};
+}
+
 static void test_stack_walk(void **st)
 {
 	mb_worker_t *w = setup_worker(NULL, true, false);
-	mb_gstats_t gs = {0};
+	mb_gframes_t fr;
+	mb_gstats_t gs = gstats(&fr);
 	mb_g_t g;
 	assert_true(mb_g_start(w, &g, MB_STACK_MIN, NULL, &gs));
 	assert_int_equal(g.size, 2048);
@@ -155,12 +163,14 @@ static void test_stack_walk(void **st)
 	assert_int_equal(gs.stack_bytes, 0);
 	assert_int_equal(n_stack, 0); /* stack_alloc/stack_free used, balanced */
 	assert_int_equal(settled(w)->live_bytes, 0);
+	mb_gframes_fini(&fr);
 }
 
 static void test_stack_reuse(void **st)
 {
 	mb_worker_t *w = setup_worker(NULL, true, false);
-	mb_gstats_t gs = {0};
+	mb_gframes_t fr;
+	mb_gstats_t gs = gstats(&fr);
 	mb_g_t g, spare = {0};
 	assert_true(mb_g_start(w, &g, 2048, &spare, &gs));
 	char *stack = g.stack;
@@ -175,6 +185,7 @@ static void test_stack_reuse(void **st)
 	mb_g_exit(w, &g, 2048, &spare, &gs);
 	assert_null(spare.stack);
 	assert_int_equal(settled(w)->live_bytes, 0);
+	mb_gframes_fini(&fr);
 }
 
 /* A walk in parts, run directly or in a record pass (tape.h): part 0 starts
@@ -206,13 +217,16 @@ static void taped_walk(mb_worker_t *w, uint64_t part)
 
 static void test_stack_taped(void **st)
 {
-	/* directly, reading the frames off the stacks */
+	/* directly, on the real stacks */
 	mb_worker_t *w = setup_worker(NULL, true, false);
-	tw_gs = (mb_gstats_t){0};
+	mb_gframes_t fr0;
+	tw_gs = gstats(&fr0);
 	tw_spare = (mb_g_t){0};
 	for (uint64_t part = 0; part < 3; part++)
 		taped_walk(w, part);
 	mb_gstats_t direct = tw_gs;
+	direct.fr = NULL;
+	mb_gframes_fini(&fr0);
 	uint64_t checksum = settled(w)->checksum;
 	assert_int_equal(direct.bad_frames, 0);
 	assert_true(direct.grows >= 2 && direct.shrinks >= 1);

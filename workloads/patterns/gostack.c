@@ -129,8 +129,7 @@ void mb_g_free(mb_worker_t *w, mb_g_t *g, mb_gstats_t *gs)
 {
 	if (!g->stack)
 		return;
-	if (gs->fr)
-		mb_gframes_drop(gs->fr, g);
+	mb_gframes_drop(gs->fr, g);
 	stack_free(w, g->stack, g->size);
 	account(gs, -(int64_t)g->size);
 	g->stack = NULL;
@@ -142,8 +141,7 @@ void mb_g_exit(mb_worker_t *w, mb_g_t *g, uint32_t start_size, mb_g_t *spare,
 	       mb_gstats_t *gs)
 {
 	if (spare && !spare->stack && g->size == start_size) {
-		if (gs->fr)
-			mb_gframes_drop(gs->fr, g);
+		mb_gframes_drop(gs->fr, g);
 		*spare = *g; /* gfput keeps a standard-size stack */
 		g->stack = NULL;
 		gs->exited++;

@@ -13,10 +13,10 @@
  * holds its size, so a return reads the stack it pops, and a wrong copy would
  * show. Stacks come from the allocator's stack_alloc / stack_free where the
  * plug-in has them (a stack/heap split), else from its malloc (noscan).
- * In a taped pattern's record pass (tape.h) the stacks are handles: the
- * calls and copies are recorded, and a return takes its frame's size from
- * the frame record (mb_gframes_t) instead of the stack, whose word the
- * replay reads back.
+ * A return takes its frame's size from the frame record (mb_gframes_t),
+ * kept beside the stacks, and checks the stack's word against it: in a taped
+ * pattern's record pass (tape.h) the stacks are handles, the calls and
+ * copies are recorded, and the replay reads the word back.
  */
 #ifndef MB_GOSTACK_H
 #define MB_GOSTACK_H
@@ -33,8 +33,7 @@ typedef struct mb_g {
 	uint32_t size;     /* bytes of the stack */
 	uint32_t used;     /* bytes of frames on it */
 	uint32_t depth;    /* frames on it */
-	uint32_t fseg;     /* its newest segment in the frame record (0: none,
-	                      or no record kept) */
+	uint32_t fseg;     /* its newest segment in the frame record (0: none) */
 } mb_g_t;
 
 /* The frame record: the sizes of the frames on goroutines' stacks, kept
@@ -107,8 +106,8 @@ typedef struct mb_gstats {
 	uint64_t calls, stack_bytes, stack_bytes_peak, live; /* live: goroutines now */
 	uint64_t bad_frames;             /* frame words that did not read back */
 	mb_gframes_t *fr; /* the frame record of these goroutines, kept by every
-	                     call and return; NULL: none (then they may never
-	                     run in a record pass) */
+	                     call and return (required: a return takes its
+	                     frame's size from it) */
 } mb_gstats_t;
 
 /* A goroutine starts in g with a stack of `size` bytes (the spare one when
@@ -143,8 +142,7 @@ static inline __attribute__((always_inline)) bool mb_g_call_in(mb_worker_t *w, m
 		if (!ok)
 			return false;
 	}
-	if (gs->fr)
-		mb_gframes_push(gs->fr, g, frame);
+	mb_gframes_push(gs->fr, g, frame);
 	/* the frame's locals: a word per line; its last word is its size */
 	mb_obj_write_frame(g->stack + g->used, frame, g->used);
 	g->used += frame;
@@ -163,28 +161,15 @@ static inline __attribute__((always_inline)) bool mb_g_call(mb_worker_t *w, mb_g
 	return mb_g_call_in(w, g, g, frame, gs);
 }
 
-/* Returns from the top frame (depth > 0). With a frame record its size
- * comes from there, and the stack's frame is read back and checked against
- * it (at replay for a handle): a frame that does not read back is counted
- * and the walk goes on (a record pass has decided it before the read).
- * Without one its size is read from the stack, and a frame that does not
- * read back unwinds the whole stack (counted). */
+/* Returns from the top frame (depth > 0). Its size comes from the frame
+ * record, and the stack's frame is read back and checked against it (at
+ * replay for a handle): a frame that does not read back is counted and the
+ * walk goes on (a record pass has decided it before the read). */
 static inline __attribute__((always_inline)) void mb_g_ret(mb_g_t *g, mb_gstats_t *gs)
 {
-	uint64_t frame;
-	if (gs->fr) {
-		frame = mb_gframes_pop(gs->fr, g);
-		mb_obj_check_frame_into(g->stack, g->used, frame, &gs->bad_frames);
-	} else {
-		frame = mb_obj_read_frame(g->stack, g->used);
-		if (__builtin_expect(frame == 0, 0)) {
-			gs->bad_frames++; /* the stack was not kept intact: unwind it all */
-			g->used = 0;
-			g->depth = 0;
-			return;
-		}
-	}
-	g->used -= (uint32_t)frame;
+	uint32_t frame = mb_gframes_pop(gs->fr, g);
+	mb_obj_check_frame_into(g->stack, g->used, frame, &gs->bad_frames);
+	g->used -= frame;
 	g->depth--;
 }
 
