@@ -23,6 +23,9 @@
 
 #define FREE_EXACT 128           /* exact-size free lists for 1..127 pages */
 #define SPAN_CHUNK (64 << 10)    /* span structs are carved 64 KiB at a time */
+#define ARENA_HINT_FIRST ((uintptr_t)0xc0 << 32) /* Go's first arena hint
+                                    (amd64): far below the libraries and the
+                                    stacks, with room to grow upwards */
 #define MAX_REGIONS 16384        /* arena regions: 16384 * 64 MiB = 1 TiB */
 #define SCAV_MIN_PAGES 8         /* background scavenging in >= 64 KiB runs */
 #define SCAV_KEEP_MIN (512u)     /* always keep 4 MiB of free pages resident */
@@ -278,13 +281,29 @@ static void regions_add(uintptr_t base, size_t npages)
 	}
 }
 
+/* Where the next arena should go: right above the highest one, so the heap
+ * grows upwards as Go's does (arena hints from 0xc000000000). free_find takes
+ * the lowest address that fits, which then means the memory used longest
+ * (resident) before an arena's untouched tail; the kernel places plain
+ * mappings top-down, which would put each new, untouched arena below the
+ * resident ones and have a heap that shrinks and grows again touch it first. */
+static void *arena_hint(void)
+{
+	if (nregions == 0)
+		return (void *)ARENA_HINT_FIRST;
+	return (void *)(regions[nregions - 1].base +
+			((uintptr_t)regions[nregions - 1].npages << PAGE_SHIFT));
+}
+
 /* Maps a new arena region of at least npages; its pages start released. */
 static bool grow(size_t npages)
 {
 	size_t bytes = ((npages << PAGE_SHIFT) + ARENA_BYTES - 1) & ~(ARENA_BYTES - 1);
 	if (nregions == MAX_REGIONS || bytes < (npages << PAGE_SHIFT))
 		return false;
-	char *base = sys_reserve(bytes, ARENA_BYTES);
+	char *base = sys_reserve_at(arena_hint(), bytes);
+	if (!base) /* taken: anywhere the kernel likes */
+		base = sys_reserve(bytes, ARENA_BYTES);
 	if (!base)
 		return false;
 	for (size_t off = 0; off < bytes; off += ARENA_BYTES) {

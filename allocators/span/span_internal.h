@@ -114,6 +114,7 @@ static inline uint32_t span_splice(span_t *s, void *chain)
 
 /* ---- sys.c: every mmap, munmap and madvise --------------------------------- */
 void *sys_reserve(size_t bytes, size_t align); /* zeroed, NULL on failure */
+void *sys_reserve_at(void *hint, size_t bytes); /* exactly at hint, or NULL */
 void *sys_alloc_meta(size_t bytes);            /* metadata, counted, zeroed */
 void sys_release(void *p, size_t bytes);       /* MADV_DONTNEED: zero on reuse */
 /* Faults the pages in, writable and zero where untouched, in one call instead

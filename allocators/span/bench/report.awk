@@ -76,6 +76,7 @@ BEGIN {
 	desc["pairs64"] = "64 B malloc+free pair (another alive)"
 	desc["pairs256"] = "256 B malloc+free pair (another alive)"
 	desc["batch"] = "1M objects 8-512 B, all allocated, freed in random order (per object)"
+	desc["batch2"] = "batch's round again in the same process, the second one measured (per object)"
 	desc["xthread"] = "2 threads: malloc on one, free on the other (per object)"
 	desc["large64k"] = "64 KiB malloc+free pair (another alive)"
 	desc["large1m"] = "1 MiB malloc+free pair (another alive)"
@@ -94,6 +95,10 @@ file == 1 {
 		base[$2, $3, $1] = $6
 		peak[$2, $3, $1] = $7
 		growth[$2, $3, $1] = $7 - $6
+		if ($9 != "-" && $9 != "") {
+			acpu[$2, $3, $1] = $9
+			fcpu[$2, $3, $1] = $10
+		}
 	} else
 		bad[$2, $3, $1] = $8
 }
@@ -143,6 +148,26 @@ END {
 					row = row " " rrange(ratio(c, "span", A[i])) " |"
 			print row
 		}
+		print ""
+	}
+	nb = 0
+	for (k = 1; k <= nc; k++)
+		if (C[k] == "batch" || C[k] == "batch2")
+			B[++nb] = C[k]
+	if (nb) {
+		print "### Batch in two parts: CPU ns per object, medians over reps\n"
+		print "The allocation part (every object allocated, its first byte written) and the free"
+		print "part (all freed in random order) of the same measured runs.\n"
+		print hdr; print sep
+		for (k = 1; k <= nb; k++)
+			for (j = 1; j <= 2; j++) {
+				row = "| " B[k] (j == 1 ? ": allocations" : ": frees") " |"
+				for (i = 1; i <= na; i++) {
+					v = j == 1 ? med(acpu, B[k], A[i]) : med(fcpu, B[k], A[i])
+					row = row " " (v == "" ? why(B[k], A[i]) : sprintf("%.0f", v)) " |"
+				}
+				print row
+			}
 		print ""
 	}
 	print "### Peak RSS of the measured phase, MiB: VmHWM (growth over the RSS at its start)\n"

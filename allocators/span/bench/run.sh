@@ -25,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 B=${MB_BUILD_DIR:-build}
 REPS=${MB_BENCH_REPS:-9}
 read -r -a allocs <<<"${MB_BENCH_ALLOCS:-glibc jemalloc tcmalloc mimalloc span}"
-read -r -a cases <<<"${MB_BENCH_CASES:-pairs16 pairs64 pairs256 batch xthread large64k large1m realloc stacks}"
+read -r -a cases <<<"${MB_BENCH_CASES:-pairs16 pairs64 pairs256 batch batch2 xthread large64k large1m realloc stacks}"
 BIN=$B/bench/spanbench
 OUT=$B/bench
 CASE_TIMEOUT=120 # s; a hung case is recorded and the run goes on
@@ -110,7 +110,7 @@ for s in "${skipped[@]}"; do say "SKIPPED $s"; done
 
 # --- timed cases: rep-major, allocator order rotated each rep (A B C, B C A, ...) ---
 samples=$tmp/samples.tsv
-printf 'rep\tcase\talloc\tns_per_op\tcpu_ns_per_op\tbase_kb\tpeak_kb\tstatus\n' >"$samples"
+printf 'rep\tcase\talloc\tns_per_op\tcpu_ns_per_op\tbase_kb\tpeak_kb\tstatus\talloc_cpu_ns_per_op\tfree_cpu_ns_per_op\n' >"$samples"
 t_start=$SECONDS
 n=${#ran[@]}
 for ((rep = 1; rep <= REPS; rep++)); do
@@ -125,13 +125,19 @@ for ((rep = 1; rep <= REPS; rep++)); do
 				cpu=${line##* cpu_ns_per_op=} cpu=${cpu%% *}
 				base=${line##* base_kb=} base=${base%% *}
 				peak=${line##* peak_kb=} peak=${peak%% *}
+				acpu=- fcpu=- # the two parts of batch's time, where a case splits it
+				if [[ $line == *" alloc_cpu_ns_per_op="* ]]; then
+					acpu=${line##* alloc_cpu_ns_per_op=} acpu=${acpu%% *}
+					fcpu=${line##* free_cpu_ns_per_op=} fcpu=${fcpu%% *}
+				fi
 				status=ok
 			else
-				ns=- cpu=- base=- peak=-
+				ns=- cpu=- base=- peak=- acpu=- fcpu=-
 				if [ $rc -eq 124 ]; then status=timeout; else status="exit$rc"; fi
 				say "$a $c rep $rep: $status: $(head -c 300 "$tmp/err")"
 			fi
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$c" "$a" "$ns" "$cpu" "$base" "$peak" "$status" >>"$samples"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$c" "$a" "$ns" "$cpu" "$base" "$peak" \
+				"$status" "$acpu" "$fcpu" >>"$samples"
 		done
 	done
 	say "rep $rep/$REPS done ($((SECONDS - t_start)) s)"

@@ -12,13 +12,15 @@
  *
  * Prints one line of key=value pairs on stdout:
  *     case=... malloc_lib=... stack=... ops=N iters=I ns_per_op=X cpu_ns_per_op=Y
- *     base_kb=B peak_kb=P
+ *     base_kb=B peak_kb=P [alloc_cpu_ns_per_op=A free_cpu_ns_per_op=F]
  * ops: what one op is depends on the case (see cases[] below). ns_per_op is wall
  * time, cpu_ns_per_op the process's CPU time (all threads, user + system: page
  * faults included, time spent waiting for a CPU excluded). base_kb: VmRSS just
  * before the measured phase; peak_kb: VmHWM at its end, after the high-water mark
  * was reset to the current RSS at its start (/proc/self/clear_refs, "5"), so
- * peak_kb - base_kb is what the measured phase itself added at its peak.
+ * peak_kb - base_kb is what the measured phase itself added at its peak. The
+ * batch cases also split the CPU time at the point where every object is
+ * allocated and the frees begin (A + F = Y, per op).
  * Exit status 0, or 1 with a message on stderr (allocation failure, bad use).
  */
 #include <dlfcn.h>
@@ -28,6 +30,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +113,7 @@ static long status_kb(const char *key)
 static struct {
 	uint64_t t0, t1;       /* wall clock (CLOCK_MONOTONIC), ns */
 	uint64_t cpu0, cpu1;   /* CPU time of the process, all threads, user + system */
+	uint64_t cpu_mid;      /* where a two-part case's second part began, or 0 */
 	long base_kb, peak_kb;
 } phase;
 
@@ -133,6 +137,12 @@ static void phase_start(void)
 	phase.base_kb = status_kb("VmRSS");
 	phase.cpu0 = cpu_ns();
 	phase.t0 = now_ns();
+}
+
+/* The end of the first part of a measured phase (batch: its allocations). */
+static void phase_mark(void)
+{
+	phase.cpu_mid = cpu_ns();
 }
 
 static void phase_stop(void)
@@ -216,31 +226,68 @@ static uint64_t case_large(size_t size, uint64_t n)
 	return n;
 }
 
-/* n objects of random size 8..512 B allocated, then freed in a random order (a
- * fixed permutation). One op = one object (its malloc and its free). */
-static uint64_t case_batch(uint64_t n)
+/* Batch's input: n sizes of 8..512 B and a random order to free them in (a
+ * fixed permutation), in the benchmark's own memory. */
+static struct {
+	uint16_t *size;
+	uint32_t *order;
+	char **obj;
+} batch;
+
+static void batch_setup(uint64_t n)
 {
-	uint16_t *size = raw_alloc(n * sizeof *size);
-	uint32_t *order = raw_alloc(n * sizeof *order);
-	char **obj = raw_alloc(n * sizeof *obj);
+	batch.size = raw_alloc(n * sizeof *batch.size);
+	batch.order = raw_alloc(n * sizeof *batch.order);
+	batch.obj = raw_alloc(n * sizeof *batch.obj);
 	for (uint64_t i = 0; i < n; i++) {
-		size[i] = (uint16_t)(8 + rng_next() % 505);
-		order[i] = (uint32_t)i;
+		batch.size[i] = (uint16_t)(8 + rng_next() % 505);
+		batch.order[i] = (uint32_t)i;
 	}
 	for (uint64_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
 		uint64_t j = rng_next() % (i + 1);
-		uint32_t t = order[i];
-		order[i] = order[j];
-		order[j] = t;
+		uint32_t t = batch.order[i];
+		batch.order[i] = batch.order[j];
+		batch.order[j] = t;
 	}
 	free(xmalloc(16)); /* the allocator's own start-up is not the batch's */
-	phase_start();
+}
+
+/* Every object allocated (first byte written), then all freed in batch.order;
+ * mark: phase_mark between the two (a timed round). */
+static void batch_round(uint64_t n, bool mark)
+{
 	for (uint64_t i = 0; i < n; i++) {
-		obj[i] = xmalloc(size[i]);
-		obj[i][0] = (char)i;
+		batch.obj[i] = xmalloc(batch.size[i]);
+		batch.obj[i][0] = (char)i;
 	}
+	if (mark)
+		phase_mark();
 	for (uint64_t i = 0; i < n; i++)
-		free(obj[order[i]]);
+		free(batch.obj[batch.order[i]]);
+}
+
+/* n objects of random size 8..512 B allocated, then freed in a random order. One
+ * op = one object (its malloc and its free). The process's first round: every
+ * page the allocator hands out is new to it. */
+static uint64_t case_batch(uint64_t n)
+{
+	batch_setup(n);
+	phase_start();
+	batch_round(n, true);
+	phase_stop();
+	return n;
+}
+
+/* batch's round run twice in one process, the second measured (same sizes, same
+ * order): the allocator starts from the memory the first round left it, resident
+ * unless it gave it back to the OS in between, so the measure is closer to a
+ * long-running program's steady state than to its start-up. */
+static uint64_t case_batch2(uint64_t n)
+{
+	batch_setup(n);
+	batch_round(n, false);
+	phase_start();
+	batch_round(n, true);
 	phase_stop();
 	return n;
 }
@@ -398,6 +445,7 @@ static const struct bench_case cases[] = {
 	{ "pairs256", run_pairs256, 20000000, "one 256 B malloc+free pair" },
 	{ "loop", case_loop, 20000000, "one iteration of the pairs loop, no allocator" },
 	{ "batch", case_batch, 1000000, "one 8..512 B object, allocated then freed in random order" },
+	{ "batch2", case_batch2, 1000000, "batch's round again in the same process (the second measured)" },
 	{ "xthread", case_xthread, 2000000, "one object allocated on one thread, freed on another" },
 	{ "large64k", run_large64k, 1000000, "one 64 KiB malloc+free pair" },
 	{ "large1m", run_large1m, 500000, "one 1 MiB malloc+free pair" },
@@ -444,12 +492,17 @@ int main(int argc, char **argv)
 		iters = ops;
 
 	printf("case=%s malloc_lib=%s stack=%s ops=%" PRIu64 " iters=%" PRIu64
-	       " ns_per_op=%.3f cpu_ns_per_op=%.3f base_kb=%ld peak_kb=%ld\n",
+	       " ns_per_op=%.3f cpu_ns_per_op=%.3f base_kb=%ld peak_kb=%ld",
 	       c->name, malloc_lib(),
 	       stack_alloc == NULL ? "-" :
 	       stack_alloc == malloc_stack_alloc ? "malloc" : "span_stack_alloc",
 	       ops, iters, (double)(phase.t1 - phase.t0) / (double)ops,
 	       (double)(phase.cpu1 - phase.cpu0) / (double)ops, phase.base_kb,
 	       phase.peak_kb);
+	if (phase.cpu_mid != 0)
+		printf(" alloc_cpu_ns_per_op=%.3f free_cpu_ns_per_op=%.3f",
+		       (double)(phase.cpu_mid - phase.cpu0) / (double)ops,
+		       (double)(phase.cpu1 - phase.cpu_mid) / (double)ops);
+	putchar('\n');
 	return 0;
 }

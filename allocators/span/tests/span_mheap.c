@@ -224,6 +224,40 @@ static void test_scavenger_pacing(void **state)
 	check_counts();
 }
 
+/* A new arena goes right above the highest one (the heap grows upwards, as
+ * Go's does), so that lowest-address-first reuse takes resident pages before
+ * a new arena's untouched ones. Mapped top-down (the kernel's default), the
+ * new arena would sit below every resident page. */
+static void test_arenas_grow_upwards(void **state)
+{
+	(void)state;
+	enum { RUN = ARENA_PAGES / 8, MAXV = 512 }; /* 8 MiB runs, 4 GiB at most */
+	static span_t *v[MAXV];
+	assert_int_equal(span_init(), 0);
+	mheap_lock();
+	uint64_t arena_pages = mheap_counts.arena_pages;
+	mheap_unlock();
+	size_t n = 0, grown = 0;
+	uintptr_t highest = 0;
+	while (n < MAXV && !grown) { /* runs until one needs a new arena */
+		v[n] = mheap_alloc(RUN, 1, SPAN_LARGE, NULL);
+		assert_non_null(v[n]);
+		mheap_lock();
+		if (mheap_counts.arena_pages > arena_pages)
+			grown = n + 1;
+		mheap_unlock();
+		if (!grown && v[n]->base > highest)
+			highest = v[n]->base;
+		n++;
+	}
+	assert_true(grown > 0);
+	/* The span that made the heap grow is above every span before it. */
+	assert_true(v[grown - 1]->base > highest);
+	for (size_t i = 0; i < n; i++)
+		mheap_free(v[i]);
+	check_counts();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_scavenge_and_zero),
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_scavenger_pacing),
+		cmocka_unit_test(test_arenas_grow_upwards),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
