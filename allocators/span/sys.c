@@ -36,18 +36,17 @@ void *sys_reserve(size_t bytes, size_t align)
 /* Maps bytes at exactly hint (zeroed, readable, writable), or returns NULL
  * and maps nothing when anything is mapped there already or the kernel will
  * not place it there (kernels before 4.17 take MAP_FIXED_NOREPLACE as a
- * plain hint: a mapping elsewhere is undone). */
+ * plain hint: a mapping elsewhere is undone). errno is left as it was: the
+ * caller falls back to sys_reserve, and a malloc that succeeds sets none. */
 void *sys_reserve_at(void *hint, size_t bytes)
 {
+	int saved = errno;
 	char *p = mmap(hint, bytes, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	if (p != hint) {
+	if (p != MAP_FAILED && p != hint)
 		munmap(p, bytes);
-		return NULL;
-	}
-	return p;
+	errno = saved;
+	return p == hint ? p : NULL;
 }
 
 /* Metadata: span structs, caches, page map leaves. Counted in sys_meta_bytes. */
