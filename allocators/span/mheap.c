@@ -301,7 +301,7 @@ static bool grow(size_t npages)
 	size_t bytes = ((npages << PAGE_SHIFT) + ARENA_BYTES - 1) & ~(ARENA_BYTES - 1);
 	if (nregions == MAX_REGIONS || bytes < (npages << PAGE_SHIFT))
 		return false;
-	char *base = sys_reserve_at(arena_hint(), bytes);
+	char *base = SPAN_ARENA_HINTS ? sys_reserve_at(arena_hint(), bytes) : NULL;
 	if (!base) /* taken: anywhere the kernel likes */
 		base = sys_reserve(bytes, ARENA_BYTES);
 	if (!base)

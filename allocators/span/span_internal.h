@@ -115,6 +115,19 @@ static inline uint32_t span_splice(span_t *s, void *chain)
 /* ---- sys.c: every mmap, munmap and madvise --------------------------------- */
 void *sys_reserve(size_t bytes, size_t align); /* zeroed, NULL on failure */
 void *sys_reserve_at(void *hint, size_t bytes); /* exactly at hint, or NULL */
+/* Whether arenas are asked for at addresses of our choosing (mheap.c). Not
+ * under ASan or TSan: they own the address space's layout (shadow ranges), and
+ * TSan takes a fixed mapping outside its application ranges as fatal. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SPAN_ARENA_HINTS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SPAN_ARENA_HINTS 0
+#endif
+#endif
+#ifndef SPAN_ARENA_HINTS
+#define SPAN_ARENA_HINTS 1
+#endif
 void *sys_alloc_meta(size_t bytes);            /* metadata, counted, zeroed */
 void sys_release(void *p, size_t bytes);       /* MADV_DONTNEED: zero on reuse */
 /* Faults the pages in, writable and zero where untouched, in one call instead
