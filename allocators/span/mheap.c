@@ -568,25 +568,52 @@ static size_t run_length(span_t *s, size_t i, bool released, size_t max)
 	return (j > end ? end : j) - i;
 }
 
+/* Length of the run of pages just below page j of s (j - 1, j - 2, ...) whose
+ * released bit equals `released`, at most max, scanning a word at a time. */
+static size_t run_length_down(span_t *s, size_t j, bool released, size_t max)
+{
+	size_t i = j, stop = max < j ? j - max : 0;
+	while (i > stop) {
+		unsigned bit;
+		uint64_t w = *released_word(s->base + ((i - 1) << PAGE_SHIFT), &bit);
+		w = (released ? ~w : w) << (63 - bit); /* page i - 1 at bit 63; ones
+		                                          where the run ends */
+		size_t avail = bit + 1 < i - stop ? bit + 1 : i - stop;
+		size_t n = w ? (size_t)__builtin_clzll(w) : 64;
+		if (n < avail) {
+			i -= n;
+			break;
+		}
+		i -= avail;
+	}
+	return j - i;
+}
+
 /* Releases the unreleased pages of free span s in runs of >= min_pages while
- * more than keep pages of free memory are resident. */
+ * more than keep pages of free memory are resident, from its top down and no
+ * more than that excess (min_pages at least) of a run (Go's scavenger works
+ * from the highest address towards its goal): free_find reuses the lowest
+ * addresses first, so the pages left resident are the next ones taken. */
 static void scavenge_span(span_t *s, size_t min_pages, uint64_t keep, uint32_t min_age,
 			  uint32_t now)
 {
-	size_t i = 0;
+	size_t j = s->npages;
 	if (now - s->freed_ms < min_age)
 		return;
-	while (i < s->npages && mheap_counts.free - mheap_counts.released > keep) {
-		i += run_length(s, i, true, SIZE_MAX);
-		if (i >= s->npages)
+	while (j > 0 && mheap_counts.free - mheap_counts.released > keep) {
+		j -= run_length_down(s, j, true, SIZE_MAX);
+		if (j == 0)
 			break;
-		size_t n = run_length(s, i, false, SIZE_MAX);
-		if (n >= min_pages) {
-			sys_release((void *)(s->base + (i << PAGE_SHIFT)), n << PAGE_SHIFT);
-			released_op(s->base + (i << PAGE_SHIFT), n, 1);
-			mheap_counts.released += n;
+		size_t n = run_length_down(s, j, false, SIZE_MAX);
+		if (n >= min_pages) { /* its top part: as much as is over keep */
+			uint64_t over = mheap_counts.free - mheap_counts.released - keep;
+			size_t take = over >= n ? n : over > min_pages ? (size_t)over : min_pages;
+			uintptr_t a = s->base + ((j - take) << PAGE_SHIFT);
+			sys_release((void *)a, take << PAGE_SHIFT);
+			released_op(a, take, 1);
+			mheap_counts.released += take;
 		}
-		i += n;
+		j -= n;
 	}
 }
 

@@ -183,8 +183,8 @@ void mheap_free_batch(span_t **v, uint32_t n);
  * the free pages right after it). true on success. Heap lock. */
 bool mheap_resize(span_t *s, size_t npages);
 /* Returns free pages to the OS: runs of >= min_pages in spans free for at
- * least min_age_ms, until at most keep_pages of free memory stay resident.
- * Heap lock. */
+ * least min_age_ms, each from its top down, until at most keep_pages of free
+ * memory stay resident (or a run's last min_pages went over). Heap lock. */
 void mheap_scavenge(size_t min_pages, uint64_t keep_pages, uint32_t min_age_ms);
 span_t *mheap_span_struct(void);        /* a zeroed span struct; heap lock inside */
 void mheap_lock(void);

@@ -210,6 +210,7 @@ static void test_scavenger_pacing(void **state)
 	(void)state;
 	span_release(); /* start from nothing resident and free */
 	span_t *big = mheap_alloc(4096, 1, SPAN_LARGE, NULL); /* 32 MiB */
+	uintptr_t base = big->base;
 	memset((void *)big->base, 1, 4096 * SPAN_PAGE_SIZE);
 	span_t *small = mheap_alloc(1, 1, SPAN_LARGE, NULL);
 	mheap_free(big);
@@ -221,6 +222,14 @@ static void test_scavenger_pacing(void **state)
 	mheap_unlock();
 	uint64_t keep = inuse / 8 > 512 ? inuse / 8 : 512;
 	assert_true(retained <= keep + 8); /* down to the goal (runs < 64 KiB stay) */
+	/* Released from the top down: the big run's pages still resident are its
+	 * lowest, the ones lowest-address-first reuse takes next. */
+	mheap_lock();
+	uint64_t resident = 4096 - mheap_count_released(base, 4096);
+	uint64_t low_released = mheap_count_released(base, resident);
+	mheap_unlock();
+	assert_true(resident > 0);
+	assert_int_equal(low_released, 0);
 	check_counts();
 }
 
