@@ -58,44 +58,6 @@ void mheap_lock(void) { pthread_mutex_lock(&heap_lock); }
 void mheap_unlock(void) { pthread_mutex_unlock(&heap_lock); }
 void mheap_fork_child(void) { pthread_mutex_init(&heap_lock, NULL); }
 
-void span_list_push(span_list_t *l, span_t *s)
-{
-	s->prev = NULL;
-	s->next = l->first;
-	if (l->first)
-		l->first->prev = s;
-	else
-		l->last = s;
-	l->first = s;
-	l->n++;
-}
-
-void span_list_push_back(span_list_t *l, span_t *s)
-{
-	s->next = NULL;
-	s->prev = l->last;
-	if (l->last)
-		l->last->next = s;
-	else
-		l->first = s;
-	l->last = s;
-	l->n++;
-}
-
-void span_list_remove(span_list_t *l, span_t *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		l->first = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		l->last = s->prev;
-	s->next = s->prev = NULL;
-	l->n--;
-}
-
 int mheap_init(void)
 {
 	return 0;

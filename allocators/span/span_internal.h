@@ -93,9 +93,46 @@ typedef struct remote {
 	span_t *s;              /* its span */
 } remote_t;
 
-void span_list_push(span_list_t *l, span_t *s);  /* O(1), at the front */
-void span_list_push_back(span_list_t *l, span_t *s); /* O(1), at the back */
-void span_list_remove(span_list_t *l, span_t *s); /* O(1) */
+/* The lists every layer keeps spans in (through next and prev), O(1) each;
+ * the caller holds whatever guards the list. Push: at the front; push_back:
+ * at the back. */
+static inline void span_list_push(span_list_t *l, span_t *s)
+{
+	s->prev = NULL;
+	s->next = l->first;
+	if (l->first)
+		l->first->prev = s;
+	else
+		l->last = s;
+	l->first = s;
+	l->n++;
+}
+
+static inline void span_list_push_back(span_list_t *l, span_t *s)
+{
+	s->next = NULL;
+	s->prev = l->last;
+	if (l->last)
+		l->last->next = s;
+	else
+		l->first = s;
+	l->last = s;
+	l->n++;
+}
+
+static inline void span_list_remove(span_list_t *l, span_t *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->first = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		l->last = s->prev;
+	s->next = s->prev = NULL;
+	l->n--;
+}
 
 /* Puts the NULL-terminated object chain in front of s->freelist; returns the
  * chain's length. The caller holds s (its lock, or owns it). */
