@@ -94,30 +94,32 @@ typedef struct remote {
 } remote_t;
 
 /* The lists every layer keeps spans in (through next and prev), O(1) each;
- * the caller holds whatever guards the list. Push: at the front; push_back:
- * at the back. */
-static inline void span_list_push(span_list_t *l, span_t *s)
+ * the caller holds whatever guards the list. */
+
+/* Links s between prev and next, neighbours in l (NULL: l's end). */
+static inline void span_list_link(span_list_t *l, span_t *prev, span_t *next, span_t *s)
 {
-	s->prev = NULL;
-	s->next = l->first;
-	if (l->first)
-		l->first->prev = s;
+	s->prev = prev;
+	s->next = next;
+	if (prev)
+		prev->next = s;
+	else
+		l->first = s;
+	if (next)
+		next->prev = s;
 	else
 		l->last = s;
-	l->first = s;
 	l->n++;
+}
+
+static inline void span_list_push(span_list_t *l, span_t *s) /* at the front */
+{
+	span_list_link(l, NULL, l->first, s);
 }
 
 static inline void span_list_push_back(span_list_t *l, span_t *s)
 {
-	s->next = NULL;
-	s->prev = l->last;
-	if (l->last)
-		l->last->next = s;
-	else
-		l->first = s;
-	l->last = s;
-	l->n++;
+	span_list_link(l, l->last, NULL, s);
 }
 
 static inline void span_list_remove(span_list_t *l, span_t *s)
