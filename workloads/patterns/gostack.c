@@ -168,8 +168,11 @@ void mb_g_halve(mb_worker_t *w, mb_g_t *g, mb_gstats_t *gs)
 		gs->shrinks++;
 }
 
-void mb_g_adopt(mb_worker_t *w, mb_g_t *g, uint64_t n, mb_g_t *spare)
+void mb_g_adopt(mb_worker_t *w, mb_g_t *g, uint64_t n, mb_g_t *spare, bool *done)
 {
+	if (!w->tape || *done)
+		return;
+	*done = true;
 	for (uint64_t i = 0; i < n; i++)
 		if (g[i].stack)
 			g[i].stack = mb_tape_rec_adopt(w, g[i].stack, g[i].size);

@@ -187,10 +187,11 @@ static inline __attribute__((always_inline)) void mb_g_shrink(mb_worker_t *w, mb
 		return;
 	mb_g_halve(w, g, gs);
 }
-/* A taped pattern's first record pass (tape.h): the stacks of the n
- * goroutines at g and of spare (may be NULL), made directly in thread_init,
- * become handles. */
-void mb_g_adopt(mb_worker_t *w, mb_g_t *g, uint64_t n, mb_g_t *spare);
+/* In a taped pattern's first record pass (tape.h; *done still false), the
+ * stacks of the n goroutines at g and of spare (may be NULL), made directly
+ * in thread_init, become handles, and *done is set. Outside a record pass,
+ * or once *done, nothing. */
+void mb_g_adopt(mb_worker_t *w, mb_g_t *g, uint64_t n, mb_g_t *spare, bool *done);
 /* Frees the stack (drain), counting it as an exit. */
 void mb_g_free(mb_worker_t *w, mb_g_t *g, mb_gstats_t *gs);
 

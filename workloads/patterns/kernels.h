@@ -126,9 +126,6 @@ static inline void mb_obj_check_frame_into(const char *base, uint32_t used, uint
 		*bad += mb_obj_read_frame(base, used) != frame;
 }
 
-/* A closure's boxed variable of size bytes at box: word 0 is the variable
- * (the bytes after it are its other fields); its size is kept in the high 32
- * bits of word 0, which the calls' increments never reach. */
 /* One word of an object (a box's header, a funcval's word): the replay's
  * store, here so that a profile counts it with the objects' traffic. */
 static inline void mb_obj_set_word(void *at, uint64_t v)
@@ -136,6 +133,9 @@ static inline void mb_obj_set_word(void *at, uint64_t v)
 	*(uint64_t *)at = v;
 }
 
+/* A closure's boxed variable of size bytes at box: word 0 is the variable
+ * (the bytes after it are its other fields); its size is kept in the high 32
+ * bits of word 0, which the calls' increments never reach. */
 static inline void mb_obj_write_box(uint64_t *box, size_t size)
 {
 	if (__builtin_expect(mb_tape_is_handle(box), 0))

@@ -209,14 +209,6 @@ static int request_thread_init(mb_worker_t *w)
 	return 0;
 }
 
-/* The first record pass: the stacks thread_init made directly become
- * handles; every later pass is a record pass too (the pattern is taped). */
-static void request_adopt(mb_worker_t *w, req_thread_t *t)
-{
-	t->adopted = true;
-	mb_g_adopt(w, t->g, t->n, &t->spare);
-}
-
 /* The per-request constants of p, computed when p changes (a new phase). */
 static void request_prep(req_thread_t *t, const request_params_t *p)
 {
@@ -235,8 +227,7 @@ static void request_step(mb_worker_t *w, uint64_t nops)
 	uint64_t gc_every = p->gc_every ? p->gc_every : t->n;
 	if (t->p != p)
 		request_prep(t, p);
-	if (w->tape && !t->adopted)
-		request_adopt(w, t);
+	mb_g_adopt(w, t->g, t->n, &t->spare, &t->adopted);
 	const uint64_t closure_t = t->closure_t, slice_t = t->slice_t, exit_t = t->exit_t;
 	mb_live_step_begin(&t->live);
 	mb_rng_t rng = w->rng;
@@ -290,8 +281,7 @@ static void request_phase_end(mb_worker_t *w)
 static void request_drain(mb_worker_t *w)
 {
 	req_thread_t *t = w->state;
-	if (w->tape && !t->adopted)
-		request_adopt(w, t);
+	mb_g_adopt(w, t->g, t->n, &t->spare, &t->adopted);
 	mb_lifeq_drain(&t->esc.q);
 	mb_lifeq_drain(&t->clo.q);
 	mb_lifeq_drain(&t->sl.q);

@@ -146,14 +146,6 @@ static int stacks_thread_init(mb_worker_t *w)
 	return 0;
 }
 
-/* The first record pass: the stacks thread_init made directly become
- * handles; every later pass is a record pass too (the pattern is taped). */
-static void stacks_adopt(mb_worker_t *w, stacks_thread_t *t)
-{
-	t->adopted = true;
-	mb_g_adopt(w, t->g, t->n, &t->spare);
-}
-
 static void gc_point(mb_worker_t *w, stacks_thread_t *t)
 {
 	for (uint64_t i = 0; i < t->n; i++)
@@ -172,8 +164,7 @@ static void stacks_step(mb_worker_t *w, uint64_t nops)
 	const uint64_t call_t = (uint64_t)(p->call_prob * 4294967296.0);
 	const uint32_t stack_start = (uint32_t)p->stack_start;
 	mb_g_t *const spare = p->reuse_stacks ? &t->spare : NULL;
-	if (w->tape && !t->adopted)
-		stacks_adopt(w, t);
+	mb_g_adopt(w, t->g, t->n, &t->spare, &t->adopted);
 	mb_rng_t rng = w->rng;
 	for (uint64_t i = 0; i < nops; i++) {
 		mb_g_t *g = &t->g[mb_rng_below(&rng, n)];
@@ -218,8 +209,7 @@ static void stacks_step(mb_worker_t *w, uint64_t nops)
 static void stacks_drain(mb_worker_t *w)
 {
 	stacks_thread_t *t = w->state;
-	if (w->tape && !t->adopted)
-		stacks_adopt(w, t);
+	mb_g_adopt(w, t->g, t->n, &t->spare, &t->adopted);
 	for (uint64_t i = 0; t->g && i < t->n; i++)
 		mb_g_free(w, &t->g[i], &t->gs);
 	if (t->spare.stack) {
