@@ -101,8 +101,18 @@ static inline void map_set(uintptr_t a, span_t *s)
 
 static void map_all(span_t *s)
 {
-	for (size_t i = 0; i < s->npages; i++)
-		map_set(s->base + (i << PAGE_SHIFT), s);
+	for (size_t i = 0; i < s->npages;) { /* leaf by leaf: a span may cross arenas */
+		uintptr_t a = s->base + (i << PAGE_SHIFT);
+		size_t first = (a >> PAGE_SHIFT) & (ARENA_PAGES - 1);
+		size_t n = ARENA_PAGES - first < s->npages - i ? ARENA_PAGES - first : s->npages - i;
+		span_t **e = &leaf_of(a)->spans[first];
+		size_t k = 0;
+		for (; k + 4 <= n; k += 4)
+			e[k] = e[k + 1] = e[k + 2] = e[k + 3] = s;
+		for (; k < n; k++)
+			e[k] = s;
+		i += n;
+	}
 }
 
 static void map_ends(span_t *s)
@@ -122,12 +132,15 @@ static uint64_t released_op(uintptr_t base, size_t npages, int op)
 		unsigned bit = (a >> PAGE_SHIFT) & 63;
 		size_t n = 64 - bit < npages - i ? 64 - bit : npages - i;
 		uint64_t mask = (n == 64 ? ~0ull : ((1ull << n) - 1)) << bit;
-		was += (uint64_t)__builtin_popcountll(*w & mask);
-		if (op == 1)
-			*w |= mask;
-		else if (op == 2)
-			*w &= ~mask;
 		i += n;
+		if (op == 1) {
+			was += (uint64_t)__builtin_popcountll(*w & mask);
+			*w |= mask;
+		} else if (*w & mask) { /* resident pages, the common case, skip this */
+			was += (uint64_t)__builtin_popcountll(*w & mask);
+			if (op == 2)
+				*w &= ~mask;
+		}
 	}
 	return was;
 }
