@@ -28,6 +28,12 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS = $(PKG_LIBS) -ldl -lm -pthread
 
+# Fuzz targets are built with clang's libFuzzer when clang is there (make deps
+# installs it); tests/fuzz/*.sh run them.
+FUZZ_CC ?= clang
+HAVE_FUZZ_CC := $(shell command -v $(FUZZ_CC) 2>/dev/null)
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -pthread
+
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
 .PHONY: all deps build tool run test test-unit test-integration stress fuzz gen check-gen \
@@ -80,6 +86,15 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory build
 	@tests/run.sh $(B) $(TEST_TIERS)
+
+# One tier of `make test`; `make fuzz` runs the fuzz tier's long form (10 min
+# for each target).
+test-unit test-integration: deps
+	@$(MAKE) --no-print-directory build
+	@tests/run.sh $(B) $(@:test-%=%)
+fuzz: deps
+	@$(MAKE) --no-print-directory build
+	@MB_TEST_SHORT=0 tests/run.sh $(B) fuzz
 
 asan:
 	$(MAKE) SANITIZER=address test

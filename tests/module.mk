@@ -8,14 +8,12 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(B)/libmembench.a
 	$(CC) $(LDFLAGS_SAN) -rdynamic -o $@ $^ $(LIBS) -lcmocka
 -include $(TEST_TIER_SRC:%.c=$(B)/obj/%.d)
 
-# The fuzz target, built with clang's libFuzzer when clang is there (make deps
-# installs it); tests/fuzz/yaml.sh runs it.
-FUZZ_CC ?= clang
-ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
+# The YAML loader's fuzz target; tests/fuzz/yaml.sh runs it.
+ifneq ($(HAVE_FUZZ_CC),)
 TEST_BINS += $(B)/fuzz/fuzz_yaml
 $(B)/fuzz/fuzz_yaml: tests/fuzz/fuzz_yaml.c $(CORE_SRC) $(wildcard harness/*.h workloads/patterns/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -pthread \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) \
 		-Iallocators/include -Iharness -Iworkloads/patterns -Ianalysis $(PKG_CFLAGS) \
 		-o $@ tests/fuzz/fuzz_yaml.c $(CORE_SRC) $(LIBS)
 endif

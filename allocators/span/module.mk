@@ -3,7 +3,7 @@
 #   $(B)/libspan.a               the library face (span.h)
 #   $(B)/plugins/mb-span.so      the membench plug-in
 #   $(B)/lib/libspan-malloc.so   the LD_PRELOAD malloc (unsanitised builds only)
-#   $(B)/tests/unit/span_*, $(B)/tests/stress/span_stress
+#   $(B)/tests/unit/span_*, $(B)/tests/stress/span_stress, $(B)/fuzz/fuzz_span
 SPAN_DIR := allocators/span
 SPAN_SRC := $(addprefix $(SPAN_DIR)/,malloc.c mheap.c mcentral.c mcache.c stack.c sys.c \
 	mstats.c sizeclasses.c)
@@ -53,6 +53,15 @@ $(B)/tests/stress/span_stress: $(B)/obj/$(SPAN_TEST_DIR)/span_stress.o $(B)/libs
 $(B)/tests/unit/span_dropin: $(B)/obj/$(SPAN_TEST_DIR)/span_dropin.o $(B)/lib/libspan-malloc.so
 	@mkdir -p $(@D)
 	$(CC) -o $@ $< -L$(B)/lib -lspan-malloc -Wl,-rpath,'$$ORIGIN/../../lib' -lcmocka -pthread
+
+# The library face's fuzz target (its own ASan + UBSan build of the sources);
+# tests/fuzz/span.sh runs it.
+ifneq ($(HAVE_FUZZ_CC),)
+TEST_BINS += $(B)/fuzz/fuzz_span
+$(B)/fuzz/fuzz_span: $(SPAN_TEST_DIR)/fuzz_span.c $(SPAN_SRC) $(wildcard $(SPAN_DIR)/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(filter-out -Wno-format-truncation,$(WARN)) -I$(SPAN_DIR) -o $@ $< $(SPAN_SRC)
+endif
 
 $(SPAN_GEN): $(SPAN_DIR)/mksizeclasses.c
 	@mkdir -p $(@D)
