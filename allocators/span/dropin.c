@@ -7,10 +7,13 @@
  * (sizeclasses_class8_a16: 8 -> 16, 24 -> 32 bytes); everything is a scan
  * object; a free of a pointer the heap does not know (memory from the
  * dynamic loader's early allocator) is ignored. Errors follow glibc: NULL
- * with errno ENOMEM, EINVAL for a bad alignment.
+ * with errno ENOMEM, EINVAL for a bad alignment. SPAN_SHOW_STATS set (not
+ * to 0) prints the cheap counters to stderr at exit, as MIMALLOC_SHOW_STATS.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "span_internal.h"
 
@@ -155,4 +158,16 @@ DROPIN_API void *pvalloc(size_t n)
 DROPIN_API size_t malloc_usable_size(void *p)
 {
 	return p ? span_usable_size(p) : 0;
+}
+
+/* Runs after the program's own destructors (the preloaded library is
+ * finalised last), so the counters are the heap as the program left it. */
+__attribute__((destructor)) static void dropin_show_stats(void)
+{
+	const char *v = getenv("SPAN_SHOW_STATS");
+	if (!v || !*v || (v[0] == '0' && !v[1]))
+		return;
+	span_stats_t st;
+	span_stats(&st);
+	span_stats_print(STDERR_FILENO, &st);
 }

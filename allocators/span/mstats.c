@@ -10,7 +10,10 @@
  * an object listed twice or outside its span). With no other thread
  * allocating, both give identical numbers; span_stats_slow's test says so.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "span_internal.h"
 
@@ -204,4 +207,67 @@ void span_stats_slow(span_stats_t *out)
 		out->stacks[o].inuse -= out->stacks[o].pool_free + cached[o];
 	}
 	finish_classes(out);
+}
+
+/* One formatted line to fd; a line longer than the buffer is cut. */
+__attribute__((format(printf, 2, 3))) static void put(int fd, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, buf + off, len - off);
+		if (w <= 0)
+			return;
+		off += (size_t)w;
+	}
+}
+
+static double mib(uint64_t bytes)
+{
+	return (double)bytes / (1024.0 * 1024.0);
+}
+
+void span_stats_print(int fd, const span_stats_t *st)
+{
+	const span_heap_stats_t *h = &st->heap;
+	put(fd, "span: mapped %.1f MiB: heap in use %.1f MiB, stacks %.1f MiB, free resident "
+		"%.1f MiB, released %.1f MiB; metadata %.1f MiB\n",
+	    mib(h->mapped), mib(h->heap_inuse), mib(h->stack_inuse), mib(h->free_retained),
+	    mib(h->released), mib(h->metadata));
+	put(fd, "span: large objects %llu (%llu B), large stacks %llu (%llu B)\n",
+	    (unsigned long long)h->large_objects, (unsigned long long)h->large_bytes,
+	    (unsigned long long)h->large_stacks, (unsigned long long)h->large_stack_bytes);
+	put(fd, "span: %5s %6s %6s %5s %9s %10s %12s %14s %10s %6s  %s\n", "class", "kind",
+	    "size", "pages", "objs/span", "spans", "objects", "bytes", "tail waste", "cached",
+	    "central spans: empty, in use <= 1/8 .. 8/8");
+	for (int spc = 2; spc < SPAN_NUM_SPAN_CLASSES; spc++) {
+		const span_class_stats_t *c = &st->classes[spc];
+		if (c->spans == 0)
+			continue;
+		char occ[SPAN_OCC_BUCKETS * 12] = "", *o = occ;
+		for (int k = 0; k < SPAN_OCC_BUCKETS; k++)
+			o += snprintf(o, sizeof occ - (size_t)(o - occ), " %llu",
+				      (unsigned long long)c->occupancy[k]);
+		put(fd, "span: %5d %6s %6u %5u %9u %10llu %12llu %14llu %10llu %6llu %s\n",
+		    spc >> 1, spc & 1 ? "noscan" : "scan", c->size, c->npages, c->nelems,
+		    (unsigned long long)c->spans, (unsigned long long)c->objects,
+		    (unsigned long long)c->bytes, (unsigned long long)c->tail_waste,
+		    (unsigned long long)c->cached_spans, occ);
+	}
+	put(fd, "span: (a span a thread cache holds counts all its objects in use: objects "
+		"are exact once the caches are flushed)\n");
+	for (int o = 0; o < SPAN_STACK_ORDERS; o++) {
+		const span_stack_stats_t *k = &st->stacks[o];
+		put(fd, "span: stacks of %u KiB: in use %llu, in thread caches %llu, pool free %llu "
+			"in %llu spans\n",
+		    (SPAN_STACK_MIN << o) >> 10, (unsigned long long)k->inuse,
+		    (unsigned long long)k->cached, (unsigned long long)k->pool_free,
+		    (unsigned long long)k->pool_spans);
+	}
 }

@@ -10,8 +10,11 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "span.h"
 
@@ -175,6 +178,46 @@ static void test_threads(void **state)
 		free(v[i]);
 }
 
+/* What a child that exits with SPAN_SHOW_STATS set to v writes to stderr. */
+static size_t child_stderr(const char *v, char *out, size_t cap)
+{
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL); /* the child's exit must not write the parent's buffers again */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], STDERR_FILENO);
+		setenv("SPAN_SHOW_STATS", v, 1);
+		void *keep = malloc(24); /* alive at exit: one 32-byte object */
+		(void)keep;
+		exit(0);
+	}
+	close(fds[1]);
+	size_t n = 0;
+	ssize_t r;
+	while (n < cap - 1 && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = 0;
+	close(fds[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return n;
+}
+
+/* SPAN_SHOW_STATS prints the counters at exit (not when unset or 0). */
+static void test_show_stats(void **state)
+{
+	(void)state;
+	static char text[1 << 16];
+	assert_true(child_stderr("1", text, sizeof text) > 0);
+	assert_non_null(strstr(text, "span: mapped "));
+	assert_non_null(strstr(text, "span:     4   scan     32 ")); /* 24 B rounds to 32 */
+	assert_non_null(strstr(text, "span: stacks of 2 KiB: in use 0"));
+	assert_int_equal(child_stderr("0", text, sizeof text), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_aligned),
 		cmocka_unit_test(test_dropin_realloc),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_show_stats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

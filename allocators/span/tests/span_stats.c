@@ -7,8 +7,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "tsan_options.h"
 #include "span_internal.h"
@@ -161,11 +164,58 @@ static void test_class_numbers(void **state)
 	compare();
 }
 
+/* The printed counters are the counters: the line of the class in use
+ * parses back to the numbers test_class_numbers checks. */
+static void test_print(void **state)
+{
+	(void)state;
+	span_release();
+	void *p[100];
+	for (int i = 0; i < 100; i++)
+		p[i] = span_alloc(24, SPAN_NOSCAN);
+	span_thread_exit();
+	span_stats_t st;
+	span_stats(&st);
+	int fd = memfd_create("span-stats", 0);
+	assert_true(fd >= 0);
+	span_stats_print(fd, &st);
+	static char text[1 << 16];
+	ssize_t n = pread(fd, text, sizeof text - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	text[n] = 0;
+	assert_non_null(strstr(text, "span: mapped "));
+	const char *line = strstr(text, "span:     3 noscan ");
+	assert_non_null(line);
+	unsigned cls, size, pages, nelems;
+	unsigned long long spans, objects, bytes, tail, cached, occ[SPAN_OCC_BUCKETS];
+	char kind[8];
+	int got = sscanf(line,
+			 "span: %u %7s %u %u %u %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu "
+			 "%llu %llu %llu %llu",
+			 &cls, kind, &size, &pages, &nelems, &spans, &objects, &bytes, &tail, &cached,
+			 &occ[0], &occ[1], &occ[2], &occ[3], &occ[4], &occ[5], &occ[6], &occ[7],
+			 &occ[8]);
+	assert_int_equal(got, 10 + SPAN_OCC_BUCKETS);
+	assert_string_equal(kind, "noscan");
+	assert_int_equal(size, 24);
+	assert_int_equal(nelems, 341);
+	assert_int_equal(spans, 1);
+	assert_int_equal(objects, 100);
+	assert_int_equal(bytes, 2400);
+	assert_int_equal(tail, 8);
+	assert_int_equal(occ[3], 1);
+	for (int i = 0; i < 100; i++)
+		span_free(p[i], 24);
+	span_thread_exit();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cheap_equals_slow),
 		cmocka_unit_test(test_class_numbers),
+		cmocka_unit_test(test_print),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
