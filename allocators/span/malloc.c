@@ -12,7 +12,8 @@
  *   mcache.c   per-thread cache: the spans the thread allocates from, a
  *              current one per span class and the rest by occupancy, no locks;
  *   mcentral.c per span class: the spans no thread owns, under one lock;
- *   mheap.c    the page heap: arenas, page map, free runs, scavenger;
+ *   mheap.c    the page heap: arenas, page map, free runs;
+ *   mscav.c    the scavenger: free pages back to the OS;
  *   sys.c      the OS: mmap, madvise.
  * Stacks (stack.c) come from their own spans, never from heap spans.
  *
@@ -249,7 +250,7 @@ void span_release(void)
 	mcentral_release_empty();
 	stack_release_empty();
 	mheap_lock();
-	mheap_scavenge(1, 0, 0);
+	mscav_scavenge(1, 0, 0);
 	mheap_unlock();
 }
 

@@ -1,6 +1,6 @@
 /*
- * Page heap: arenas, the page map and runs of free pages. See malloc.c for an
- * overview.
+ * Page heap: arenas, the page map and runs of free pages (mscav.c returns
+ * free pages to the OS). See malloc.c for an overview.
  *
  * Memory comes from the OS in arenas of 64 MiB (or multiples, for one huge
  * object), aligned to 64 MiB. Each 64 MiB has a leaf of the page map: the span
@@ -14,26 +14,18 @@
  *   - an in-use span maps all of its pages, a free span its first and last;
  *   - counts.free == sum of free span pages, counts.released == set bits, and
  *     arena_pages == heap_inuse + stack_inuse + free.
- * Free spans of 1..FREE_EXACT-1 pages sit in exact-size lists (a bitmap says
+ * Free spans of 1..MHEAP_FREE_EXACT-1 pages sit in exact-size lists (a bitmap says
  * which are non-empty); bigger ones in one list searched lowest address first.
  */
 #include <string.h>
 
 #include "span_internal.h"
 
-#define FREE_EXACT 128           /* exact-size free lists for 1..127 pages */
 #define SPAN_CHUNK (64 << 10)    /* span structs are carved 64 KiB at a time */
 #define ARENA_HINT_FIRST ((uintptr_t)0xc0 << 32) /* Go's first arena hint
                                     (amd64): far below the libraries and the
                                     stacks, with room to grow upwards */
 #define MAX_REGIONS 16384        /* arena regions: 16384 * 64 MiB = 1 TiB */
-#define SCAV_MIN_PAGES 8         /* background scavenging in >= 64 KiB runs */
-#define SCAV_KEEP_MIN (512u)     /* always keep 4 MiB of free pages resident */
-#define SCAV_AGE_MS 100          /* only pages free this long are released: a
-                                    heap that shrinks and grows again within
-                                    it reuses resident memory (Go paces its
-                                    scavenger over time, mimalloc delays purges) */
-#define SCAV_PERIOD_MS 10        /* at most one scavenger pass this often */
 #define POPULATE_PAGES 16        /* a small span carved from untouched pages
                                     faults in 128 KiB from its base at once
                                     (the free pages after it included): one
@@ -47,9 +39,9 @@ span_t span_none = { .order = 0xff };
 mheap_counts_t mheap_counts;
 
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
-static span_list_t free_exact[FREE_EXACT];
-static uint64_t free_nonempty[FREE_EXACT / 64];
-static span_list_t free_large;
+span_list_t mheap_free_exact[MHEAP_FREE_EXACT];
+static uint64_t free_nonempty[MHEAP_FREE_EXACT / 64];
+span_list_t mheap_free_large;
 static span_t *span_structs;     /* recycled span structs */
 static struct { uintptr_t base; size_t npages; } regions[MAX_REGIONS];
 static int nregions;
@@ -121,38 +113,30 @@ static void map_ends(span_t *s)
 	map_set(s->base + ((uintptr_t)(s->npages - 1) << PAGE_SHIFT), s);
 }
 
-/* Released bits over [base, base + npages): count, set or clear (op 0, 1, 2).
- * Returns the number of bits that were set before. */
-static uint64_t released_op(uintptr_t base, size_t npages, int op)
+uint64_t mheap_released_op(uintptr_t base, size_t npages, int op)
 {
 	uint64_t was = 0;
 	for (size_t i = 0; i < npages;) {
-		uintptr_t a = base + (i << PAGE_SHIFT);
-		uint64_t *w = &leaf_of(a)->released[((a >> PAGE_SHIFT) & (ARENA_PAGES - 1)) >> 6];
-		unsigned bit = (a >> PAGE_SHIFT) & 63;
+		unsigned bit;
+		uint64_t *w = mheap_released_word(base + (i << PAGE_SHIFT), &bit);
 		size_t n = 64 - bit < npages - i ? 64 - bit : npages - i;
 		uint64_t mask = (n == 64 ? ~0ull : ((1ull << n) - 1)) << bit;
 		i += n;
-		if (op == 1) {
+		if (op == MHEAP_REL_SET) {
 			was += (uint64_t)__builtin_popcountll(*w & mask);
 			*w |= mask;
 		} else if (*w & mask) { /* resident pages, the common case, skip this */
 			was += (uint64_t)__builtin_popcountll(*w & mask);
-			if (op == 2)
+			if (op == MHEAP_REL_CLEAR)
 				*w &= ~mask;
 		}
 	}
 	return was;
 }
 
-uint64_t mheap_count_released(uintptr_t base, size_t npages)
-{
-	return released_op(base, npages, 0);
-}
-
 static span_list_t *free_list_of(size_t npages)
 {
-	return npages < FREE_EXACT ? &free_exact[npages] : &free_large;
+	return npages < MHEAP_FREE_EXACT ? &mheap_free_exact[npages] : &mheap_free_large;
 }
 
 static void free_insert(span_t *s)
@@ -160,7 +144,7 @@ static void free_insert(span_t *s)
 	s->state = SPAN_FREE;
 	map_ends(s);
 	span_list_push(free_list_of(s->npages), s);
-	if (s->npages < FREE_EXACT)
+	if (s->npages < MHEAP_FREE_EXACT)
 		free_nonempty[s->npages >> 6] |= 1ull << (s->npages & 63);
 }
 
@@ -168,7 +152,7 @@ static void free_remove(span_t *s)
 {
 	span_list_t *l = free_list_of(s->npages);
 	span_list_remove(l, s);
-	if (s->npages < FREE_EXACT && !l->first)
+	if (s->npages < MHEAP_FREE_EXACT && !l->first)
 		free_nonempty[s->npages >> 6] &= ~(1ull << (s->npages & 63));
 }
 
@@ -213,13 +197,13 @@ static void free_coalesce(span_t *s)
  * size class of run that fits), else the lowest-addressed big run. */
 static span_t *free_find(size_t npages)
 {
-	if (npages < FREE_EXACT) {
-		for (size_t w = npages >> 6; w < FREE_EXACT / 64; w++) {
+	if (npages < MHEAP_FREE_EXACT) {
+		for (size_t w = npages >> 6; w < MHEAP_FREE_EXACT / 64; w++) {
 			uint64_t bits = free_nonempty[w];
 			if (w == npages >> 6)
 				bits &= ~0ull << (npages & 63);
 			if (bits)
-				return free_exact[(w << 6) + (size_t)__builtin_ctzll(bits)].first;
+				return mheap_free_exact[(w << 6) + (size_t)__builtin_ctzll(bits)].first;
 		}
 	}
 	/* Among the big runs, the lowest address that fits (Go's page allocator
@@ -227,7 +211,7 @@ static span_t *free_find(size_t npages)
 	 * (released) tail of an arena, so a heap that shrinks and grows again
 	 * stays resident in the same pages instead of touching new ones. */
 	span_t *first = NULL;
-	for (span_t *s = free_large.first; s; s = s->next)
+	for (span_t *s = mheap_free_large.first; s; s = s->next)
 		if (s->npages >= npages && (!first || s->base < first->base))
 			first = s;
 	return first;
@@ -355,7 +339,7 @@ static size_t populate_ahead(span_t *s)
 	if (!right || right->base != end)
 		return n;
 	size_t more = run_length(right, 0, true, POPULATE_PAGES - n);
-	mheap_counts.released -= released_op(end, more, 2);
+	mheap_counts.released -= mheap_released_op(end, more, MHEAP_REL_CLEAR);
 	return n + more;
 }
 
@@ -391,7 +375,7 @@ span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed)
 		mheap_unlock();
 		return NULL;
 	}
-	uint64_t rel = released_op(s->base, npages, 2);
+	uint64_t rel = mheap_released_op(s->base, npages, MHEAP_REL_CLEAR);
 	mheap_counts.released -= rel;
 	if (zeroed)
 		*zeroed = rel == npages;
@@ -409,26 +393,6 @@ span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed)
 	return s;
 }
 
-/* Scavenges when free resident pages exceed an eighth of the heap (4 MiB at
- * least) twice over: off the allocation path, on a free, at most once per
- * SCAV_PERIOD_MS (a pass is O(free spans), and runs shorter than 64 KiB stay
- * resident), releasing only pages free for SCAV_AGE_MS. With no frees, nothing
- * runs: there is no background thread; span_release() releases everything. */
-static uint32_t scav_last_ms; /* when the last pass ran */
-
-static void maybe_scavenge(void)
-{
-	uint64_t inuse = mheap_counts.heap_inuse + mheap_counts.stack_inuse;
-	uint64_t keep = inuse / 8 > SCAV_KEEP_MIN ? inuse / 8 : SCAV_KEEP_MIN;
-	if (mheap_counts.free - mheap_counts.released <= 2 * keep)
-		return;
-	uint32_t now = sys_now_ms();
-	if (now - scav_last_ms < SCAV_PERIOD_MS)
-		return;
-	scav_last_ms = now;
-	mheap_scavenge(SCAV_MIN_PAGES, keep, SCAV_AGE_MS);
-}
-
 void mheap_free(span_t *s)
 {
 	mheap_lock();
@@ -437,7 +401,7 @@ void mheap_free(span_t *s)
 	count_inuse(s, -1);
 	s->freed_ms = sys_now_ms();
 	free_coalesce(s);
-	maybe_scavenge();
+	mscav_maybe();
 	mheap_unlock();
 }
 
@@ -464,7 +428,7 @@ void mheap_free_batch(span_t **v, uint32_t n)
 		s->freed_ms = now;
 		free_coalesce(s);
 	}
-	maybe_scavenge();
+	mscav_maybe();
 	mheap_unlock();
 }
 
@@ -495,7 +459,7 @@ bool mheap_resize(span_t *s, size_t npages)
 		if (right && right->base == end && right->npages >= more) {
 			free_remove(right);
 			if (split_front(right, more)) {
-				mheap_counts.released -= released_op(right->base, more, 2);
+				mheap_counts.released -= mheap_released_op(right->base, more, MHEAP_REL_CLEAR);
 				span_struct_free(right);
 				mheap_counts.free -= more;
 				mheap_counts.heap_inuse += more;
@@ -513,14 +477,6 @@ bool mheap_resize(span_t *s, size_t npages)
 	return ok;
 }
 
-/* The released-bit word holding page a, and a's bit in it. */
-static inline uint64_t *released_word(uintptr_t a, unsigned *bit)
-{
-	size_t page = (a >> PAGE_SHIFT) & (ARENA_PAGES - 1);
-	*bit = page & 63;
-	return &leaf_of(a)->released[page >> 6];
-}
-
 /* Length of the run of pages from page i of s whose released bit equals
  * `released`, at most max, scanning a word (64 pages) at a time. */
 static size_t run_length(span_t *s, size_t i, bool released, size_t max)
@@ -528,7 +484,7 @@ static size_t run_length(span_t *s, size_t i, bool released, size_t max)
 	size_t j = i, end = max < s->npages - i ? i + max : s->npages;
 	while (j < end) {
 		unsigned bit;
-		uint64_t w = *released_word(s->base + (j << PAGE_SHIFT), &bit);
+		uint64_t w = *mheap_released_word(s->base + (j << PAGE_SHIFT), &bit);
 		w = (released ? ~w : w) >> bit; /* ones where the run ends */
 		size_t left = 64 - bit;
 		if (w) {
@@ -541,65 +497,6 @@ static size_t run_length(span_t *s, size_t i, bool released, size_t max)
 		}
 	}
 	return (j > end ? end : j) - i;
-}
-
-/* Length of the run of pages just below page j of s (j - 1, j - 2, ...) whose
- * released bit equals `released`, at most max, scanning a word at a time. */
-static size_t run_length_down(span_t *s, size_t j, bool released, size_t max)
-{
-	size_t i = j, stop = max < j ? j - max : 0;
-	while (i > stop) {
-		unsigned bit;
-		uint64_t w = *released_word(s->base + ((i - 1) << PAGE_SHIFT), &bit);
-		w = (released ? ~w : w) << (63 - bit); /* page i - 1 at bit 63; ones
-		                                          where the run ends */
-		size_t avail = bit + 1 < i - stop ? bit + 1 : i - stop;
-		size_t n = w ? (size_t)__builtin_clzll(w) : 64;
-		if (n < avail) {
-			i -= n;
-			break;
-		}
-		i -= avail;
-	}
-	return j - i;
-}
-
-/* Releases the unreleased pages of free span s in runs of >= min_pages while
- * more than keep pages of free memory are resident, from its top down and no
- * more than that excess (min_pages at least) of a run (Go's scavenger works
- * from the highest address towards its goal): free_find reuses the lowest
- * addresses first, so the pages left resident are the next ones taken. */
-static void scavenge_span(span_t *s, size_t min_pages, uint64_t keep, uint32_t min_age,
-			  uint32_t now)
-{
-	size_t j = s->npages;
-	if (now - s->freed_ms < min_age)
-		return;
-	while (j > 0 && mheap_counts.free - mheap_counts.released > keep) {
-		j -= run_length_down(s, j, true, SIZE_MAX);
-		if (j == 0)
-			break;
-		size_t n = run_length_down(s, j, false, SIZE_MAX);
-		if (n >= min_pages) { /* its top part: as much as is over keep */
-			uint64_t over = mheap_counts.free - mheap_counts.released - keep;
-			size_t take = over >= n ? n : over > min_pages ? (size_t)over : min_pages;
-			uintptr_t a = s->base + ((j - take) << PAGE_SHIFT);
-			sys_release((void *)a, take << PAGE_SHIFT);
-			released_op(a, take, 1);
-			mheap_counts.released += take;
-		}
-		j -= n;
-	}
-}
-
-void mheap_scavenge(size_t min_pages, uint64_t keep_pages, uint32_t min_age_ms)
-{
-	uint32_t now = min_age_ms ? sys_now_ms() : 0;
-	for (span_t *s = free_large.first; s; s = s->next)
-		scavenge_span(s, min_pages, keep_pages, min_age_ms, now);
-	for (size_t n = FREE_EXACT - 1; n >= min_pages && n > 0; n--)
-		for (span_t *s = free_exact[n].first; s; s = s->next)
-			scavenge_span(s, min_pages, keep_pages, min_age_ms, now);
 }
 
 void mheap_walk(void (*fn)(span_t *s, void *arg), void *arg)

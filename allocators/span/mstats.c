@@ -129,11 +129,11 @@ static void walk_span(span_t *s, void *arg)
 	uint64_t bytes = (uint64_t)s->npages << PAGE_SHIFT;
 	uint64_t bits[SPAN_FREEBITS_WORDS];
 	h->mapped += bytes;
-	if (s->state != SPAN_FREE && mheap_count_released(s->base, s->npages))
+	if (s->state != SPAN_FREE && mheap_released_op(s->base, s->npages, MHEAP_REL_COUNT))
 		sys_throw("span %p: in use but has released pages", (void *)s->base);
 	switch (s->state) {
 	case SPAN_FREE: {
-		uint64_t rel = mheap_count_released(s->base, s->npages) << PAGE_SHIFT;
+		uint64_t rel = mheap_released_op(s->base, s->npages, MHEAP_REL_COUNT) << PAGE_SHIFT;
 		h->released += rel;
 		h->free_retained += bytes - rel;
 		break;

@@ -178,7 +178,7 @@ uint64_t sys_meta_bytes(void);
 uint32_t sys_now_ms(void);                     /* coarse monotonic clock, wraps */
 _Noreturn void sys_throw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- mheap.c: arenas, page map, page heap, scavenger ----------------------- */
+/* ---- mheap.c: arenas, page map, page heap ---------------------------------- */
 typedef struct arena_leaf {
 	span_t *spans[ARENA_PAGES];              /* page -> span (in use: every page;
 	                                            free: first and last page) */
@@ -221,10 +221,6 @@ void mheap_free_batch(span_t **v, uint32_t n);
 /* Resizes a large span in place to npages (shrink: frees the tail; grow: takes
  * the free pages right after it). true on success. Heap lock. */
 bool mheap_resize(span_t *s, size_t npages);
-/* Returns free pages to the OS: runs of >= min_pages in spans free for at
- * least min_age_ms, each from its top down, until at most keep_pages of free
- * memory stay resident (or a run's last min_pages went over). Heap lock. */
-void mheap_scavenge(size_t min_pages, uint64_t keep_pages, uint32_t min_age_ms);
 span_t *mheap_span_struct(void);        /* a zeroed span struct; heap lock inside */
 void mheap_lock(void);
 void mheap_unlock(void);
@@ -237,7 +233,34 @@ typedef struct mheap_counts {
 extern mheap_counts_t mheap_counts;
 /* Calls fn for every span of every arena, in address order (heap lock held). */
 void mheap_walk(void (*fn)(span_t *s, void *arg), void *arg);
-uint64_t mheap_count_released(uintptr_t base, size_t npages);
+
+/* The free runs (heap lock): 1..MHEAP_FREE_EXACT-1 pages in exact-size lists
+ * (free_find takes a list's newest first), bigger ones in one list (taken
+ * lowest address first). */
+#define MHEAP_FREE_EXACT 128
+extern span_list_t mheap_free_exact[MHEAP_FREE_EXACT];
+extern span_list_t mheap_free_large;
+/* The released-bit word holding page a (in an arena), and a's bit in it. */
+static inline uint64_t *mheap_released_word(uintptr_t a, unsigned *bit)
+{
+	size_t page = (a >> PAGE_SHIFT) & (ARENA_PAGES - 1);
+	*bit = page & 63;
+	return &mheap_leaf_of(a)->released[page >> 6];
+}
+enum { MHEAP_REL_COUNT, MHEAP_REL_SET, MHEAP_REL_CLEAR };
+/* Counts, sets or clears (op) the released bits of pages [base, base +
+ * npages); returns how many were set before. Heap lock (counting: or no
+ * concurrent change to those pages). */
+uint64_t mheap_released_op(uintptr_t base, size_t npages, int op);
+
+/* ---- mscav.c: the scavenger (heap lock held) -------------------------------- */
+/* On a page-heap free: a pass when free resident pages are over the goal. */
+void mscav_maybe(void);
+/* Returns free pages to the OS: runs of >= min_pages in spans free for at
+ * least min_age_ms, until at most keep_pages of free memory stay resident (or
+ * a run's last min_pages went over); in the reverse of the order reuse takes
+ * pages, each run from its top down. */
+void mscav_scavenge(size_t min_pages, uint64_t keep_pages, uint32_t min_age_ms);
 
 /* ---- mcentral.c: per span class lists of spans ----------------------------- */
 typedef struct mcentral {

@@ -100,7 +100,7 @@ static void test_populate_ahead(void **state)
 	(void)state;
 	assert_int_equal(span_init(), 0);
 	mheap_lock();
-	mheap_scavenge(1, 0, 0); /* every free page released */
+	mscav_scavenge(1, 0, 0); /* every free page released */
 	mheap_unlock();
 	bool zeroed = false;
 	span_t *s = mheap_alloc(1, 1, SPAN_SMALL, &zeroed);
@@ -110,8 +110,8 @@ static void test_populate_ahead(void **state)
 	assert_int_equal(right->state, SPAN_FREE);
 	assert_int_equal(right->base, s->base + SPAN_PAGE_SIZE);
 	assert_true(right->npages > 15); /* the fresh rest of an arena */
-	assert_int_equal(mheap_count_released(right->base, 15), 0);
-	assert_int_equal(mheap_count_released(right->base + 15 * SPAN_PAGE_SIZE, 1), 1);
+	assert_int_equal(mheap_released_op(right->base, 15, MHEAP_REL_COUNT), 0);
+	assert_int_equal(mheap_released_op(right->base + 15 * SPAN_PAGE_SIZE, 1, MHEAP_REL_COUNT), 1);
 	unsigned char vec[16 * SPAN_PAGE_SIZE / 4096];
 	assert_int_equal(mincore((void *)s->base, 16 * SPAN_PAGE_SIZE, vec), 0);
 	for (size_t i = 0; i < sizeof vec; i++)
@@ -176,7 +176,7 @@ static void test_scavenge_and_zero(void **state)
 	mheap_free(s);
 	mheap_lock();
 	uint64_t before = mheap_counts.released;
-	mheap_scavenge(8, 0, 0);
+	mscav_scavenge(8, 0, 0);
 	uint64_t after = mheap_counts.released;
 	mheap_unlock();
 	assert_true(after >= before + 64);
@@ -225,8 +225,8 @@ static void test_scavenger_pacing(void **state)
 	/* Released from the top down: the big run's pages still resident are its
 	 * lowest, the ones lowest-address-first reuse takes next. */
 	mheap_lock();
-	uint64_t resident = 4096 - mheap_count_released(base, 4096);
-	uint64_t low_released = mheap_count_released(base, resident);
+	uint64_t resident = 4096 - mheap_released_op(base, 4096, MHEAP_REL_COUNT);
+	uint64_t low_released = mheap_released_op(base, resident, MHEAP_REL_COUNT);
 	mheap_unlock();
 	assert_true(resident > 0);
 	assert_int_equal(low_released, 0);
