@@ -139,17 +139,31 @@ static void test_cheap_equals_slow(void **state)
 	assert_int_equal(st.heap.large_objects, 0);
 }
 
+/* From an empty heap, 100 noscan objects of 24 B, the cache flushed (objects
+ * now exact), and the counters then; free_100 takes them back. */
+static void alloc_100(void *p[100], span_stats_t *st)
+{
+	span_release();
+	for (int i = 0; i < 100; i++)
+		p[i] = span_alloc(24, SPAN_NOSCAN);
+	span_thread_exit();
+	span_stats(st);
+}
+
+static void free_100(void *p[100])
+{
+	for (int i = 0; i < 100; i++)
+		span_free(p[i], 24);
+	span_thread_exit();
+}
+
 /* Per-class numbers mean what they say. */
 static void test_class_numbers(void **state)
 {
 	(void)state;
-	span_release();
 	void *p[100];
-	for (int i = 0; i < 100; i++)
-		p[i] = span_alloc(24, SPAN_NOSCAN);
-	span_thread_exit(); /* objects now exact */
 	span_stats_t st;
-	span_stats(&st);
+	alloc_100(p, &st);
 	span_class_stats_t *cs = &st.classes[3 << 1 | 1];
 	assert_int_equal(cs->size, 24);
 	assert_int_equal(cs->nelems, 341);
@@ -158,9 +172,7 @@ static void test_class_numbers(void **state)
 	assert_int_equal(cs->spans, 1);
 	assert_int_equal(cs->tail_waste, 8);
 	assert_int_equal(cs->occupancy[3], 1); /* 100/341 is in (2/8, 3/8] */
-	for (int i = 0; i < 100; i++)
-		span_free(p[i], 24);
-	span_thread_exit();
+	free_100(p);
 	compare();
 }
 
@@ -169,13 +181,9 @@ static void test_class_numbers(void **state)
 static void test_print(void **state)
 {
 	(void)state;
-	span_release();
 	void *p[100];
-	for (int i = 0; i < 100; i++)
-		p[i] = span_alloc(24, SPAN_NOSCAN);
-	span_thread_exit();
 	span_stats_t st;
-	span_stats(&st);
+	alloc_100(p, &st);
 	int fd = memfd_create("span-stats", 0);
 	assert_true(fd >= 0);
 	span_stats_print(fd, &st);
@@ -205,9 +213,7 @@ static void test_print(void **state)
 	assert_int_equal(bytes, 2400);
 	assert_int_equal(tail, 8);
 	assert_int_equal(occ[3], 1);
-	for (int i = 0; i < 100; i++)
-		span_free(p[i], 24);
-	span_thread_exit();
+	free_100(p);
 }
 
 int main(void)
