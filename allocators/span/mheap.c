@@ -14,8 +14,9 @@
  *   - an in-use span maps all of its pages, a free span its first and last;
  *   - counts.free == sum of free span pages, counts.released == set bits, and
  *     arena_pages == heap_inuse + stack_inuse + free.
- * Free spans of 1..MHEAP_FREE_EXACT-1 pages sit in exact-size lists (a bitmap says
- * which are non-empty); bigger ones in one list searched lowest address first.
+ * Free spans of 1..MHEAP_FREE_EXACT-1 pages sit in exact-size lists (a bitmap
+ * says which are non-empty); bigger ones in one list searched lowest address
+ * first.
  */
 #include <string.h>
 
