@@ -126,7 +126,7 @@ uint64_t mheap_released_op(uintptr_t base, size_t npages, int op)
 		if (op == MHEAP_REL_SET) {
 			was += (uint64_t)__builtin_popcountll(*w & mask);
 			*w |= mask;
-		} else if (*w & mask) { /* resident pages, the common case, skip this */
+		} else if (*w & mask) { /* a word with none released (common) is skipped */
 			was += (uint64_t)__builtin_popcountll(*w & mask);
 			if (op == MHEAP_REL_CLEAR)
 				*w &= ~mask;

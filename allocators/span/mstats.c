@@ -212,7 +212,7 @@ void span_stats_slow(span_stats_t *out)
 /* One formatted line to fd; a line longer than the buffer is cut. */
 __attribute__((format(printf, 2, 3))) static void put(int fd, const char *fmt, ...)
 {
-	char buf[256];
+	char buf[512]; /* a class line at its widest (20-digit counts) fits */
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof buf, fmt, ap);
@@ -250,7 +250,7 @@ void span_stats_print(int fd, const span_stats_t *st)
 		const span_class_stats_t *c = &st->classes[spc];
 		if (c->spans == 0)
 			continue;
-		char occ[SPAN_OCC_BUCKETS * 12] = "", *o = occ;
+		char occ[SPAN_OCC_BUCKETS * 21 + 1] = "", *o = occ; /* " %llu" <= 21 each */
 		for (int k = 0; k < SPAN_OCC_BUCKETS; k++)
 			o += snprintf(o, sizeof occ - (size_t)(o - occ), " %llu",
 				      (unsigned long long)c->occupancy[k]);

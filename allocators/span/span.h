@@ -111,11 +111,11 @@ SPAN_API void span_stats(span_stats_t *out);
  * Aborts on an inconsistency it finds (a corrupt free list). */
 SPAN_API void span_stats_slow(span_stats_t *out);
 /* Writes st as text to file descriptor fd (with write(2), no stdio stream,
- * so it can run at exit): two heap lines,
- * one line per span class in use (size, pages and objects per span, spans,
- * objects, bytes in use, tail waste, spans in thread caches, central spans by
- * occupancy) and one per stack order. The drop-in prints its counters so at
- * exit when SPAN_SHOW_STATS is set to anything but 0. */
+ * so it can run at exit): two heap lines, one line per span class in use
+ * (size, pages and objects per span, spans, objects, bytes in use, tail waste,
+ * spans in thread caches, central spans by occupancy) and one per stack
+ * order. The drop-in prints its counters so at exit when SPAN_SHOW_STATS is
+ * set to anything but 0. */
 SPAN_API void span_stats_print(int fd, const span_stats_t *st);
 
 /* Flushes the calling thread's cache, empties the central lists' spare spans
