@@ -123,14 +123,13 @@ uint64_t mheap_released_op(uintptr_t base, size_t npages, int op)
 		size_t n = 64 - bit < npages - i ? 64 - bit : npages - i;
 		uint64_t mask = (n == 64 ? ~0ull : ((1ull << n) - 1)) << bit;
 		i += n;
-		if (op == MHEAP_REL_SET) {
-			was += (uint64_t)__builtin_popcountll(*w & mask);
+		uint64_t had = *w & mask;
+		if (had) /* none released, the common case: no popcount, no store */
+			was += (uint64_t)__builtin_popcountll(had);
+		if (op == MHEAP_REL_SET)
 			*w |= mask;
-		} else if (*w & mask) { /* a word with none released (common) is skipped */
-			was += (uint64_t)__builtin_popcountll(*w & mask);
-			if (op == MHEAP_REL_CLEAR)
-				*w &= ~mask;
-		}
+		else if (op == MHEAP_REL_CLEAR && had)
+			*w &= ~mask;
 	}
 	return was;
 }
