@@ -58,7 +58,7 @@ $(B)/tests/unit/span_dropin: $(B)/obj/$(SPAN_TEST_DIR)/span_dropin.o $(B)/lib/li
 # tests/fuzz/span.sh runs it.
 ifneq ($(HAVE_FUZZ_CC),)
 TEST_BINS += $(B)/fuzz/fuzz_span
-$(B)/fuzz/fuzz_span: $(SPAN_TEST_DIR)/fuzz_span.c $(SPAN_SRC) $(wildcard $(SPAN_DIR)/*.h)
+$(B)/fuzz/fuzz_span: $(SPAN_TEST_DIR)/fuzz_span.c $(SPAN_SRC) $(wildcard $(SPAN_DIR)/*.h $(SPAN_TEST_DIR)/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(filter-out -Wno-format-truncation,$(WARN)) -I$(SPAN_DIR) -o $@ $< $(SPAN_SRC)
 endif

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "span.h"
+#include "stats_differ.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -331,20 +332,8 @@ static void compare_stats(void)
 	static span_stats_t cheap, slow;
 	span_stats(&cheap);
 	span_stats_slow(&slow);
-	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++)
-		CHECK(!memcmp(&cheap.classes[i], &slow.classes[i], sizeof cheap.classes[i]),
-		      "span class %d: cheap counters differ from the walk", i);
-	CHECK(!memcmp(cheap.stacks, slow.stacks, sizeof cheap.stacks),
-	      "stack counters differ from the walk");
-	const span_heap_stats_t *h = &cheap.heap, *g = &slow.heap;
-	CHECK(h->mapped == g->mapped && h->heap_inuse == g->heap_inuse &&
-		      h->stack_inuse == g->stack_inuse && h->free_retained == g->free_retained &&
-		      h->released == g->released && h->large_objects == g->large_objects &&
-		      h->large_bytes == g->large_bytes && h->large_stacks == g->large_stacks &&
-		      h->large_stack_bytes == g->large_stack_bytes,
-	      "page heap counters differ from the walk");
-	CHECK(h->mapped == h->heap_inuse + h->stack_inuse + h->free_retained + h->released,
-	      "page heap counters do not add up to the mapped pages");
+	const char *d = span_stats_differ(&cheap, &slow);
+	CHECK(d == NULL, "cheap counters and the slow walk differ: %s", d);
 }
 
 static void end_of_input(void)

@@ -15,35 +15,13 @@
 
 #include "tsan_options.h"
 #include "span_internal.h"
+#include "stats_differ.h"
 
 static void assert_same(const span_stats_t *a, const span_stats_t *b)
 {
-	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++) {
-		const span_class_stats_t *x = &a->classes[i], *y = &b->classes[i];
-		if (memcmp(x, y, sizeof *x) != 0)
-			fail_msg("span class %d: spans %lu/%lu objects %lu/%lu cached %lu/%lu", i,
-				 (unsigned long)x->spans, (unsigned long)y->spans,
-				 (unsigned long)x->objects, (unsigned long)y->objects,
-				 (unsigned long)x->cached_spans, (unsigned long)y->cached_spans);
-	}
-	for (int o = 0; o < SPAN_STACK_ORDERS; o++)
-		if (memcmp(&a->stacks[o], &b->stacks[o], sizeof a->stacks[o]) != 0)
-			fail_msg("stack order %d: inuse %lu/%lu cached %lu/%lu pool %lu/%lu", o,
-				 (unsigned long)a->stacks[o].inuse, (unsigned long)b->stacks[o].inuse,
-				 (unsigned long)a->stacks[o].cached, (unsigned long)b->stacks[o].cached,
-				 (unsigned long)a->stacks[o].pool_free,
-				 (unsigned long)b->stacks[o].pool_free);
-	const span_heap_stats_t *h = &a->heap, *g = &b->heap;
-	assert_int_equal(h->mapped, g->mapped);
-	assert_int_equal(h->heap_inuse, g->heap_inuse);
-	assert_int_equal(h->stack_inuse, g->stack_inuse);
-	assert_int_equal(h->free_retained, g->free_retained);
-	assert_int_equal(h->released, g->released);
-	assert_int_equal(h->large_objects, g->large_objects);
-	assert_int_equal(h->large_bytes, g->large_bytes);
-	assert_int_equal(h->large_stacks, g->large_stacks);
-	assert_int_equal(h->large_stack_bytes, g->large_stack_bytes);
-	assert_int_equal(h->mapped, h->heap_inuse + h->stack_inuse + h->free_retained + h->released);
+	const char *d = span_stats_differ(a, b);
+	if (d)
+		fail_msg("cheap counters and the slow walk differ: %s", d);
 }
 
 static void compare(void)
