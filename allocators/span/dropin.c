@@ -84,7 +84,7 @@ DROPIN_API void *realloc(void *p, size_t n)
 	size_t usable = span_usable_size(p);
 	if (s->state == SPAN_SMALL && n <= usable && n >= usable / 2)
 		return p;
-	if (s->state == SPAN_LARGE && n > SPAN_MAX_SMALL && (uintptr_t)p == s->base &&
+	if (span_large_live(s) && n > SPAN_MAX_SMALL && (uintptr_t)p == s->base &&
 	    mheap_resize(s, (n + SPAN_PAGE_SIZE - 1) >> PAGE_SHIFT))
 		return p;
 	void *q = dropin_malloc(n);

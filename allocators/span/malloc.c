@@ -34,7 +34,8 @@
  *      from the page heap (an exact-size free run, else the lowest-addressed
  *      big one, split; the rest stays free).
  *   5. The page heap has no run that large: map a new 64 MiB arena.
- * A large object goes straight to step 4, with a span of its own.
+ * A large object has a span of its own: one the thread's cache kept from a
+ * free of exactly as many pages (<= 128 KiB spans, mlarge.c), else step 4.
  *
  * The free path: the page map gives the span of any address in O(1). If the
  * calling thread owns the span, push onto its free list and count it down
@@ -46,9 +47,10 @@
  * xfree list while another thread owns it, and frees the rest under one lock
  * per span class into the mcentral's spans. A span emptied in the mcentral stays
  * there as a spare for a while (hysteresis) before its pages go back to the
- * page heap, which coalesces them and, off the fast path, returns runs of
- * >= 64 KiB of free pages to the OS (madvise), tracking resident and
- * released pages apart.
+ * page heap; so do a large object's, unless its span (<= 128 KiB) stays
+ * whole in the freeing thread's cache (512 KiB of them at most). The page
+ * heap coalesces free pages and, off the fast path, returns runs of >= 64 KiB
+ * of them to the OS (madvise), tracking resident and released pages apart.
  *
  * Threads: a thread's cache is created at its first call and flushed, every
  * span it owns given back, when it exits (thread key destructor). Fork: all
@@ -111,28 +113,6 @@ const char *span_version(void)
 	return "span 1.0 (Go size classes, 8 KiB pages, 64 MiB arenas)";
 }
 
-void *malloc_large(size_t size, size_t align, bool zero)
-{
-	if (size > ((size_t)1 << 46)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (span_init() != 0)
-		return NULL;
-	size_t npages = (size + SPAN_PAGE_SIZE - 1) >> PAGE_SHIFT;
-	size_t align_pages = align > SPAN_PAGE_SIZE ? align >> PAGE_SHIFT : 1;
-	bool zeroed;
-	span_t *s = mheap_alloc(npages ? npages : 1, align_pages, SPAN_LARGE, &zeroed);
-	if (!s) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	s->spc = 0;
-	if (zero && !zeroed)
-		memset((void *)s->base, 0, size);
-	return (void *)s->base;
-}
-
 void *span_alloc(size_t size, unsigned flags)
 {
 	if (flags & SPAN_LOCAL)
@@ -189,7 +169,7 @@ void malloc_free_span(void *p, span_t *s)
 	case SPAN_LARGE:
 		if (off)
 			sys_throw("free of %p: inside a large object", p);
-		mheap_free(s);
+		mlarge_free(s);
 		return;
 	case SPAN_STACK:
 		if (stack_frame_free(p, s))
@@ -207,7 +187,7 @@ size_t span_usable_size(void *p)
 		return 0;
 	if (s->state == SPAN_SMALL)
 		return s->elemsize;
-	if (s->state == SPAN_LARGE)
+	if (span_large_live(s))
 		return ((size_t)s->npages << PAGE_SHIFT) - ((uintptr_t)p - s->base);
 	return 0;
 }
@@ -220,7 +200,7 @@ void *span_realloc(void *p, size_t old_size, size_t new_size)
 	size_t usable = span_usable_size(p);
 	if (s && s->state == SPAN_SMALL && new_size <= usable && new_size >= usable / 2)
 		return p; /* same object, grown or shrunk within its class */
-	if (s && s->state == SPAN_LARGE && new_size > SPAN_MAX_SMALL &&
+	if (s && span_large_live(s) && new_size > SPAN_MAX_SMALL &&
 	    (uintptr_t)p == s->base &&
 	    mheap_resize(s, (new_size + SPAN_PAGE_SIZE - 1) >> PAGE_SHIFT))
 		return p; /* tail pages freed, or the free pages after it taken */

@@ -403,6 +403,7 @@ void mcache_flush(mcache_t *c)
 {
 	mcache_flush_remote(c);
 	mcache_flush_retire(c);
+	mlarge_flush(c);
 	for (int i = 0; i < SPAN_NUM_SPAN_CLASSES; i++) {
 		span_t *s = c->alloc[i];
 		if (s != &span_empty) {

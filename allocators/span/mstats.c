@@ -70,6 +70,11 @@ static void heap_from_counts(span_heap_stats_t *h)
 	h->large_bytes = mheap_counts.large_pages << PAGE_SHIFT;
 }
 
+static uint64_t sub_floor0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
 void span_stats(span_stats_t *out)
 {
 	memset(out, 0, sizeof *out);
@@ -88,6 +93,16 @@ void span_stats(span_stats_t *out)
 	mheap_lock();
 	heap_from_counts(&out->heap);
 	mheap_unlock();
+	/* The page heap counts cached large spans as large objects. Read
+	 * apart from its counts (the cache list lock is taken before the
+	 * heap's, never inside it), so while other threads move spans the
+	 * two may disagree for a moment: hence the floor at 0. */
+	uint64_t lspans, lpages;
+	mlarge_cached(&lspans, &lpages);
+	out->heap.large_cached = lspans;
+	out->heap.large_cached_bytes = lpages << PAGE_SHIFT;
+	out->heap.large_objects = sub_floor0(out->heap.large_objects, lspans);
+	out->heap.large_bytes = sub_floor0(out->heap.large_bytes, lpages << PAGE_SHIFT);
 	stack_large_counts(&out->heap.large_stacks, &out->heap.large_stack_bytes);
 	out->heap.metadata = sys_meta_bytes();
 	int64_t inuse[SPAN_STACK_ORDERS];
@@ -163,8 +178,13 @@ static void walk_span(span_t *s, void *arg)
 	}
 	case SPAN_LARGE:
 		h->heap_inuse += bytes;
-		h->large_objects++;
-		h->large_bytes += bytes;
+		if (span_large_live(s)) {
+			h->large_objects++;
+			h->large_bytes += bytes;
+		} else {
+			h->large_cached++;
+			h->large_cached_bytes += bytes;
+		}
 		break;
 	case SPAN_STACK:
 		h->stack_inuse += bytes;
@@ -240,8 +260,10 @@ void span_stats_print(int fd, const span_stats_t *st)
 		"%.1f MiB, released %.1f MiB; metadata %.1f MiB\n",
 	    mib(h->mapped), mib(h->heap_inuse), mib(h->stack_inuse), mib(h->free_retained),
 	    mib(h->released), mib(h->metadata));
-	put(fd, "span: large objects %llu (%llu B), large stacks %llu (%llu B)\n",
+	put(fd, "span: large objects %llu (%llu B), in thread caches %llu (%llu B), "
+		"large stacks %llu (%llu B)\n",
 	    (unsigned long long)h->large_objects, (unsigned long long)h->large_bytes,
+	    (unsigned long long)h->large_cached, (unsigned long long)h->large_cached_bytes,
 	    (unsigned long long)h->large_stacks, (unsigned long long)h->large_stack_bytes);
 	put(fd, "span: %5s %6s %6s %5s %9s %10s %12s %14s %10s %6s  %s\n", "class", "kind",
 	    "size", "pages", "objs/span", "spans", "objects", "bytes", "tail waste", "cached",

@@ -87,13 +87,16 @@ typedef struct span_stack_stats {
 /* Page heap (bytes). mapped = heap_inuse + stack_inuse + free_retained + released. */
 typedef struct span_heap_stats {
 	uint64_t mapped;        /* arena address space */
-	uint64_t heap_inuse;    /* pages in small and large heap spans */
+	uint64_t heap_inuse;    /* pages in small and large heap spans (large
+	                           spans in thread caches included) */
 	uint64_t stack_inuse;   /* pages in stack spans (pool, large stacks, frames) */
 	uint64_t free_retained; /* free pages still resident (Go: free - scavenged) */
 	uint64_t released;      /* free pages returned to the OS or never touched */
 	uint64_t metadata;      /* span structs, caches, page map leaves */
 	uint64_t large_objects; /* objects > SPAN_MAX_SMALL */
 	uint64_t large_bytes;
+	uint64_t large_cached;  /* freed large spans thread caches keep for reuse */
+	uint64_t large_cached_bytes;
 	uint64_t large_stacks;  /* stacks > 16 KiB, from the page heap */
 	uint64_t large_stack_bytes;
 } span_heap_stats_t;

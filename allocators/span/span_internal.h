@@ -310,6 +310,13 @@ void mcentral_fork_child(void);
 
 typedef struct frame_seg frame_seg_t;
 
+/* The per-thread cache of freed large spans (mlarge.c): spans of at most
+ * MLARGE_MAX_PAGES pages (128 KiB), MLARGE_SLOTS of them and
+ * MLARGE_CACHE_PAGES pages (512 KiB, Go's per-P page cache) in all. */
+#define MLARGE_MAX_PAGES 16
+#define MLARGE_SLOTS 8
+#define MLARGE_CACHE_PAGES 64
+
 /* Free stacks a thread caches per order at most: 32 KiB of them (Go's
  * _StackCacheSize), so 16 of the smallest. */
 #define STACK_CACHE_BYTES 32768u
@@ -359,6 +366,12 @@ typedef struct mcache {
 	_Atomic uint32_t nstacks[SPAN_STACK_ORDERS]; /* written by the owner only */
 	_Atomic int64_t stacks_inuse[SPAN_STACK_ORDERS]; /* allocs - frees here;
 	                                        written by the owner only */
+	span_t *large[MLARGE_SLOTS];          /* freed large spans kept for reuse
+	                                         (mlarge.c): [0, nlarge), oldest
+	                                         first */
+	uint8_t large_npages[MLARGE_SLOTS];   /* their page counts */
+	_Atomic uint32_t nlarge;              /* written by the owner only */
+	_Atomic uint32_t large_pages;         /* pages in large[]; owner only */
 	frame_seg_t *frame;                   /* current frame segment */
 	frame_seg_t *frame_spare;             /* one popped segment kept (hysteresis) */
 	struct mcache *next, *prev;           /* all caches (stats, fork) */
@@ -433,8 +446,26 @@ void stack_fork_child(void);
 void stack_pool_counts(int order, uint64_t *spans, uint64_t *free_stacks, bool lock);
 void stack_large_counts(uint64_t *n, uint64_t *bytes);
 
-/* ---- malloc.c: the library face -------------------------------------------- */
+/* ---- mlarge.c: large objects and the thread caches' large spans ------------ */
+/* A large object of size bytes (zeroed if zero), its base aligned to align (a
+ * power of two); NULL with errno ENOMEM. A page-aligned one of at most
+ * MLARGE_MAX_PAGES pages comes from the thread's cache when it holds a span
+ * of exactly that many pages. */
 void *malloc_large(size_t size, size_t align, bool zero);
+/* Frees live large span s: into the calling thread's cache, or to the page
+ * heap. Throws if s is cached already (a double free). */
+void mlarge_free(span_t *s);
+void mlarge_flush(mcache_t *c); /* every cached large span back to the heap */
+/* Spans and pages in every thread's large cache (the cache list lock). */
+void mlarge_cached(uint64_t *spans, uint64_t *pages);
+/* Whether large span s holds a live object (not one a thread cache keeps). */
+static inline bool span_large_live(span_t *s)
+{
+	return s->state == SPAN_LARGE &&
+	       atomic_load_explicit(&s->owner, memory_order_relaxed) == NULL;
+}
+
+/* ---- malloc.c: the library face -------------------------------------------- */
 void *malloc_small_aligned(size_t size, size_t align, unsigned flags);
 void malloc_free_slow(void *p); /* a pointer in no arena: NULL is a no-op, else throws */
 void malloc_free_span(void *p, span_t *s); /* the free path past the owner check */

@@ -28,6 +28,8 @@ static inline const char *span_stats_differ(const span_stats_t *a, const span_st
 		{ "released", offsetof(span_heap_stats_t, released) },
 		{ "large_objects", offsetof(span_heap_stats_t, large_objects) },
 		{ "large_bytes", offsetof(span_heap_stats_t, large_bytes) },
+		{ "large_cached", offsetof(span_heap_stats_t, large_cached) },
+		{ "large_cached_bytes", offsetof(span_heap_stats_t, large_cached_bytes) },
 		{ "large_stacks", offsetof(span_heap_stats_t, large_stacks) },
 		{ "large_stack_bytes", offsetof(span_heap_stats_t, large_stack_bytes) },
 	};
