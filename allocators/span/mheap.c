@@ -15,8 +15,8 @@
  *   - counts.free == sum of free span pages, counts.released == set bits, and
  *     arena_pages == heap_inuse + stack_inuse + free.
  * Free spans of 1..MHEAP_FREE_EXACT-1 pages sit in exact-size lists (a bitmap
- * says which are non-empty); bigger ones in one list searched lowest address
- * first.
+ * says which are non-empty); bigger ones in a treap by address (mtreap.c)
+ * that finds the lowest-addressed one that fits in O(log runs).
  */
 #include <string.h>
 
@@ -42,7 +42,7 @@ mheap_counts_t mheap_counts;
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
 span_list_t mheap_free_exact[MHEAP_FREE_EXACT];
 static uint64_t free_nonempty[MHEAP_FREE_EXACT / 64];
-span_list_t mheap_free_large;
+span_t *mheap_free_big;
 static span_t *span_structs;     /* recycled span structs */
 static struct { uintptr_t base; size_t npages; } regions[MAX_REGIONS];
 static int nregions;
@@ -134,25 +134,27 @@ uint64_t mheap_released_op(uintptr_t base, size_t npages, int op)
 	return was;
 }
 
-static span_list_t *free_list_of(size_t npages)
-{
-	return npages < MHEAP_FREE_EXACT ? &mheap_free_exact[npages] : &mheap_free_large;
-}
-
 static void free_insert(span_t *s)
 {
 	s->state = SPAN_FREE;
 	map_ends(s);
-	span_list_push(free_list_of(s->npages), s);
-	if (s->npages < MHEAP_FREE_EXACT)
-		free_nonempty[s->npages >> 6] |= 1ull << (s->npages & 63);
+	if (s->npages >= MHEAP_FREE_EXACT) {
+		mtreap_insert(&mheap_free_big, s);
+		return;
+	}
+	span_list_push(&mheap_free_exact[s->npages], s);
+	free_nonempty[s->npages >> 6] |= 1ull << (s->npages & 63);
 }
 
 static void free_remove(span_t *s)
 {
-	span_list_t *l = free_list_of(s->npages);
+	if (s->npages >= MHEAP_FREE_EXACT) {
+		mtreap_remove(&mheap_free_big, s);
+		return;
+	}
+	span_list_t *l = &mheap_free_exact[s->npages];
 	span_list_remove(l, s);
-	if (s->npages < MHEAP_FREE_EXACT && !l->first)
+	if (!l->first)
 		free_nonempty[s->npages >> 6] &= ~(1ull << (s->npages & 63));
 }
 
@@ -210,11 +212,7 @@ static span_t *free_find(size_t npages)
 	 * order): memory freed low in the heap is reused before the untouched
 	 * (released) tail of an arena, so a heap that shrinks and grows again
 	 * stays resident in the same pages instead of touching new ones. */
-	span_t *first = NULL;
-	for (span_t *s = mheap_free_large.first; s; s = s->next)
-		if (s->npages >= npages && (!first || s->base < first->base))
-			first = s;
-	return first;
+	return mtreap_first_fit(mheap_free_big, npages);
 }
 
 /* Records a region, keeping the table sorted and adjacent regions merged, so
@@ -384,6 +382,7 @@ span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed)
 	s->order = 0xff;
 	s->list = 0; /* on no list: a small span in transit to its first owner */
 	s->next = s->prev = NULL;
+	s->freelist = NULL; /* was treap_max, for a big run */
 	atomic_store_explicit(&s->owner, NULL, memory_order_relaxed);
 	count_inuse(s, 1);
 	map_all(s);

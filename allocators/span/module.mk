@@ -5,7 +5,7 @@
 #   $(B)/lib/libspan-malloc.so   the LD_PRELOAD malloc (unsanitised builds only)
 #   $(B)/tests/unit/span_*, $(B)/tests/stress/span_stress, $(B)/fuzz/fuzz_span
 SPAN_DIR := allocators/span
-SPAN_SRC := $(addprefix $(SPAN_DIR)/,malloc.c mheap.c mscav.c mlarge.c mcentral.c mcache.c stack.c \
+SPAN_SRC := $(addprefix $(SPAN_DIR)/,malloc.c mheap.c mtreap.c mscav.c mlarge.c mcentral.c mcache.c stack.c \
 	sys.c mstats.c sizeclasses.c)
 SPAN_OBJ := $(SPAN_SRC:%.c=$(B)/obj/%.o)
 SPAN_FACE_OBJ := $(B)/obj/$(SPAN_DIR)/plugin.o $(B)/obj/$(SPAN_DIR)/dropin.o

@@ -17,8 +17,8 @@
 
 /* Scavenges when free resident pages exceed an eighth of the heap (4 MiB at
  * least) twice over: off the allocation path, on a free, at most once per
- * SCAV_PERIOD_MS (a pass is O(free runs) for every 32 big runs it visits, and
- * runs shorter than 64 KiB stay resident), releasing only pages free for
+ * SCAV_PERIOD_MS (a pass is O(the runs it visits); runs shorter than 64 KiB
+ * stay resident), releasing only pages free for
  * SCAV_AGE_MS. With no frees, nothing
  * runs: there is no background thread; span_release() releases everything. */
 static uint32_t scav_last_ms; /* when the last pass ran */
@@ -91,33 +91,29 @@ static void scavenge_span(span_t *s, size_t min_pages, uint64_t keep, uint32_t m
 	}
 }
 
+struct scav_pass {
+	size_t min_pages;
+	uint64_t keep;
+	uint32_t min_age, now;
+};
+
+static bool scavenge_big(span_t *s, void *arg)
+{
+	struct scav_pass *p = arg;
+	scavenge_span(s, p->min_pages, p->keep, p->min_age, p->now);
+	return over_goal(p->keep);
+}
+
 /* The order is the reverse of reuse's, so the pages kept resident are the
  * next ones taken: big runs, which free_find takes lowest address first,
- * from the highest (found SCAV_SWEEP at a time, each sweep O(big runs)),
- * then exact-size runs, biggest size first, each list from its oldest run
- * (free_find takes the newest). */
+ * from the highest (the treap's walk down), then exact-size runs, biggest
+ * size first, each list from its oldest run (free_find takes the newest). */
 void mscav_scavenge(size_t min_pages, uint64_t keep_pages, uint32_t min_age_ms)
 {
-	enum { SCAV_SWEEP = 32 };
 	uint32_t now = min_age_ms ? sys_now_ms() : 0;
-	uintptr_t below = UINTPTR_MAX;
-	while (over_goal(keep_pages)) {
-		span_t *top[SCAV_SWEEP]; /* the highest runs below `below`, descending */
-		int k = 0;
-		for (span_t *s = mheap_free_large.first; s; s = s->next) {
-			if (s->base >= below || (k == SCAV_SWEEP && s->base < top[k - 1]->base))
-				continue;
-			int i = k < SCAV_SWEEP ? k++ : k - 1;
-			for (; i > 0 && top[i - 1]->base < s->base; i--)
-				top[i] = top[i - 1];
-			top[i] = s;
-		}
-		if (k == 0)
-			break;
-		for (int i = 0; i < k && over_goal(keep_pages); i++)
-			scavenge_span(top[i], min_pages, keep_pages, min_age_ms, now);
-		below = top[k - 1]->base;
-	}
+	struct scav_pass pass = { min_pages, keep_pages, min_age_ms, now };
+	if (over_goal(keep_pages))
+		mtreap_each_desc(mheap_free_big, scavenge_big, &pass);
 	for (size_t n = MHEAP_FREE_EXACT - 1; n >= min_pages && n > 0 && over_goal(keep_pages); n--)
 		for (span_t *s = mheap_free_exact[n].last; s && over_goal(keep_pages); s = s->prev)
 			scavenge_span(s, min_pages, keep_pages, min_age_ms, now);

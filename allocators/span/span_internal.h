@@ -61,6 +61,8 @@ typedef struct span {
 		                           else under the central lock */
 		uint64_t stackfree;     /* stack pool span: bit i set = stack i
 		                           free (under the pool lock) */
+		uint64_t treap_max;     /* big free run: the most pages of any
+		                           run in its treap subtree (mtreap.c) */
 	};
 	_Atomic(struct mcache *) owner; /* thread cache owning it, or NULL */
 	uintptr_t base;                 /* first byte */
@@ -79,7 +81,14 @@ typedef struct span {
 	uint8_t order;                  /* stack order, or 0xff: not a pool span */
 	uint8_t list;                   /* which list holds it (mcentral/mheap) */
 	_Atomic(void *) xfree;          /* cross-thread frees (chain), or CLOSED */
-	struct span *next, *prev;       /* list links */
+	union {                         /* list links, or a big free run's */
+		struct {                /* treap links (mtreap.c) */
+			struct span *next, *prev;
+		};
+		struct {
+			struct span *right, *left;
+		};
+	};
 } span_t;
 
 typedef struct span_list {
@@ -235,11 +244,11 @@ extern mheap_counts_t mheap_counts;
 void mheap_walk(void (*fn)(span_t *s, void *arg), void *arg);
 
 /* The free runs (heap lock): 1..MHEAP_FREE_EXACT-1 pages in exact-size lists
- * (free_find takes a list's newest first), bigger ones in one list (taken
- * lowest address first). */
+ * (free_find takes a list's newest first), bigger ones in a treap by address
+ * (taken lowest address first). */
 #define MHEAP_FREE_EXACT 128
 extern span_list_t mheap_free_exact[MHEAP_FREE_EXACT];
-extern span_list_t mheap_free_large;
+extern span_t *mheap_free_big; /* the treap's root */
 /* The released-bit word holding page a (in an arena), and a's bit in it. */
 static inline uint64_t *mheap_released_word(uintptr_t a, unsigned *bit)
 {
@@ -252,6 +261,16 @@ enum { MHEAP_REL_COUNT, MHEAP_REL_SET, MHEAP_REL_CLEAR };
  * npages); returns how many were set before. Heap lock (counting: or no
  * concurrent change to those pages). */
 uint64_t mheap_released_op(uintptr_t base, size_t npages, int op);
+
+/* ---- mtreap.c: big free runs by address (heap lock) ------------------------- */
+/* A run's base and npages must not change while it is in the tree. */
+void mtreap_insert(span_t **root, span_t *s);
+void mtreap_remove(span_t **root, span_t *s); /* throws if s is not in it */
+/* The lowest-addressed run of at least npages, or NULL. O(log runs). */
+span_t *mtreap_first_fit(span_t *root, size_t npages);
+/* Calls fn on the runs from the highest address down while it returns true;
+ * returns false if fn stopped it. fn must not change the tree. */
+bool mtreap_each_desc(span_t *root, bool (*fn)(span_t *s, void *arg), void *arg);
 
 /* ---- mscav.c: the scavenger (heap lock held) -------------------------------- */
 /* On a page-heap free: a pass when free resident pages are over the goal. */

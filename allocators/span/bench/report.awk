@@ -116,6 +116,7 @@ BEGIN {
 	desc["xthread"] = "2 threads: malloc on one, free on the other (per object)"
 	desc["large64k"] = "64 KiB malloc+free pair (another alive)"
 	desc["large1m"] = "1 MiB malloc+free pair (another alive)"
+	desc["holes1m"] = "1 MiB malloc+free pair among 1000 free 1 MiB holes between live 1 MiB objects"
 	desc["realloc"] = "realloc doubling 8 B -> 64 MiB (per realloc call)"
 	desc["stacks"] = "100k 2 KiB stacks, a tenth grown to 8 KiB, all freed (per stack)"
 }

@@ -226,6 +226,40 @@ static uint64_t case_large(size_t size, uint64_t n)
 	return n;
 }
 
+/* 1 MiB pairs in a fragmented heap: HOLES free 1 MiB holes, each between two
+ * live 1 MiB objects (2 * HOLES allocated, every other freed), so an allocator
+ * that searches its free runs one by one pays for every hole on each call. */
+#define HOLES 1000
+static uint64_t case_holes1m(uint64_t n)
+{
+	size_t size = (size_t)1 << 20;
+	static char *v[2 * HOLES];
+	for (int i = 0; i < 2 * HOLES; i++) {
+		v[i] = xmalloc(size);
+		v[i][0] = v[i][size - 1] = 1;
+	}
+	for (int i = 0; i < 2 * HOLES; i += 2)
+		free(v[i]);
+	iters = n + n / 10 + 1;
+	for (uint64_t i = 0; i < n / 10 + 1; i++) {
+		char *p = xmalloc(size);
+		p[0] = p[size - 1] = (char)i;
+		ESCAPE(p);
+		free(p);
+	}
+	phase_start();
+	for (uint64_t i = 0; i < n; i++) {
+		char *p = xmalloc(size);
+		p[0] = p[size - 1] = (char)i;
+		ESCAPE(p);
+		free(p);
+	}
+	phase_stop();
+	for (int i = 1; i < 2 * HOLES; i += 2)
+		free(v[i]);
+	return n;
+}
+
 /* Batch's input: n sizes of 8..512 B and a random order to free them in (a
  * fixed permutation), in the benchmark's own memory. */
 static struct {
@@ -449,6 +483,7 @@ static const struct bench_case cases[] = {
 	{ "xthread", case_xthread, 2000000, "one object allocated on one thread, freed on another" },
 	{ "large64k", run_large64k, 1000000, "one 64 KiB malloc+free pair" },
 	{ "large1m", run_large1m, 500000, "one 1 MiB malloc+free pair" },
+	{ "holes1m", case_holes1m, 200000, "one 1 MiB malloc+free pair among 1000 free 1 MiB holes" },
 	{ "realloc", case_realloc, 10, "one realloc call of a doubling chain 8 B -> 64 MiB" },
 	{ "stacks", run_stacks, 100000, "one 2 KiB stack's life (10 rounds; a tenth grown to 8 KiB)" },
 };
