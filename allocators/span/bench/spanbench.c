@@ -202,26 +202,26 @@ static uint64_t case_loop(uint64_t n)
 
 /* Large pairs: like case_pairs, but the first and last byte are written, as a
  * user of a buffer would, so an allocator that maps and unmaps per call pays the
- * page faults it causes. */
-static uint64_t case_large(size_t size, uint64_t n)
+ * page faults it causes. n measured after n / 10 + 1 to warm up. */
+static void large_pairs(size_t size, uint64_t n)
 {
-	char *keep = xmalloc(size);
-	keep[0] = keep[size - 1] = 1;
 	iters = n + n / 10 + 1;
-	for (uint64_t i = 0; i < n / 10 + 1; i++) {
-		char *p = xmalloc(size);
-		p[0] = p[size - 1] = (char)i;
-		ESCAPE(p);
-		free(p);
-	}
-	phase_start();
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < iters; i++) {
+		if (i == n / 10 + 1)
+			phase_start();
 		char *p = xmalloc(size);
 		p[0] = p[size - 1] = (char)i;
 		ESCAPE(p);
 		free(p);
 	}
 	phase_stop();
+}
+
+static uint64_t case_large(size_t size, uint64_t n)
+{
+	char *keep = xmalloc(size);
+	keep[0] = keep[size - 1] = 1;
+	large_pairs(size, n);
 	free(keep);
 	return n;
 }
@@ -240,21 +240,7 @@ static uint64_t case_holes1m(uint64_t n)
 	}
 	for (int i = 0; i < 2 * HOLES; i += 2)
 		free(v[i]);
-	iters = n + n / 10 + 1;
-	for (uint64_t i = 0; i < n / 10 + 1; i++) {
-		char *p = xmalloc(size);
-		p[0] = p[size - 1] = (char)i;
-		ESCAPE(p);
-		free(p);
-	}
-	phase_start();
-	for (uint64_t i = 0; i < n; i++) {
-		char *p = xmalloc(size);
-		p[0] = p[size - 1] = (char)i;
-		ESCAPE(p);
-		free(p);
-	}
-	phase_stop();
+	large_pairs(size, n);
 	for (int i = 1; i < 2 * HOLES; i += 2)
 		free(v[i]);
 	return n;

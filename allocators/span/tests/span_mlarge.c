@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -132,38 +131,6 @@ static void test_bounds(void **state)
 	assert_int_equal(h.large_cached_bytes, 0);
 }
 
-/* span_stats_print's heap line tells live large objects from cached ones. */
-static void test_print(void **state)
-{
-	(void)state;
-	span_release();
-	void *live = span_alloc(K64, 0), *gone = span_alloc(5 * SPAN_PAGE_SIZE, 0);
-	span_free(gone, 0);
-	span_stats_t st;
-	span_stats(&st);
-	int fd = memfd_create("span-stats", 0);
-	assert_true(fd >= 0);
-	span_stats_print(fd, &st);
-	static char text[1 << 16];
-	ssize_t n = pread(fd, text, sizeof text - 1, 0);
-	close(fd);
-	assert_true(n > 0);
-	text[n] = 0;
-	const char *line = strstr(text, "span: large objects ");
-	assert_non_null(line);
-	unsigned long long objs, bytes, cached, cached_bytes;
-	assert_int_equal(sscanf(line, "span: large objects %llu (%llu B), in thread caches %llu (%llu B)",
-				&objs, &bytes, &cached, &cached_bytes),
-			 4);
-	assert_int_equal(objs, st.heap.large_objects);
-	assert_true(objs >= 1);
-	assert_int_equal(bytes, st.heap.large_bytes);
-	assert_int_equal(cached, 1);
-	assert_int_equal(cached_bytes, 5 * SPAN_PAGE_SIZE);
-	span_free(live, 0);
-	span_release();
-}
-
 /* calloc's path (zero = true) clears a reused span. */
 static void test_zeroed_reuse(void **state)
 {
@@ -235,7 +202,6 @@ int main(void)
 		cmocka_unit_test(test_reuse_without_the_heap),
 		cmocka_unit_test(test_exact_pages_only),
 		cmocka_unit_test(test_bounds),
-		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_zeroed_reuse),
 		cmocka_unit_test(test_thread_exit_flushes),
 		cmocka_unit_test(test_double_free_is_caught),

@@ -155,13 +155,17 @@ static void test_class_numbers(void **state)
 }
 
 /* The printed counters are the counters: the line of the class in use
- * parses back to the numbers test_class_numbers checks. */
+ * parses back to the numbers test_class_numbers checks, and the heap's large
+ * line tells a live large object from one the thread caches. */
 static void test_print(void **state)
 {
 	(void)state;
 	void *p[100];
 	span_stats_t st;
 	alloc_100(p, &st);
+	void *live = span_alloc(64 << 10, 0), *gone = span_alloc(5 * SPAN_PAGE_SIZE, 0);
+	span_free(gone, 0);
+	span_stats(&st);
 	int fd = memfd_create("span-stats", 0);
 	assert_true(fd >= 0);
 	span_stats_print(fd, &st);
@@ -191,7 +195,18 @@ static void test_print(void **state)
 	assert_int_equal(bytes, 2400);
 	assert_int_equal(tail, 8);
 	assert_int_equal(occ[3], 1);
+	line = strstr(text, "span: large objects ");
+	assert_non_null(line);
+	unsigned long long lobjs, lbytes, lcached, lcached_bytes;
+	assert_int_equal(sscanf(line, "span: large objects %llu (%llu B), in thread caches %llu (%llu B)",
+				&lobjs, &lbytes, &lcached, &lcached_bytes),
+			 4);
+	assert_int_equal(lobjs, 1);
+	assert_int_equal(lbytes, 64 << 10);
+	assert_int_equal(lcached, 1);
+	assert_int_equal(lcached_bytes, 5 * SPAN_PAGE_SIZE);
 	free_100(p);
+	span_free(live, 0);
 }
 
 int main(void)
