@@ -135,34 +135,40 @@ static void test_sorted_inserts_stay_shallow(void **state)
 	assert_null(root);
 }
 
-/* The page heap among many big holes: a big allocation gets the lowest hole
- * that fits (holes grow upwards, so that is one in the middle), and freeing it
- * restores the hole. */
+struct lowest_fit {
+	size_t want;
+	uintptr_t base;
+};
+
+static void find_lowest_fit(span_t *s, void *arg)
+{
+	struct lowest_fit *f = arg;
+	if (s->state == SPAN_FREE && s->npages >= f->want && s->base < f->base)
+		f->base = s->base;
+}
+
+/* The page heap among many big holes: a big allocation gets the lowest free
+ * run that fits, by a walk of every span (arenas need not grow upwards: under
+ * ASan and TSan the kernel places them), and freeing it restores the hole. */
 static void test_heap_first_fit_among_holes(void **state)
 {
 	(void)state;
 	assert_int_equal(span_init(), 0);
 	enum { N = 200, RUN = MHEAP_FREE_EXACT + 8 };
 	span_t *v[2 * N];
-	uintptr_t base[2 * N];
-	size_t np[2 * N];
 	for (int i = 0; i < 2 * N; i++) {
 		v[i] = mheap_alloc(i % 2 ? 1 : RUN + (size_t)(i / 2), 1, SPAN_LARGE, NULL);
 		assert_non_null(v[i]);
-		base[i] = v[i]->base;
-		np[i] = v[i]->npages;
 	}
 	for (int i = 0; i < 2 * N; i += 2) /* holes, between 1-page walls */
 		mheap_free(v[i]);
 	for (int k = 0; k < N; k += 7) {
-		size_t want = RUN + (size_t)k;
-		uintptr_t lowest = UINTPTR_MAX; /* the model: the lowest hole that fits */
-		for (int i = 0; i < 2 * N; i += 2)
-			if (np[i] >= want && base[i] < lowest)
-				lowest = base[i];
-		assert_int_equal(lowest, base[2 * k]);
-		span_t *s = mheap_alloc(want, 1, SPAN_LARGE, NULL);
-		assert_int_equal(s->base, lowest);
+		struct lowest_fit f = { RUN + (size_t)k, UINTPTR_MAX };
+		mheap_lock();
+		mheap_walk(find_lowest_fit, &f);
+		mheap_unlock();
+		span_t *s = mheap_alloc(f.want, 1, SPAN_LARGE, NULL);
+		assert_int_equal(s->base, f.base);
 		mheap_free(s);
 	}
 	for (int i = 1; i < 2 * N; i += 2)
