@@ -132,22 +132,23 @@ static void verify_all(void)
 
 /* Sizes around every boundary that matters: tiny, small classes, the
  * small/large edge (32 KiB), large objects up to 256 KiB (the thread's
- * large-span cache takes those up to 128 KiB), and now and then up to 2 MiB
- * (runs of >= 1 MiB: the page heap's treap). */
+ * large-span cache takes those up to 128 KiB), and one pick in 16 up to 2 MiB
+ * (runs of >= 1 MiB: the page heap's treap; rare, as their byte patterns are
+ * written and checked whole). */
 static size_t any_size(void)
 {
 	unsigned b = u8(), v = u16();
-	switch (b & 7) {
-	case 0: case 4:
-		return v & 255;
-	case 1: case 5:
-		return v & 4095;
-	case 2: case 6:
-		return SPAN_MAX_SMALL - 2048 + (v & 4095);
-	case 3:
-		return (size_t)v * 4;
-	default:
+	if ((b & 15) == 15)
 		return (size_t)v * 32;
+	switch (b & 3) {
+	case 0:
+		return v & 255;
+	case 1:
+		return v & 4095;
+	case 2:
+		return SPAN_MAX_SMALL - 2048 + (v & 4095);
+	default:
+		return (size_t)v * 4;
 	}
 }
 
