@@ -18,9 +18,9 @@
 /* Scavenges when free resident pages exceed an eighth of the heap (4 MiB at
  * least) twice over: off the allocation path, on a free, at most once per
  * SCAV_PERIOD_MS (a pass is O(the runs it visits); runs shorter than 64 KiB
- * stay resident), releasing only pages free for
- * SCAV_AGE_MS. With no frees, nothing
- * runs: there is no background thread; span_release() releases everything. */
+ * stay resident), releasing only pages free for SCAV_AGE_MS. With no frees,
+ * nothing runs: there is no background thread; span_release() releases
+ * everything. */
 static uint32_t scav_last_ms; /* when the last pass ran */
 
 void mscav_maybe(void)

@@ -4,11 +4,12 @@
  *
  * Cheap numbers are the counters each layer keeps under its own lock
  * (mcentral: spans, objects, occupancy; mheap: pages by state; thread caches:
- * stacks and cached large spans). The slow walk takes every lock (stack pools -> mcentrals -> heap),
- * visits every span of every arena and counts again from the spans
- * themselves, checking each free list on the way (a bitmap per span catches
- * an object listed twice or outside its span). With no other thread
- * allocating, both give identical numbers; span_stats_slow's test says so.
+ * stacks and cached large spans). The slow walk takes every lock (stack pools
+ * -> mcentrals -> heap), visits every span of every arena and counts again
+ * from the spans themselves, checking each free list on the way (a bitmap per
+ * span catches an object listed twice or outside its span). With no other
+ * thread allocating, both give identical numbers; span_stats_slow's test says
+ * so.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -81,11 +81,11 @@ typedef struct span {
 	uint8_t order;                  /* stack order, or 0xff: not a pool span */
 	uint8_t list;                   /* which list holds it (mcentral/mheap) */
 	_Atomic(void *) xfree;          /* cross-thread frees (chain), or CLOSED */
-	union {                         /* list links, or a big free run's */
-		struct {                /* treap links (mtreap.c) */
+	union {
+		struct {                /* list links */
 			struct span *next, *prev;
 		};
-		struct {
+		struct {                /* a big free run's treap links (mtreap.c) */
 			struct span *right, *left;
 		};
 	};
