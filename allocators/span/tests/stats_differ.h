@@ -1,6 +1,7 @@
 /*
  * Where span's cheap counters and the slow walk disagree, for the tests that
- * compare them (span_stats, fuzz_span). Included once per test binary.
+ * compare them (span_stats, span_mlarge, span_stress, fuzz_span). Included
+ * once per test binary.
  */
 #ifndef SPAN_TESTS_STATS_DIFFER_H
 #define SPAN_TESTS_STATS_DIFFER_H
@@ -72,6 +73,16 @@ static inline const char *span_stats_differ(const span_stats_t *a, const span_st
 		return msg;
 	}
 	return NULL;
+}
+
+/* Reads the cheap counters into *cheap and walks the heap into *slow, one
+ * after the other (exact when no other thread allocates meanwhile); returns
+ * span_stats_differ of the two. */
+static inline const char *span_stats_now_differ(span_stats_t *cheap, span_stats_t *slow)
+{
+	span_stats(cheap);
+	span_stats_slow(slow); /* aborts on a corrupt free list */
+	return span_stats_differ(cheap, slow);
 }
 
 #endif
