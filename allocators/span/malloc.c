@@ -115,8 +115,10 @@ const char *span_version(void)
 
 void *span_alloc(size_t size, unsigned flags)
 {
-	if (flags & SPAN_LOCAL)
-		return span_frame_alloc(size);
+	if (flags & SPAN_LOCAL) {
+		void *p = frame_alloc_fast(size);
+		return SPAN_LIKELY(p != NULL) ? p : frame_alloc_slow(size);
+	}
 	if (SPAN_LIKELY(size <= SPAN_MAX_SMALL))
 		return span_alloc_small_fast((int)(sizeclasses_class(size) << 1 | (flags & SPAN_NOSCAN)));
 	return malloc_large(size, 1, false);
@@ -142,9 +144,14 @@ void *span_alloc_aligned(size_t align, size_t size, unsigned flags)
 	return malloc_small_aligned(size, align, flags);
 }
 
+/* A frame object in the thread's current segment is popped before any page-map
+ * lookup: non-escaping objects are most of what a Go-like program frees, and
+ * their free is a stack pop (heap frees pay one load and a compare for it). */
 void span_free(void *p, size_t size)
 {
 	(void)size; /* the page map finds the span anyway: it is the owner check */
+	if (frame_free_fast(p))
+		return;
 	span_free_fast_or(p, malloc_free_slow);
 }
 

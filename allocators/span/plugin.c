@@ -12,18 +12,13 @@ static int plugin_init(void)
 	return span_init();
 }
 
-/* MB_LOCAL: the object does not escape and is freed LIFO before its frame
- * returns, so it is bump-allocated in the thread's frame stack. */
-static void *plugin_malloc(size_t size, unsigned flags)
-{
-	unsigned f = (flags & MB_NOSCAN ? SPAN_NOSCAN : 0) | (flags & MB_LOCAL ? SPAN_LOCAL : 0);
-	return span_alloc(size, f);
-}
-
-static void plugin_free(void *p, size_t size)
-{
-	span_free(p, size);
-}
+/* The ABI's allocation flags are span's, bit for bit, so malloc and free are
+ * the library face's own functions (no call in between). MB_LOCAL: the object
+ * does not escape and is freed LIFO before its frame returns, so it is
+ * bump-allocated in the thread's frame stack. */
+_Static_assert((unsigned)MB_NOSCAN == (unsigned)SPAN_NOSCAN &&
+	       (unsigned)MB_LOCAL == (unsigned)SPAN_LOCAL,
+	       "membench_alloc.h flags and span.h flags differ");
 
 static void *plugin_realloc(void *p, size_t old_size, size_t new_size)
 {
@@ -84,8 +79,8 @@ SPAN_API const mb_alloc_ops_t membench_allocator = {
 	.abi_version = MB_ALLOC_ABI_VERSION,
 	.name = "span",
 	.init = plugin_init,
-	.malloc = plugin_malloc,
-	.free = plugin_free,
+	.malloc = span_alloc,
+	.free = span_free,
 	.realloc = plugin_realloc,
 	.usable_size = span_usable_size,
 	.version = span_version,

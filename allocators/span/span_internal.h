@@ -465,6 +465,45 @@ void stack_fork_child(void);
 void stack_pool_counts(int order, uint64_t *spans, uint64_t *free_stacks, bool lock);
 void stack_large_counts(uint64_t *n, uint64_t *bytes);
 
+/* A frame segment: a stack whose first FRAME_HDR bytes are this header and
+ * whose objects are bump-allocated in [top, limit). */
+struct frame_seg {
+	frame_seg_t *prev; /* older segment */
+	char *top;         /* next free byte */
+	char *limit;       /* end of the segment */
+	size_t size;       /* segment (stack) bytes */
+};
+#define FRAME_HDR ((sizeof(frame_seg_t) + 15) & ~(size_t)15)
+
+/* The frame fast paths, touching only the thread's cache and the current
+ * segment's header: an allocation that fits the current segment, and a free
+ * of an object in it (LIFO: everything allocated after p goes too). NULL or
+ * false: the caller takes the slow path (frame_alloc_slow; the page map),
+ * which handles no segment yet, a full one, an older segment, a size of 0 or
+ * over SPAN_MAX_LOCAL, and a thread without a cache (mcache_empty and
+ * mcache_dead have no frame). */
+void *frame_alloc_slow(size_t size);
+static inline void *frame_alloc_fast(size_t size)
+{
+	size_t n = (size + 15) & ~(size_t)15;
+	frame_seg_t *f = mcache_tls->frame;
+	/* n - 1 wraps for n == 0 (size 0, or so big that n did) */
+	if (SPAN_UNLIKELY(n - 1 >= SPAN_MAX_LOCAL || !f || (size_t)(f->limit - f->top) < n))
+		return NULL;
+	void *p = f->top;
+	f->top += n;
+	return p;
+}
+
+static inline bool frame_free_fast(void *p)
+{
+	frame_seg_t *f = mcache_tls->frame;
+	if (!f || (char *)p < (char *)f + FRAME_HDR || (char *)p >= f->top)
+		return false;
+	f->top = p;
+	return true;
+}
+
 /* ---- mlarge.c: large objects and the thread caches' large spans ------------ */
 /* A large object of size bytes (zeroed if zero), its base aligned to align (a
  * power of two); NULL with errno ENOMEM. A page-aligned one of at most

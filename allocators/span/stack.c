@@ -30,14 +30,6 @@
                                     thread cache holds of that order at most */
 #define FRAME_SEG_MIN 16384u     /* first frame segment */
 
-struct frame_seg {
-	frame_seg_t *prev; /* older segment */
-	char *top;         /* next free byte */
-	char *limit;       /* end of the segment */
-	size_t size;       /* segment (stack) bytes */
-};
-#define FRAME_HDR ((sizeof(frame_seg_t) + 15) & ~(size_t)15)
-
 #define STACK_EMPTY_AGE_MS 100 /* an all-free pool span goes back to the page
                                   heap after this long unused, and only once a
                                   later take of its order passed it over (the
@@ -363,6 +355,14 @@ static frame_seg_t *seg_new(mcache_t *c, size_t need)
 }
 
 void *span_frame_alloc(size_t size)
+{
+	void *p = frame_alloc_fast(size);
+	return SPAN_LIKELY(p != NULL) ? p : frame_alloc_slow(size);
+}
+
+/* Everything frame_alloc_fast leaves: the first segment, a full one, a big
+ * or zero size, a thread without a cache. */
+void *frame_alloc_slow(size_t size)
 {
 	size_t n = (size + 15) & ~(size_t)15;
 	if (n == 0)

@@ -119,6 +119,33 @@ static void test_frames(void **state)
 	span_free(big, SPAN_MAX_LOCAL + 1);
 }
 
+/* span_free of frame objects: one in the current segment pops back to it
+ * (the fast path: no page-map lookup), one in an older segment pops the
+ * segments above it too (through the page map); a heap object freed while
+ * frames are live is freed into its span, the frame left as it was. */
+static void test_frame_free_paths(void **state)
+{
+	(void)state;
+	char *old = span_alloc(64, SPAN_LOCAL);
+	char *heap = span_alloc(64, 0);
+	assert_int_equal(mheap_span_of((uintptr_t)heap)->state, SPAN_SMALL);
+	char *p = NULL;
+	for (int i = 0; i < 40; i++) /* 40 KiB: past the 16 KiB first segment */
+		p = span_alloc(1024, SPAN_LOCAL);
+	assert_ptr_not_equal(mheap_span_of((uintptr_t)p), mheap_span_of((uintptr_t)old));
+
+	span_free(heap, 64);
+	assert_ptr_equal(span_alloc(1024, SPAN_LOCAL), p + 1024); /* frame untouched */
+	assert_ptr_equal(span_alloc(64, 0), heap);                /* back in its span */
+	span_free(p, 1024); /* the current segment: p and the one after it */
+	assert_ptr_equal(span_alloc(16, SPAN_LOCAL), p);
+
+	span_free(old, 64); /* the first segment: everything since goes */
+	assert_ptr_equal(span_alloc(64, SPAN_LOCAL), old);
+	span_free(old, 64);
+	span_free(heap, 64);
+}
+
 /* All-free pool spans wait before going back to the page heap: a second wave
  * of stacks reuses them; once aged, the next emptying releases them; and
  * span_release releases them at once. */
@@ -198,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_grow_keeps_contents),
 		cmocka_unit_test(test_shrink_keeps_contents),
 		cmocka_unit_test(test_frames),
+		cmocka_unit_test(test_frame_free_paths),
 		cmocka_unit_test(test_pool_keeps_empty_spans),
 		cmocka_unit_test(test_slow_wave_keeps_spans),
 	};
