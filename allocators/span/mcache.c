@@ -19,10 +19,12 @@
  *   empty    owner c, used == 0: at most MCACHE_KEEP_EMPTY per class; the free
  *            that empties one more queues it in retire (owner c, on no list),
  *            given back to the mcentrals MCACHE_RETIRE at a time.
- * A refill takes, in order: the current span's xfree, a partial span, a full
- * one with cross-thread frees, an empty one, one from retire, a span from the
- * mcentral. A
- * flush (thread exit, span_release) gives every owned span back.
+ * A refill takes, in order: the current span's xfree, a partial span (the
+ * one partial longest: spans join the list at the back, so under churn the
+ * refill finds the span that had the most time to collect frees, not the one
+ * just freed into with its single free slot), a full one with cross-thread
+ * frees, an empty one, one from retire, a span from the mcentral. A flush
+ * (thread exit, span_release) gives every owned span back.
  *
  * Frees into spans the thread does not own are buffered (object, span)
  * without touching either, and flushed 256 at a time: grouped by span class,
@@ -224,7 +226,7 @@ static void free_full(mcache_t *c, span_t *s, void *p)
 	if (s->used == 0)
 		file_empty(c, s, false);
 	else
-		span_list_push(&k->partial, s);
+		span_list_push_back(&k->partial, s);
 }
 
 void mcache_span_emptied(span_t *s)

@@ -186,6 +186,40 @@ static void test_owned_full_spans(void **state)
 	assert_int_equal(slow.classes[spc].objects, 0);
 }
 
+/* Spans that the owner's frees bring back from full are reused oldest first:
+ * under churn (a free, then an allocation) a refill finds the span that has
+ * had the longest to collect frees. Newest first, it would take the span just
+ * freed into, whose one free slot sends the next allocation back to refill. */
+static void test_partial_spans_oldest_first(void **state)
+{
+	(void)state;
+	enum { M = 64 }; /* 8 spans of 1 KiB objects */
+	void *o[M], *more[M];
+	span_release();
+	for (int i = 0; i < M; i++)
+		o[i] = span_alloc(1024, 0);
+	span_t *x = mheap_span_of((uintptr_t)o[0]), *y = mheap_span_of((uintptr_t)o[16]);
+	assert_ptr_not_equal(x, y);
+	assert_ptr_equal(atomic_load(&x->owner), MCACHE_FULL(mcache_tls));
+	assert_ptr_equal(atomic_load(&y->owner), MCACHE_FULL(mcache_tls));
+	span_free(o[0], 1024);  /* x: partial first */
+	span_free(o[16], 1024); /* y: partial second */
+	int n = 0;
+	span_t *s;
+	do { /* the current span's slots, then a refill */
+		assert_true(n < M);
+		more[n] = span_alloc(1024, 0);
+		s = mheap_span_of((uintptr_t)more[n++]);
+	} while (s != x && s != y);
+	assert_ptr_equal(s, x);
+	for (int i = 0; i < n; i++)
+		span_free(more[i], 1024);
+	for (int i = 1; i < M; i++)
+		if (i != 16)
+			span_free(o[i], 1024);
+	span_release();
+}
+
 static void *free_all_no_exit(void *arg)
 {
 	(void)arg;
@@ -401,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_cross_thread_free),
 		cmocka_unit_test(test_remote_free_into_owned_span),
 		cmocka_unit_test(test_owned_full_spans),
+		cmocka_unit_test(test_partial_spans_oldest_first),
 		cmocka_unit_test(test_remote_frees_into_full_spans),
 		cmocka_unit_test(test_retire_batch),
 		cmocka_unit_test(test_xfull_flag),
