@@ -129,12 +129,9 @@ static mcache_t *cache_create(void)
 	return c;
 }
 
-mcache_t *mcache_get(bool *locked)
+mcache_t *mcache_get_slow(bool *locked)
 {
 	mcache_t *c = mcache_tls;
-	*locked = false;
-	if (SPAN_LIKELY(c != &mcache_empty && c != &mcache_dead))
-		return c;
 	if (c == &mcache_empty && (c = cache_create()) != NULL)
 		return c;
 	pthread_mutex_lock(&shared_lock);
@@ -142,10 +139,9 @@ mcache_t *mcache_get(bool *locked)
 	return &shared;
 }
 
-void mcache_put(bool locked)
+void mcache_put_shared(void)
 {
-	if (locked)
-		pthread_mutex_unlock(&shared_lock);
+	pthread_mutex_unlock(&shared_lock);
 }
 
 /* Counts down s->used by n objects freed into it. Owner only. */
@@ -295,8 +291,10 @@ void *mcache_refill(mcache_t *c, int spc)
 	c = mcache_get(&locked);
 	span_t *s = c->alloc[spc];
 	if (!s->freelist && s != &span_empty) {
-		/* Cross-thread frees first: they keep the span we already own. */
-		s->freelist = atomic_exchange_explicit(&s->xfree, NULL, memory_order_acquire);
+		/* Cross-thread frees first: they keep the span we already own. A
+		 * push this load misses flags the class (xfull) for a later refill. */
+		if (atomic_load_explicit(&s->xfree, memory_order_relaxed) != NULL)
+			s->freelist = atomic_exchange_explicit(&s->xfree, NULL, memory_order_acquire);
 		if (!s->freelist) { /* ran out: every object in use, or on xfree */
 			c->alloc[spc] = &span_empty;
 			s->used = s->nelems;

@@ -408,11 +408,27 @@ extern mcache_t mcache_empty;          /* TLS value before a thread's first call
 extern mcache_t mcache_dead;           /* TLS value after a thread's cache flush */
 extern __thread mcache_t *mcache_tls;
 
-/* The calling thread's cache, created on first use; for a thread past its
- * exit flush, the shared cache with its lock held (*locked = true). */
 int mcache_init(void);
-mcache_t *mcache_get(bool *locked);
-void mcache_put(bool locked);
+mcache_t *mcache_get_slow(bool *locked);
+void mcache_put_shared(void);
+
+/* The calling thread's cache, created on first use; for a thread past its
+ * exit flush, the shared cache with its lock held (*locked = true), which
+ * mcache_put(locked) releases. */
+static inline mcache_t *mcache_get(bool *locked)
+{
+	mcache_t *c = mcache_tls;
+	*locked = false;
+	if (SPAN_LIKELY(c != &mcache_empty && c != &mcache_dead))
+		return c;
+	return mcache_get_slow(locked);
+}
+
+static inline void mcache_put(bool locked)
+{
+	if (SPAN_UNLIKELY(locked))
+		mcache_put_shared();
+}
 void *mcache_refill(mcache_t *c, int spc); /* one object of class spc, or NULL */
 void mcache_flush_remote(mcache_t *c);
 void mcache_flush_retire(mcache_t *c); /* gives back the retire batch */

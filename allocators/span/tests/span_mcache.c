@@ -354,6 +354,42 @@ static void test_xfull_flag(void **state)
 	assert_int_equal(slow.classes[spc].objects, 0);
 }
 
+/* A thread past its cache's exit flush (TLS mcache_dead, as other TLS
+ * destructors find it) still allocates and frees, through the shared cache
+ * under its lock: heap objects, stacks, frame objects. Twice, so a lock the
+ * first round failed to release would hang the second (the alarm ends it). */
+static void *after_exit_flush(void *arg)
+{
+	(void)arg;
+	mcache_tls = &mcache_dead;
+	for (int round = 0; round < 2; round++) {
+		char *p = span_alloc(100, 0);
+		assert_non_null(p);
+		memset(p, 0x5a, 100);
+		void *stk = span_stack_alloc(4096);
+		assert_non_null(stk);
+		char *f = span_alloc(64, SPAN_LOCAL);
+		assert_non_null(f);
+		assert_int_equal(mheap_span_of((uintptr_t)f)->state, SPAN_STACK);
+		memset(f, 0xa5, 64);
+		span_free(f, 64);
+		span_stack_free(stk, 4096);
+		assert_int_equal(p[99], 0x5a);
+		span_free(p, 100);
+	}
+	return NULL;
+}
+
+static void test_after_exit_flush(void **state)
+{
+	(void)state;
+	pthread_t t;
+	alarm(30); /* a hang (the shared lock kept) kills the test: a failure */
+	assert_int_equal(pthread_create(&t, NULL, after_exit_flush, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	alarm(0);
+}
+
 static void test_double_free_is_caught(void **state)
 {
 	(void)state;
@@ -439,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_remote_frees_into_full_spans),
 		cmocka_unit_test(test_retire_batch),
 		cmocka_unit_test(test_xfull_flag),
+		cmocka_unit_test(test_after_exit_flush),
 		cmocka_unit_test(test_double_free_is_caught),
 		cmocka_unit_test(test_fork_while_threads_allocate),
 	};
