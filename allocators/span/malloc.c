@@ -115,10 +115,8 @@ const char *span_version(void)
 
 void *span_alloc(size_t size, unsigned flags)
 {
-	if (flags & SPAN_LOCAL) {
-		void *p = frame_alloc_fast(size);
-		return SPAN_LIKELY(p != NULL) ? p : frame_alloc_slow(size);
-	}
+	if (flags & SPAN_LOCAL)
+		return frame_alloc(size);
 	if (SPAN_LIKELY(size <= SPAN_MAX_SMALL))
 		return span_alloc_small_fast((int)(sizeclasses_class(size) << 1 | (flags & SPAN_NOSCAN)));
 	return malloc_large(size, 1, false);

@@ -511,6 +511,13 @@ static inline void *frame_alloc_fast(size_t size)
 	return p;
 }
 
+/* span_frame_alloc, inline for span_alloc's SPAN_LOCAL. */
+static inline void *frame_alloc(size_t size)
+{
+	void *p = frame_alloc_fast(size);
+	return SPAN_LIKELY(p != NULL) ? p : frame_alloc_slow(size);
+}
+
 static inline bool frame_free_fast(void *p)
 {
 	frame_seg_t *f = mcache_tls->frame;

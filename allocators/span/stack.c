@@ -356,8 +356,7 @@ static frame_seg_t *seg_new(mcache_t *c, size_t need)
 
 void *span_frame_alloc(size_t size)
 {
-	void *p = frame_alloc_fast(size);
-	return SPAN_LIKELY(p != NULL) ? p : frame_alloc_slow(size);
+	return frame_alloc(size);
 }
 
 /* Everything frame_alloc_fast leaves: the first segment, a full one, a big
