@@ -82,10 +82,7 @@ DROPIN_API void *realloc(void *p, size_t n)
 	if (!s)
 		sys_throw("realloc of %p: not allocated by span", p);
 	size_t usable = span_usable_size(p);
-	if (s->state == SPAN_SMALL && n <= usable && n >= usable / 2)
-		return p;
-	if (span_large_live(s) && n > SPAN_MAX_SMALL && (uintptr_t)p == s->base &&
-	    mheap_resize(s, (n + SPAN_PAGE_SIZE - 1) >> PAGE_SHIFT))
+	if (malloc_resize_in_place(s, p, usable, n))
 		return p;
 	void *q = dropin_malloc(n);
 	if (!q)

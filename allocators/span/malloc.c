@@ -197,18 +197,22 @@ size_t span_usable_size(void *p)
 	return 0;
 }
 
+bool malloc_resize_in_place(span_t *s, void *p, size_t usable, size_t n)
+{
+	if (s->state == SPAN_SMALL)
+		return n <= usable && n >= usable / 2; /* grown or shrunk within its class */
+	return span_large_live(s) && n > SPAN_MAX_SMALL && (uintptr_t)p == s->base &&
+	       mheap_resize(s, (n + SPAN_PAGE_SIZE - 1) >> PAGE_SHIFT);
+}
+
 void *span_realloc(void *p, size_t old_size, size_t new_size)
 {
 	if (!p)
 		return span_alloc(new_size, 0);
 	span_t *s = mheap_span_of((uintptr_t)p);
 	size_t usable = span_usable_size(p);
-	if (s && s->state == SPAN_SMALL && new_size <= usable && new_size >= usable / 2)
-		return p; /* same object, grown or shrunk within its class */
-	if (s && span_large_live(s) && new_size > SPAN_MAX_SMALL &&
-	    (uintptr_t)p == s->base &&
-	    mheap_resize(s, (new_size + SPAN_PAGE_SIZE - 1) >> PAGE_SHIFT))
-		return p; /* tail pages freed, or the free pages after it taken */
+	if (s && malloc_resize_in_place(s, p, usable, new_size))
+		return p;
 	if (s && s->state == SPAN_STACK) { /* frame object: copy to the heap */
 		if (old_size == 0)
 			sys_throw("realloc of frame object %p needs its size", p);

@@ -550,6 +550,10 @@ static inline bool span_large_live(span_t *s)
 void *malloc_small_aligned(size_t size, size_t align, unsigned flags);
 void malloc_free_slow(void *p); /* a pointer in no arena: NULL is a no-op, else throws */
 void malloc_free_span(void *p, span_t *s); /* the free path past the owner check */
+/* Whether p (in span s, usable bytes) can hold n bytes where it is: within
+ * its size class (n at least half of it), or a live large object whose span
+ * shrank or took the free pages after it (mheap_resize). Both faces' realloc. */
+bool malloc_resize_in_place(span_t *s, void *p, size_t usable, size_t n);
 
 /* ---- mstats.c: counters and the slow walk ---------------------------------- */
 #define SPAN_FREEBITS_WORDS 16 /* a bit per object: 1024 objects at most */
