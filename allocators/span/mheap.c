@@ -252,6 +252,14 @@ static void *arena_hint(void)
 			((uintptr_t)regions[nregions - 1].npages << PAGE_SHIFT));
 }
 
+/* Whether span s ends where the highest region does: where grow() puts the
+ * next arena when the kernel lets it. */
+static bool at_top(const span_t *s)
+{
+	return SPAN_ARENA_HINTS && nregions > 0 &&
+	       s->base + ((uintptr_t)s->npages << PAGE_SHIFT) == (uintptr_t)arena_hint();
+}
+
 /* Maps a new arena region of at least npages; its pages start released. */
 static bool grow(size_t npages)
 {
@@ -453,9 +461,23 @@ bool mheap_resize(span_t *s, size_t npages)
 		ok = true;
 	} else {
 		uintptr_t end = s->base + ((uintptr_t)s->npages << PAGE_SHIFT);
-		span_t *right = free_span_at(end);
 		size_t more = npages - s->npages;
-		if (right && right->base == end && right->npages >= more) {
+		span_t *right = free_span_at(end);
+		if (right && right->base != end)
+			right = NULL;
+		if ((right ? right->npages : 0) < more && at_top(right ? right : s)) {
+			/* The heap grows upwards (arena_hint): a new arena right above
+			 * coalesces with what is free after s, so an object at the top
+			 * grows across arenas instead of being copied (Go's heap, grown
+			 * contiguously from its hints, lets spans cross arenas too). If
+			 * the kernel puts it elsewhere, it is there for the copy. */
+			if (grow(more - (right ? right->npages : 0))) {
+				right = free_span_at(end);
+				if (right && right->base != end)
+					right = NULL;
+			}
+		}
+		if (right && right->npages >= more) {
 			free_remove(right);
 			if (split_front(right, more)) {
 				mheap_counts.released -= mheap_released_op(right->base, more, MHEAP_REL_CLEAR);

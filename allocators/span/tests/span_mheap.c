@@ -162,6 +162,48 @@ static void test_resize_in_place(void **state)
 	check_counts();
 }
 
+/* A large span that ends where the heap does grows into a new arena placed
+ * right above it (the hint), in place, instead of failing (a realloc copy). */
+static void test_resize_across_arenas(void **state)
+{
+	(void)state;
+	span_t *v[8];
+	int n = 0;
+	span_t *s = NULL;
+	while (n < 8) { /* a whole arena's span, until one ends at the heap's top */
+		v[n] = mheap_alloc(ARENA_PAGES, 1, SPAN_LARGE, NULL);
+		assert_non_null(v[n]);
+		uintptr_t end = v[n]->base + ((uintptr_t)ARENA_PAGES << PAGE_SHIFT);
+		if (mheap_leaf_of(end) == NULL) {
+			s = v[n++];
+			break;
+		}
+		n++;
+	}
+	assert_non_null(s);
+	uintptr_t base = s->base;
+	((unsigned char *)base)[0] = 0x5c;
+	bool grown = mheap_resize(s, ARENA_PAGES + 3);
+#if SPAN_ARENA_HINTS
+	assert_true(grown); /* the kernel honours the hint on this address space */
+#endif
+	if (grown) {
+		assert_int_equal(s->base, base);
+		assert_int_equal(s->npages, ARENA_PAGES + 3);
+		uintptr_t last = base + ((uintptr_t)ARENA_PAGES + 2) * SPAN_PAGE_SIZE;
+		assert_ptr_equal(mheap_span_of(last), s);
+		((unsigned char *)last)[SPAN_PAGE_SIZE - 1] = 1;
+		span_t *rest = mheap_span_of(last + SPAN_PAGE_SIZE); /* the new arena's rest */
+		assert_int_equal(rest->state, SPAN_FREE);
+		assert_int_equal(rest->npages, ARENA_PAGES - 3);
+	}
+	assert_int_equal(((unsigned char *)base)[0], 0x5c);
+	check_counts();
+	for (int i = 0; i < n; i++)
+		mheap_free(v[i]);
+	check_counts();
+}
+
 static void test_scavenge_and_zero(void **state)
 {
 	(void)state;
@@ -277,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_populate_ahead),
 		cmocka_unit_test(test_aligned),
 		cmocka_unit_test(test_resize_in_place),
+		cmocka_unit_test(test_resize_across_arenas),
 		cmocka_unit_test(test_scavenge_and_zero),
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_scavenger_pacing),
