@@ -9,10 +9,12 @@
 
 #define SCAV_MIN_PAGES 8         /* background scavenging in >= 64 KiB runs */
 #define SCAV_KEEP_MIN (512u)     /* always keep 4 MiB of free pages resident */
-#define SCAV_AGE_MS 100          /* only pages free this long are released: a
+#define SCAV_AGE_MS 1000         /* only pages free this long are released: a
                                     heap that shrinks and grows again within
-                                    it reuses resident memory (Go paces its
-                                    scavenger over time, mimalloc delays purges) */
+                                    it reuses resident memory instead of
+                                    faulting it in again (jemalloc decays
+                                    dirty pages over 10 s; Go's scavenger
+                                    paces its release at ~1% of a CPU) */
 #define SCAV_PERIOD_MS 10        /* at most one scavenger pass this often */
 
 /* Scavenges when free resident pages exceed an eighth of the heap (4 MiB at

@@ -243,8 +243,8 @@ static void test_huge(void **state)
 	assert_null(mheap_alloc((size_t)1 << 40, 1, SPAN_LARGE, NULL));
 }
 
-/* The scavenger runs on frees, paced: 150 ms after a big free (older than
- * SCAV_AGE_MS), the next free releases the heap's free pages down to its goal,
+/* The scavenger runs on frees, paced: a free right after a big free releases
+ * none of it (younger than SCAV_AGE_MS); 1.1 s later, the next free releases the heap's free pages down to its goal,
  * though that free is a fresh neighbour of the big run (the run keeps the age
  * of its larger part). */
 static void test_scavenger_pacing(void **state)
@@ -255,8 +255,14 @@ static void test_scavenger_pacing(void **state)
 	uintptr_t base = big->base;
 	memset((void *)big->base, 1, 4096 * SPAN_PAGE_SIZE);
 	span_t *small = mheap_alloc(1, 1, SPAN_LARGE, NULL);
+	span_t *early = mheap_alloc(1, 1, SPAN_LARGE, NULL);
 	mheap_free(big);
-	usleep(150 * 1000);
+	mheap_free(early); /* a pass may run, but the run is too young to release */
+	mheap_lock();
+	uint64_t young = mheap_released_op(base, 4096, MHEAP_REL_COUNT);
+	mheap_unlock();
+	assert_int_equal(young, 0);
+	usleep(1100 * 1000);
 	mheap_free(small); /* a free after the age: the pass runs */
 	mheap_lock();
 	uint64_t retained = mheap_counts.free - mheap_counts.released;
