@@ -97,6 +97,7 @@ int span_init(void)
 	int rc = 0;
 	if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
 		mcentral_init();
+		mscav_init();
 		rc = mheap_init() != 0 || mcache_init() != 0 ? -ENOMEM : 0;
 		if (rc == 0)
 			atomic_store_explicit(&init_done, 1, memory_order_release);

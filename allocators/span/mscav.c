@@ -5,6 +5,9 @@
  * an overview and mheap.c for the page heap it works on; every function here
  * runs under the heap lock.
  */
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "span_internal.h"
 
 #define SCAV_MIN_PAGES 8         /* background scavenging in >= 64 KiB runs */
@@ -15,15 +18,51 @@
                                     faulting it in again (jemalloc decays
                                     dirty pages over 10 s; Go's scavenger
                                     paces its release at ~1% of a CPU) */
+#define SCAV_AGE_MAX_MS 3600000u /* SPAN_SCAVENGE_AGE_MS's bound: an hour */
 #define SCAV_PERIOD_MS 10        /* at most one scavenger pass this often */
 
 /* Scavenges when free resident pages exceed an eighth of the heap (4 MiB at
  * least) twice over: off the allocation path, on a free, at most once per
  * SCAV_PERIOD_MS (a pass is O(the runs it visits); runs shorter than 64 KiB
- * stay resident), releasing only pages free for SCAV_AGE_MS. With no frees,
+ * stay resident), releasing only pages free for SCAV_AGE_MS (or what
+ * SPAN_SCAVENGE_AGE_MS said at init: 0 releases at once). With no frees,
  * nothing runs: there is no background thread; span_release() releases
  * everything. */
 static uint32_t scav_last_ms; /* when the last pass ran */
+static uint32_t scav_age_ms = SCAV_AGE_MS; /* SPAN_SCAVENGE_AGE_MS, at init */
+
+/* "0".."3600000", decimal digits only: *ms, true. Anything else (empty, a
+ * sign, spaces, a unit, too big): false, *ms untouched. */
+bool mscav_parse_age(const char *v, uint32_t *ms)
+{
+	if (!v || *v < '0' || *v > '9') /* strtoul would take "-1" and " 1" */
+		return false;
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+	if (*end || n > SCAV_AGE_MAX_MS)
+		return false;
+	*ms = (uint32_t)n;
+	return true;
+}
+
+void mscav_init(void)
+{
+	const char *v = getenv("SPAN_SCAVENGE_AGE_MS");
+	uint32_t ms = SCAV_AGE_MS;
+	if (v && !mscav_parse_age(v, &ms)) {
+		static const char msg[] = "span: SPAN_SCAVENGE_AGE_MS: not a whole number of "
+					  "milliseconds up to 3600000; the default (1000) stays\n";
+		ssize_t w = write(2, msg, sizeof msg - 1); /* no stdio: it may allocate */
+		(void)w;
+		ms = SCAV_AGE_MS;
+	}
+	scav_age_ms = ms;
+}
+
+uint32_t mscav_age_ms(void)
+{
+	return scav_age_ms;
+}
 
 void mscav_maybe(void)
 {
@@ -35,7 +74,7 @@ void mscav_maybe(void)
 	if (now - scav_last_ms < SCAV_PERIOD_MS)
 		return;
 	scav_last_ms = now;
-	mscav_scavenge(SCAV_MIN_PAGES, keep, SCAV_AGE_MS);
+	mscav_scavenge(SCAV_MIN_PAGES, keep, scav_age_ms);
 }
 
 /* More free pages resident than keep_pages. */

@@ -275,6 +275,10 @@ bool mtreap_each_desc(span_t *root, bool (*fn)(span_t *s, void *arg), void *arg)
 /* ---- mscav.c: the scavenger (heap lock held) -------------------------------- */
 /* On a page-heap free: a pass when free resident pages are over the goal. */
 void mscav_maybe(void);
+/* At span_init: a free run's age before release from SPAN_SCAVENGE_AGE_MS. */
+void mscav_init(void);
+bool mscav_parse_age(const char *v, uint32_t *ms);
+uint32_t mscav_age_ms(void);
 /* Returns free pages to the OS: runs of >= min_pages in spans free for at
  * least min_age_ms, until at most keep_pages of free memory stay resident (or
  * a run's last min_pages went over); in the reverse of the order reuse takes

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -281,6 +282,32 @@ static void test_scavenger_pacing(void **state)
 	check_counts();
 }
 
+/* SPAN_SCAVENGE_AGE_MS: whole milliseconds up to an hour set the age at init;
+ * anything else keeps the default (and says so on stderr). */
+static void test_scavenge_age_env(void **state)
+{
+	(void)state;
+	static const struct { const char *v; bool ok; uint32_t ms; } cases[] = {
+		{ "0", true, 0 },       { "250", true, 250 },  { "3600000", true, 3600000 },
+		{ "", false, 0 },       { "-5", false, 0 },    { " 5", false, 0 },
+		{ "5ms", false, 0 },    { "3600001", false, 0 }, { "99999999999999999999", false, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		uint32_t ms = 77;
+		assert_int_equal(mscav_parse_age(cases[i].v, &ms), cases[i].ok);
+		assert_int_equal(ms, cases[i].ok ? cases[i].ms : 77);
+	}
+	setenv("SPAN_SCAVENGE_AGE_MS", "250", 1);
+	mscav_init();
+	assert_int_equal(mscav_age_ms(), 250);
+	setenv("SPAN_SCAVENGE_AGE_MS", "soon", 1);
+	mscav_init();
+	assert_int_equal(mscav_age_ms(), 1000);
+	unsetenv("SPAN_SCAVENGE_AGE_MS");
+	mscav_init();
+	assert_int_equal(mscav_age_ms(), 1000);
+}
+
 /* A new arena goes right above the highest one (the heap grows upwards, as
  * Go's does), so that lowest-address-first reuse takes resident pages before
  * a new arena's untouched ones. Mapped top-down (the kernel's default), the
@@ -329,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_scavenge_and_zero),
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_scavenger_pacing),
+		cmocka_unit_test(test_scavenge_age_env),
 		cmocka_unit_test(test_arenas_grow_upwards),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
