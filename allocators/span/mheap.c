@@ -406,9 +406,10 @@ void mheap_free(span_t *s)
 	if (s->state == SPAN_FREE || s->state == 0)
 		sys_throw("mheap_free: span %p is not in use", (void *)s->base);
 	count_inuse(s, -1);
-	s->freed_ms = sys_now_ms();
+	uint32_t now = sys_now_ms();
+	s->freed_ms = now;
 	free_coalesce(s);
-	mscav_maybe();
+	mscav_maybe(now);
 	mheap_unlock();
 }
 
@@ -435,7 +436,7 @@ void mheap_free_batch(span_t **v, uint32_t n)
 		s->freed_ms = now;
 		free_coalesce(s);
 	}
-	mscav_maybe();
+	mscav_maybe(now);
 	mheap_unlock();
 }
 

@@ -64,13 +64,12 @@ uint32_t mscav_age_ms(void)
 	return scav_age_ms;
 }
 
-void mscav_maybe(void)
+void mscav_maybe(uint32_t now)
 {
 	uint64_t inuse = mheap_counts.heap_inuse + mheap_counts.stack_inuse;
 	uint64_t keep = inuse / 8 > SCAV_KEEP_MIN ? inuse / 8 : SCAV_KEEP_MIN;
 	if (mheap_counts.free - mheap_counts.released <= 2 * keep)
 		return;
-	uint32_t now = sys_now_ms();
 	if (now - scav_last_ms < SCAV_PERIOD_MS)
 		return;
 	scav_last_ms = now;

@@ -273,8 +273,8 @@ span_t *mtreap_first_fit(span_t *root, size_t npages);
 bool mtreap_each_desc(span_t *root, bool (*fn)(span_t *s, void *arg), void *arg);
 
 /* ---- mscav.c: the scavenger (heap lock held) -------------------------------- */
-/* On a page-heap free: a pass when free resident pages are over the goal. */
-void mscav_maybe(void);
+/* On a page-heap free at now (sys_now_ms): a pass if over the goal. */
+void mscav_maybe(uint32_t now);
 /* At span_init: a free run's age before release from SPAN_SCAVENGE_AGE_MS. */
 void mscav_init(void);
 bool mscav_parse_age(const char *v, uint32_t *ms);
