@@ -57,7 +57,7 @@ const mb_option_t mb_suite_options[] = {
 	  .parse = mb_tunables_parse, .type_doc = "mapping",
 	  .example = "{je-nodecay: {allocator: jemalloc, env: {MALLOC_CONF: \"dirty_decay_ms:0\"}}}",
 	  .help = "allocator variants by name: the allocator they run and environment "
-		  "tunables (MALLOC_CONF, MIMALLOC_*, TCMALLOC_*); a registry name as key "
+		  "tunables (MALLOC_CONF, MIMALLOC_*, TCMALLOC_*, SPAN_*); a registry name as key "
 		  "tunes that allocator itself" },
 	MB_OPT_END,
 };
