@@ -178,9 +178,8 @@ void *sys_reserve_at(void *hint, size_t bytes); /* exactly at hint, or NULL */
 #endif
 void *sys_alloc_meta(size_t bytes);            /* metadata, counted, zeroed */
 void sys_release(void *p, size_t bytes);       /* MADV_DONTNEED: zero on reuse */
-/* Faults the pages in, writable and zero where untouched, in one call instead
- * of a page fault each (MADV_POPULATE_WRITE; a no-op where the kernel lacks
- * it). Contents of resident pages are left alone. */
+/* Faults the pages in, writable, in one call instead of a fault each: untouched
+ * ones zero, resident ones unchanged (MADV_POPULATE_WRITE; no-op without it). */
 void sys_populate(void *p, size_t bytes);
 void sys_free(void *p, size_t bytes);
 uint64_t sys_meta_bytes(void);
