@@ -3,7 +3,8 @@
  * runs of >= 64 KiB, tracking released pages in the page map's bits apart
  * from the resident free ones (Go's free/scavenged split). See malloc.c for
  * an overview and mheap.c for the page heap it works on; every function here
- * runs under the heap lock.
+ * runs under the heap lock but mscav_init (under span_init's lock), its parser
+ * and mscav_age_ms.
  */
 #include <stdlib.h>
 #include <unistd.h>
@@ -18,7 +19,9 @@
                                     faulting it in again (jemalloc decays
                                     dirty pages over 10 s; Go's scavenger
                                     paces its release at ~1% of a CPU) */
-#define SCAV_AGE_MAX_MS 3600000u /* SPAN_SCAVENGE_AGE_MS's bound: an hour */
+#define SCAV_AGE_MAX_MS 3600000  /* SPAN_SCAVENGE_AGE_MS's bound: an hour */
+#define SCAV_STR(x) SCAV_STR_(x)
+#define SCAV_STR_(x) #x
 #define SCAV_PERIOD_MS 10        /* at most one scavenger pass this often */
 
 /* Scavenges when free resident pages exceed an eighth of the heap (4 MiB at
@@ -51,7 +54,8 @@ void mscav_init(void)
 	uint32_t ms = SCAV_AGE_MS;
 	if (v && !mscav_parse_age(v, &ms)) {
 		static const char msg[] = "span: SPAN_SCAVENGE_AGE_MS: not a whole number of "
-					  "milliseconds up to 3600000; the default (1000) stays\n";
+					  "milliseconds up to " SCAV_STR(SCAV_AGE_MAX_MS) "; the "
+					  "default (" SCAV_STR(SCAV_AGE_MS) ") stays\n";
 		ssize_t w = write(2, msg, sizeof msg - 1); /* no stdio: it may allocate */
 		(void)w;
 		ms = SCAV_AGE_MS;

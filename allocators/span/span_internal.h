@@ -274,7 +274,7 @@ bool mtreap_each_desc(span_t *root, bool (*fn)(span_t *s, void *arg), void *arg)
 /* ---- mscav.c: the scavenger (heap lock held) -------------------------------- */
 /* On a page-heap free at now (sys_now_ms): a pass if over the goal. */
 void mscav_maybe(uint32_t now);
-/* At span_init: a free run's age before release from SPAN_SCAVENGE_AGE_MS. */
+/* At span_init, no heap lock: the release age from SPAN_SCAVENGE_AGE_MS. */
 void mscav_init(void);
 bool mscav_parse_age(const char *v, uint32_t *ms);
 uint32_t mscav_age_ms(void);
