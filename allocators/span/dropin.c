@@ -88,7 +88,7 @@ DROPIN_API void *realloc(void *p, size_t n)
 	if (!q)
 		return NULL; /* p stays valid, errno from malloc */
 	memcpy(q, p, usable < n ? usable : n);
-	free(p);
+	mlarge_free_moved(s, p);
 	return q;
 }
 

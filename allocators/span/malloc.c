@@ -225,8 +225,8 @@ void *span_realloc(void *p, size_t old_size, size_t new_size)
 	if (!q)
 		return NULL;
 	memcpy(q, p, usable < new_size ? usable : new_size);
-	if (!s || s->state != SPAN_STACK)
-		span_free(p, old_size);
+	if (s->state != SPAN_STACK) /* s: not NULL, thrown above */
+		mlarge_free_moved(s, p);
 	return q;
 }
 

@@ -400,9 +400,8 @@ span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed)
 	return s;
 }
 
-void mheap_free(span_t *s)
+static void free_locked(span_t *s)
 {
-	mheap_lock();
 	if (s->state == SPAN_FREE || s->state == 0)
 		sys_throw("mheap_free: span %p is not in use", (void *)s->base);
 	count_inuse(s, -1);
@@ -410,6 +409,22 @@ void mheap_free(span_t *s)
 	s->freed_ms = now;
 	free_coalesce(s);
 	mscav_maybe(now);
+}
+
+void mheap_free(span_t *s)
+{
+	mheap_lock();
+	free_locked(s);
+	mheap_unlock();
+}
+
+void mheap_free_released(span_t *s)
+{
+	mheap_lock();
+	if (s->state != SPAN_FREE && s->state != 0)
+		mheap_counts.released +=
+			s->npages - mheap_released_op(s->base, s->npages, MHEAP_REL_SET);
+	free_locked(s);
 	mheap_unlock();
 }
 

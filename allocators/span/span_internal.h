@@ -222,6 +222,7 @@ int mheap_init(void);
  * reads as zero. NULL when out of memory. Takes the heap lock. */
 span_t *mheap_alloc(size_t npages, size_t align_pages, int state, bool *zeroed);
 void mheap_free(span_t *s); /* back to the free lists, coalescing; heap lock */
+void mheap_free_released(span_t *s); /* the same, its pages released already */
 /* mheap_free of v[0..n) (reordered) under one lock: by address, so spans
  * next to each other merge while hot, and with the structs of their
  * neighbours prefetched first, so those cache misses overlap. */
@@ -540,6 +541,7 @@ void *malloc_large(size_t size, size_t align, bool zero);
  * heap. Throws if s is cached already (a double free). */
 void mlarge_free(span_t *s);
 void mlarge_flush(mcache_t *c); /* every cached large span back to the heap */
+void mlarge_free_moved(span_t *s, void *p); /* realloc copied p (in s) away */
 /* Spans and pages in every thread's large cache (the cache list lock). */
 void mlarge_cached(uint64_t *spans, uint64_t *pages);
 /* Whether large span s holds a live object (not one a thread cache keeps). */

@@ -194,6 +194,63 @@ static void test_double_free_is_caught(void **state)
 	}
 }
 
+static uint64_t released_pages(uintptr_t base, size_t npages)
+{
+	mheap_lock();
+	uint64_t n = mheap_released_op(base, npages, MHEAP_REL_COUNT);
+	mheap_unlock();
+	return n;
+}
+
+/* A realloc that has to copy a large block of 1 MiB or more away gives the old
+ * block's pages back at once (a growing buffer's old copy); a smaller one is
+ * freed the usual way, into the thread's cache. */
+static void test_realloc_copy_releases(void **state)
+{
+	(void)state;
+	size_t big = (size_t)2 << 20, npages = big >> PAGE_SHIFT;
+	unsigned char *a = span_alloc(big, 0);
+	assert_non_null(a);
+	memset(a, 0x3c, big);
+	uintptr_t end = (uintptr_t)a + big;
+	void *blockers[8];
+	int nb = 0;
+	while (nb < 8 && mheap_span_of(end)->state == SPAN_FREE) /* no room after a */
+		blockers[nb++] = span_alloc(big, 0);
+	assert_int_not_equal(mheap_span_of(end)->state, SPAN_FREE);
+	assert_int_equal(released_pages((uintptr_t)a, npages), 0);
+	unsigned char *b = span_realloc(a, big, 2 * big);
+	assert_non_null(b);
+	assert_ptr_not_equal(b, a); /* copied */
+	for (size_t i = 0; i < big; i += 4096)
+		assert_int_equal(b[i], 0x3c);
+	assert_int_equal(released_pages((uintptr_t)a, npages), npages);
+	assert_int_equal(mheap_span_of((uintptr_t)a)->state, SPAN_FREE);
+	compare();
+
+	unsigned char *c = span_alloc(K64, 0); /* below the bound: cached, resident */
+	memset(c, 1, K64);
+	end = (uintptr_t)c + K64;
+	void *small_blockers[8];
+	int ns = 0;
+	while (ns < 8 && mheap_span_of(end)->state == SPAN_FREE)
+		small_blockers[ns++] = span_alloc(K64, 0);
+	unsigned char *d = span_realloc(c, K64, 4 * K64);
+	assert_ptr_not_equal(d, c);
+	assert_int_equal(released_pages((uintptr_t)c, K64 >> PAGE_SHIFT), 0);
+	span_t *cs = mheap_span_of((uintptr_t)c);
+	assert_int_equal(cs->state, SPAN_LARGE); /* kept whole, in the cache */
+	assert_non_null(atomic_load_explicit(&cs->owner, memory_order_relaxed));
+	span_free(d, 0);
+	span_free(b, 0);
+	for (int i = 0; i < nb; i++)
+		span_free(blockers[i], 0);
+	for (int i = 0; i < ns; i++)
+		span_free(small_blockers[i], 0);
+	span_release();
+	compare();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_zeroed_reuse),
 		cmocka_unit_test(test_thread_exit_flushes),
 		cmocka_unit_test(test_double_free_is_caught),
+		cmocka_unit_test(test_realloc_copy_releases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
