@@ -14,6 +14,7 @@
 
 #include "tsan_options.h"
 #include "span_internal.h"
+#include "released.h"
 #include "stats_differ.h"
 
 #define K64 ((size_t)64 << 10)
@@ -192,14 +193,6 @@ static void test_double_free_is_caught(void **state)
 		assert_true(WIFSIGNALED(status));
 		assert_int_equal(WTERMSIG(status), SIGABRT);
 	}
-}
-
-static uint64_t released_pages(uintptr_t base, size_t npages)
-{
-	mheap_lock();
-	uint64_t n = mheap_released_op(base, npages, MHEAP_REL_COUNT);
-	mheap_unlock();
-	return n;
 }
 
 /* A realloc that has to copy a large block of 1 MiB or more away gives the old

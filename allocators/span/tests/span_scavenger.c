@@ -13,6 +13,7 @@
 
 #include "tsan_options.h"
 #include "span_internal.h"
+#include "released.h"
 
 enum { EXACT = 16, BIG = 200 }; /* pages: an exact-size run, a big one */
 
@@ -22,14 +23,6 @@ static span_t *alloc_touched(size_t npages)
 	assert_non_null(s);
 	memset((void *)s->base, 1, npages * SPAN_PAGE_SIZE);
 	return s;
-}
-
-static uint64_t released_of(uintptr_t base, size_t npages)
-{
-	mheap_lock();
-	uint64_t n = mheap_released_op(base, npages, MHEAP_REL_COUNT);
-	mheap_unlock();
-	return n;
 }
 
 static void test_scavenger_order(void **state)
@@ -61,9 +54,9 @@ static void test_scavenger_order(void **state)
 	assert_true(retained >= 2 * EXACT + 2 * BIG);
 	mscav_scavenge(8, retained - BIG, 0); /* one big run's worth */
 	mheap_unlock();
-	assert_int_equal(released_of(hib, BIG), BIG);
-	assert_int_equal(released_of(lob, BIG), 0);
-	assert_int_equal(released_of(bb, EXACT) + released_of(ab, EXACT), 0);
+	assert_int_equal(released_pages(hib, BIG), BIG);
+	assert_int_equal(released_pages(lob, BIG), 0);
+	assert_int_equal(released_pages(bb, EXACT) + released_pages(ab, EXACT), 0);
 	/* lo is what a big request takes next (resident, lowest); with it in
 	 * use, the next pages released are an exact-size run's: the oldest */
 	lo = mheap_alloc(BIG, 1, SPAN_LARGE, NULL);
@@ -73,8 +66,8 @@ static void test_scavenger_order(void **state)
 	retained = mheap_counts.free - mheap_counts.released;
 	mscav_scavenge(8, retained - EXACT, 0);
 	mheap_unlock();
-	assert_int_equal(released_of(bb, EXACT), EXACT);
-	assert_int_equal(released_of(ab, EXACT), 0);
+	assert_int_equal(released_pages(bb, EXACT), EXACT);
+	assert_int_equal(released_pages(ab, EXACT), 0);
 	mheap_free(lo);
 	for (int i = 0; i < 5; i++)
 		mheap_free(g[i]);
