@@ -165,6 +165,14 @@ static span_t *free_span_at(uintptr_t a)
 	return s && s->state == SPAN_FREE ? s : NULL;
 }
 
+/* The free span whose first page is a, if any (the page after a span: its
+ * right neighbour when that is free). */
+static span_t *free_span_from(uintptr_t a)
+{
+	span_t *s = free_span_at(a);
+	return s && s->base == a ? s : NULL;
+}
+
 /* The free time of a merged run: that of its larger part. (The newest would
  * let a small span freed now next to a big old run keep the run young forever;
  * the oldest would release what was freed a moment ago.) */
@@ -185,8 +193,8 @@ static void free_coalesce(span_t *s)
 		span_struct_free(s);
 		s = left;
 	}
-	span_t *right = free_span_at(s->base + ((uintptr_t)s->npages << PAGE_SHIFT));
-	if (right && right->base == s->base + ((uintptr_t)s->npages << PAGE_SHIFT)) {
+	span_t *right = free_span_from(s->base + ((uintptr_t)s->npages << PAGE_SHIFT));
+	if (right) {
 		free_remove(right);
 		s->freed_ms = merged_ms(s, right);
 		s->npages += right->npages;
@@ -341,8 +349,8 @@ static size_t populate_ahead(span_t *s)
 	if (n >= POPULATE_PAGES)
 		return n;
 	uintptr_t end = s->base + ((uintptr_t)n << PAGE_SHIFT);
-	span_t *right = free_span_at(end);
-	if (!right || right->base != end)
+	span_t *right = free_span_from(end);
+	if (!right)
 		return n;
 	size_t more = run_length(right, 0, true, POPULATE_PAGES - n);
 	mheap_counts.released -= mheap_released_op(end, more, MHEAP_REL_CLEAR);
@@ -478,20 +486,15 @@ bool mheap_resize(span_t *s, size_t npages)
 	} else {
 		uintptr_t end = s->base + ((uintptr_t)s->npages << PAGE_SHIFT);
 		size_t more = npages - s->npages;
-		span_t *right = free_span_at(end);
-		if (right && right->base != end)
-			right = NULL;
+		span_t *right = free_span_from(end);
 		if ((right ? right->npages : 0) < more && at_top(right ? right : s)) {
 			/* The heap grows upwards (arena_hint): a new arena right above
 			 * coalesces with what is free after s, so an object at the top
 			 * grows across arenas instead of being copied (Go's heap, grown
 			 * contiguously from its hints, lets spans cross arenas too). If
 			 * the kernel puts it elsewhere, it is there for the copy. */
-			if (grow(more - (right ? right->npages : 0))) {
-				right = free_span_at(end);
-				if (right && right->base != end)
-					right = NULL;
-			}
+			if (grow(more - (right ? right->npages : 0)))
+				right = free_span_from(end);
 		}
 		if (right && right->npages >= more) {
 			free_remove(right);

@@ -121,10 +121,16 @@ void *malloc_large(size_t size, size_t align, bool zero)
 	return (void *)s->base;
 }
 
-void mlarge_free(span_t *s)
+/* A cached span (owner set) is no live object: freeing it again throws. */
+static void live_or_throw(span_t *s)
 {
 	if (atomic_load_explicit(&s->owner, memory_order_relaxed) != NULL)
 		sys_throw("free of %p: a large object freed twice", (void *)s->base);
+}
+
+void mlarge_free(span_t *s)
+{
+	live_or_throw(s);
 	mcache_t *c = mcache_tls;
 	if (SPAN_UNLIKELY(c == &mcache_empty || c == &mcache_dead)) {
 		bool shared;
@@ -165,8 +171,7 @@ void mlarge_free_moved(span_t *s, void *p)
 		span_free(p, 0);
 		return;
 	}
-	if (atomic_load_explicit(&s->owner, memory_order_relaxed) != NULL)
-		sys_throw("free of %p: a large object freed twice", p);
+	live_or_throw(s);
 	sys_release(p, (size_t)s->npages << PAGE_SHIFT);
 	mheap_free_released(s);
 }

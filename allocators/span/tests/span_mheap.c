@@ -13,6 +13,7 @@
 
 #include "tsan_options.h"
 #include "span_internal.h"
+#include "released.h"
 
 static void check_counts(void)
 {
@@ -259,10 +260,7 @@ static void test_scavenger_pacing(void **state)
 	span_t *early = mheap_alloc(1, 1, SPAN_LARGE, NULL);
 	mheap_free(big);
 	mheap_free(early); /* a pass may run, but the run is too young to release */
-	mheap_lock();
-	uint64_t young = mheap_released_op(base, 4096, MHEAP_REL_COUNT);
-	mheap_unlock();
-	assert_int_equal(young, 0);
+	assert_int_equal(released_pages(base, 4096), 0);
 	usleep(1100 * 1000);
 	mheap_free(small); /* a free after the age: the pass runs */
 	mheap_lock();
@@ -273,10 +271,8 @@ static void test_scavenger_pacing(void **state)
 	assert_true(retained <= keep + 8); /* down to the goal (runs < 64 KiB stay) */
 	/* Released from the top down: the big run's pages still resident are its
 	 * lowest, the ones lowest-address-first reuse takes next. */
-	mheap_lock();
-	uint64_t resident = 4096 - mheap_released_op(base, 4096, MHEAP_REL_COUNT);
-	uint64_t low_released = mheap_released_op(base, resident, MHEAP_REL_COUNT);
-	mheap_unlock();
+	uint64_t resident = 4096 - released_pages(base, 4096);
+	uint64_t low_released = released_pages(base, resident);
 	assert_true(resident > 0);
 	assert_int_equal(low_released, 0);
 	check_counts();
