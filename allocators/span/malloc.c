@@ -202,8 +202,11 @@ bool malloc_resize_in_place(span_t *s, void *p, size_t usable, size_t n)
 {
 	if (s->state == SPAN_SMALL)
 		return n <= usable && n >= usable / 2; /* grown or shrunk within its class */
-	return span_large_live(s) && n > SPAN_MAX_SMALL && (uintptr_t)p == s->base &&
-	       mheap_resize(s, (n + SPAN_PAGE_SIZE - 1) >> PAGE_SHIFT);
+	if (!span_large_live(s) || n <= SPAN_MAX_SMALL || (uintptr_t)p != s->base ||
+	    !mheap_resize(s, (n + SPAN_PAGE_SIZE - 1) >> PAGE_SHIFT))
+		return false;
+	mlarge_sized(s);
+	return true;
 }
 
 void *span_realloc(void *p, size_t old_size, size_t new_size)

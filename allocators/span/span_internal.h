@@ -63,6 +63,8 @@ typedef struct span {
 		                           free (under the pool lock) */
 		uint64_t treap_max;     /* big free run: the most pages of any
 		                           run in its treap subtree (mtreap.c) */
+		uint64_t huge_seq;      /* live large object of MLARGE_HUGE_PAGES
+		                           or more: when it became one (mlarge.c) */
 	};
 	_Atomic(struct mcache *) owner; /* thread cache owning it, or NULL */
 	uintptr_t base;                 /* first byte */
@@ -538,8 +540,13 @@ static inline bool frame_free_fast(void *p)
  * of exactly that many pages. */
 void *malloc_large(size_t size, size_t align, bool zero);
 /* Frees live large span s: into the calling thread's cache, or to the page
- * heap. Throws if s is cached already (a double free). */
+ * heap; one of MLARGE_HUGE_PAGES (32 MiB) or more that another became huge
+ * since it did is released at once. Throws if s is cached already (a double
+ * free). */
 void mlarge_free(span_t *s);
+#define MLARGE_HUGE_PAGES 4096
+/* Large span s has just been allocated or resized: stamps it if huge. */
+void mlarge_sized(span_t *s);
 void mlarge_flush(mcache_t *c); /* every cached large span back to the heap */
 void mlarge_free_moved(span_t *s, void *p); /* realloc copied p (in s) away */
 /* Spans and pages in every thread's large cache (the cache list lock). */

@@ -118,6 +118,7 @@ BEGIN {
 	desc["large1m"] = "1 MiB malloc+free pair (another alive)"
 	desc["holes1m"] = "1 MiB malloc+free pair among 1000 free 1 MiB holes between live 1 MiB objects"
 	desc["realloc"] = "realloc doubling 8 B -> 64 MiB (per realloc call)"
+	desc["grow"] = "a buffer doubled by malloc+copy+free 4 KiB -> 256 MiB (per step; see its peak RSS)"
 	desc["stacks"] = "100k 2 KiB stacks, a tenth grown to 8 KiB, all freed (per stack)"
 }
 

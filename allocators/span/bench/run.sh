@@ -25,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 B=${MB_BUILD_DIR:-build}
 REPS=${MB_BENCH_REPS:-9}
 read -r -a allocs <<<"${MB_BENCH_ALLOCS:-glibc jemalloc tcmalloc mimalloc span}"
-read -r -a cases <<<"${MB_BENCH_CASES:-pairs16 pairs64 pairs256 batch batch2 xthread large64k large1m holes1m realloc stacks}"
+read -r -a cases <<<"${MB_BENCH_CASES:-pairs16 pairs64 pairs256 batch batch2 xthread large64k large1m holes1m realloc grow stacks}"
 BIN=$B/bench/spanbench
 OUT=$B/bench
 CASE_TIMEOUT=120 # s; a hung case is recorded and the run goes on

@@ -396,6 +396,35 @@ static uint64_t case_realloc(uint64_t n)
 	return ops;
 }
 
+/* Append growth without realloc, as Go's growslice and a C++ vector do it: a
+ * buffer doubled from 4 KiB to 256 MiB, each step a malloc of twice the size,
+ * a copy, the new half written and the old buffer freed; n chains. One op =
+ * one step (16 per chain). What it measures is mostly peak RSS: the old
+ * copies an allocator keeps resident on top of the live buffer and its
+ * successor (3 x 128 MiB at the last step). */
+static uint64_t case_grow(uint64_t n)
+{
+	const size_t min = (size_t)4 << 10, max = (size_t)256 << 20;
+	uint64_t ops = 0;
+	free(xmalloc(16));
+	phase_start();
+	for (uint64_t i = 0; i < n; i++) {
+		char *p = xmalloc(min);
+		memset(p, 1, min);
+		for (size_t size = min; size < max; size *= 2) {
+			char *q = xmalloc(2 * size);
+			memcpy(q, p, size);
+			memset(q + size, (int)ops, size);
+			free(p);
+			p = q;
+			ops++;
+		}
+		free(p);
+	}
+	phase_stop();
+	return ops;
+}
+
 /* Goroutine stacks: n stacks of 2 KiB; every tenth grows to 8 KiB the way Go's
  * copystack does (new stack, copy the used part, free the old one); then all are
  * freed. Where the allocator exports span_stack_alloc/span_stack_free they are
@@ -471,6 +500,7 @@ static const struct bench_case cases[] = {
 	{ "large1m", run_large1m, 500000, "one 1 MiB malloc+free pair" },
 	{ "holes1m", case_holes1m, 200000, "one 1 MiB malloc+free pair among 1000 free 1 MiB holes" },
 	{ "realloc", case_realloc, 10, "one realloc call of a doubling chain 8 B -> 64 MiB" },
+	{ "grow", case_grow, 1, "one step of a buffer doubled by malloc+copy+free, 4 KiB -> 256 MiB" },
 	{ "stacks", run_stacks, 100000, "one 2 KiB stack's life (10 rounds; a tenth grown to 8 KiB)" },
 };
 

@@ -244,6 +244,47 @@ static void test_realloc_copy_releases(void **state)
 	compare();
 }
 
+/* A free of a huge object (32 MiB or more) that another became huge after
+ * gives the pages back at once; the newest huge one, and a big one a page
+ * short of huge, keep theirs resident for the scavenger's age. */
+static void test_superseded_huge_free_releases(void **state)
+{
+	(void)state;
+	size_t huge = (size_t)MLARGE_HUGE_PAGES << PAGE_SHIFT;
+	for (int i = 0; i < 3; i++) {
+		size_t size = i == 2 ? huge - SPAN_PAGE_SIZE : huge, npages = size >> PAGE_SHIFT;
+		unsigned char *a = span_alloc(size, 0), *b = NULL;
+		assert_non_null(a);
+		memset(a, 0x5a, size);
+		if (i > 0) { /* b: huge, and newer than a */
+			b = span_alloc(huge, 0);
+			assert_non_null(b);
+			memset(b, 0xa5, huge);
+		}
+		assert_int_equal(released_pages((uintptr_t)a, npages), 0);
+		span_free(a, 0);
+		assert_int_equal(mheap_span_of((uintptr_t)a)->state, SPAN_FREE);
+		assert_int_equal(released_pages((uintptr_t)a, npages), i == 1 ? npages : 0);
+		if (b) {
+			span_free(b, 0); /* the newest */
+			assert_int_equal(released_pages((uintptr_t)b, huge >> PAGE_SHIFT), 0);
+		}
+		compare();
+	}
+	unsigned char *c = span_alloc(huge / 2, 0); /* huge by realloc in place */
+	assert_non_null(c);
+	unsigned char *d = span_alloc(huge, 0);
+	assert_non_null(d);
+	span_free(d, 0);
+	c = span_realloc(c, huge / 2, huge);
+	assert_non_null(c);
+	memset(c, 0x3c, huge);
+	span_free(c, 0); /* the newest again: kept */
+	assert_int_equal(released_pages((uintptr_t)c, huge >> PAGE_SHIFT), 0);
+	span_release();
+	compare();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_thread_exit_flushes),
 		cmocka_unit_test(test_double_free_is_caught),
 		cmocka_unit_test(test_realloc_copy_releases),
+		cmocka_unit_test(test_superseded_huge_free_releases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
