@@ -87,6 +87,7 @@ static void fork_child(void)
 	mcentral_fork_child();
 	stack_fork_child();
 	mcache_fork_child();
+	mscav_fork_child();
 }
 
 int span_init(void)
@@ -104,8 +105,10 @@ int span_init(void)
 	}
 	pthread_mutex_unlock(&init_lock);
 	/* After init: pthread_atfork may allocate, which must find us ready. */
-	if (rc == 0 && !atomic_exchange(&atfork_done, 1))
+	if (rc == 0 && !atomic_exchange(&atfork_done, 1)) {
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		mscav_start();
+	}
 	return rc;
 }
 

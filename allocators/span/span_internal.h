@@ -277,15 +277,23 @@ bool mtreap_each_desc(span_t *root, bool (*fn)(span_t *s, void *arg), void *arg)
 /* ---- mscav.c: the scavenger (heap lock held) -------------------------------- */
 /* On a page-heap free at now (sys_now_ms): a pass if over the goal. */
 void mscav_maybe(uint32_t now);
-/* At span_init, no heap lock: the release age from SPAN_SCAVENGE_AGE_MS. */
+/* At span_init, no heap lock: the release age from SPAN_SCAVENGE_AGE_MS,
+ * and whether to run in the background, SPAN_SCAVENGE_BACKGROUND. */
 void mscav_init(void);
 bool mscav_parse_age(const char *v, uint32_t *ms);
 uint32_t mscav_age_ms(void);
+bool mscav_background(void);
+/* After init, no lock held (pthread_create allocates): starts the background
+ * thread if the setting is on and it is not running. */
+void mscav_start(void);
+bool mscav_parked(void); /* the background thread waits for a free to wake it */
+void mscav_fork_child(void); /* in the child: no background thread */
 /* Returns free pages to the OS: runs of >= min_pages in spans free for at
  * least min_age_ms, until at most keep_pages of free memory stay resident (or
  * a run's last min_pages went over); in the reverse of the order reuse takes
- * pages, each run from its top down. */
-void mscav_scavenge(size_t min_pages, uint64_t keep_pages, uint32_t min_age_ms);
+ * pages, each run from its top down. Returns the ms until the first span it
+ * skipped for its age is old enough, 0 if it skipped none. */
+uint32_t mscav_scavenge(size_t min_pages, uint64_t keep_pages, uint32_t min_age_ms);
 
 /* ---- mcentral.c: per span class lists of spans ----------------------------- */
 typedef struct mcentral {

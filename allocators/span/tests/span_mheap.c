@@ -308,6 +308,90 @@ static void test_scavenge_age_env(void **state)
  * Go's does), so that lowest-address-first reuse takes resident pages before
  * a new arena's untouched ones. Mapped top-down (the kernel's default), the
  * new arena would sit below every resident page. */
+/* Resident free pages of the page heap over the scavenger's goal for them
+ * (0 within it, or within its 8 pages' slack: runs < 64 KiB stay). */
+static uint64_t retained_over_goal(void)
+{
+	mheap_lock();
+	uint64_t retained = mheap_counts.free - mheap_counts.released;
+	uint64_t inuse = mheap_counts.heap_inuse + mheap_counts.stack_inuse;
+	mheap_unlock();
+	uint64_t keep = inuse / 8 > 512 ? inuse / 8 : 512;
+	return retained > keep + 8 ? retained - keep : 0;
+}
+
+static void set_scavenger(const char *age, const char *background)
+{
+	setenv("SPAN_SCAVENGE_AGE_MS", age, 1);
+	if (background)
+		setenv("SPAN_SCAVENGE_BACKGROUND", background, 1);
+	else
+		unsetenv("SPAN_SCAVENGE_BACKGROUND");
+	mheap_lock(); /* the background thread reads the age under it */
+	mscav_init();
+	mheap_unlock();
+}
+
+/* 32 MiB freed to the page heap, resident; *guard: the page after it, in
+ * use (a free run merged with a bigger one takes that one's free time). */
+static uintptr_t free_touched_32m(span_t **guard)
+{
+	span_t *big = mheap_alloc(4096, 1, SPAN_LARGE, NULL);
+	assert_non_null(big);
+	*guard = mheap_alloc(1, 1, SPAN_LARGE, NULL);
+	assert_non_null(*guard);
+	memset((void *)big->base, 1, 4096 * SPAN_PAGE_SIZE);
+	uintptr_t base = big->base;
+	mheap_free(big);
+	return base;
+}
+
+/* Waits up to 5 s for cond(); false if it never held. */
+static bool within_5s(bool (*cond)(void))
+{
+	for (int i = 0; i < 500; i++) {
+		if (cond())
+			return true;
+		usleep(10 * 1000);
+	}
+	return cond();
+}
+
+static bool at_goal(void) { return retained_over_goal() == 0; }
+
+/* SPAN_SCAVENGE_BACKGROUND=1: a thread releases free pages once they have
+ * waited out the age, with no further call into the allocator, and a free
+ * past the trigger wakes it when parked; without it an idle heap keeps its
+ * free pages. Anything but 0 or 1 keeps it off. */
+static void test_background_scavenger(void **state)
+{
+	(void)state;
+	set_scavenger("50", "yes");
+	assert_false(mscav_background());
+	set_scavenger("50", NULL);
+	span_release();
+	span_t *guard[2];
+	uintptr_t base = free_touched_32m(&guard[0]);
+	usleep(200 * 1000); /* idle, past the age */
+	assert_int_equal(released_pages(base, 4096), 0);
+
+	set_scavenger("50", "1");
+	assert_true(mscav_background());
+	mscav_start();
+	assert_true(within_5s(at_goal)); /* no call into the allocator meanwhile */
+	assert_true(released_pages(base, 4096) > 0);
+	assert_true(within_5s(mscav_parked));
+
+	base = free_touched_32m(&guard[1]); /* past the trigger: wakes it */
+	assert_true(within_5s(at_goal));
+	assert_true(released_pages(base, 4096) > 0);
+	mheap_free(guard[0]);
+	mheap_free(guard[1]);
+	check_counts();
+	set_scavenger("1000", NULL);
+	unsetenv("SPAN_SCAVENGE_AGE_MS");
+}
+
 static void test_arenas_grow_upwards(void **state)
 {
 	(void)state;
@@ -353,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_huge),
 		cmocka_unit_test(test_scavenger_pacing),
 		cmocka_unit_test(test_scavenge_age_env),
+		cmocka_unit_test(test_background_scavenger),
 		cmocka_unit_test(test_arenas_grow_upwards),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
