@@ -18,6 +18,10 @@
 #include "span_internal.h"
 
 #define DROPIN_API __attribute__((visibility("default")))
+
+/* Replaces malloc.c's weak false: this face's small spans are the drop-in's,
+ * at least 32 KiB (sizeclasses.c; BENCH.md, "Bigger small spans"). */
+bool span_face_dropin = true;
 #define DROPIN_ALIGN 16
 #define OS_PAGE 4096 /* valloc, pvalloc: the OS page, not span's */
 

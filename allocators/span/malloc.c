@@ -63,6 +63,11 @@
 #include "span_internal.h"
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* True in the drop-in face, whose small spans are bigger (sizeclasses.c):
+ * dropin.c's definition replaces this weak one when it is linked in. Not
+ * const: the compiler would fold a const one's false into span_init. */
+__attribute__((weak)) bool span_face_dropin = false;
 static _Atomic int init_done, atfork_done;
 
 static void fork_prepare(void)
@@ -97,7 +102,7 @@ int span_init(void)
 	pthread_mutex_lock(&init_lock);
 	int rc = 0;
 	if (!atomic_load_explicit(&init_done, memory_order_relaxed)) {
-		mcentral_init();
+		mcentral_init(span_face_dropin);
 		mscav_init();
 		rc = mheap_init() != 0 || mcache_init() != 0 ? -ENOMEM : 0;
 		if (rc == 0)

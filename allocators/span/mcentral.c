@@ -30,10 +30,15 @@ mcentral_t mcentral[SPAN_NUM_SPAN_CLASSES] = {
  * span_sizeclasses), so the occupancy histogram costs no division. */
 static uint64_t nelems_magic[SPAN_NUM_CLASSES];
 
-void mcentral_init(void)
+const uint8_t *mcentral_npages = sizeclasses_npages;
+const uint16_t *mcentral_nelems = sizeclasses_nelems;
+
+void mcentral_init(bool dropin)
 {
+	mcentral_npages = dropin ? sizeclasses_npages_dropin : sizeclasses_npages;
+	mcentral_nelems = dropin ? sizeclasses_nelems_dropin : sizeclasses_nelems;
 	for (int c = 1; c < SPAN_NUM_CLASSES; c++)
-		nelems_magic[c] = ((1ull << 32) + sizeclasses_nelems[c] - 1) / sizeclasses_nelems[c];
+		nelems_magic[c] = ((1ull << 32) + mcentral_nelems[c] - 1) / mcentral_nelems[c];
 }
 
 /* Occupancy bucket: 0 empty, k in 1..8 for used/nelems in ((k-1)/8, k/8]. */
@@ -101,7 +106,7 @@ static void init_span(span_t *s, int spc)
 	int cls = spc >> 1;
 	s->spc = (uint8_t)spc;
 	s->elemsize = sizeclasses_size[cls];
-	s->nelems = sizeclasses_nelems[cls];
+	s->nelems = mcentral_nelems[cls];
 	s->used = 0; /* s->list is LIST_NONE from mheap_alloc */
 	char *p = (char *)s->base;
 	for (uint32_t i = 0; i + 1 < s->nelems; i++, p += s->elemsize)
@@ -120,7 +125,7 @@ span_t *mcentral_cache_span(int spc, mcache_t *c)
 		m->objects += (uint64_t)(s->nelems - s->used);
 	} else {
 		pthread_mutex_unlock(&m->lock);
-		s = mheap_alloc(sizeclasses_npages[spc >> 1], 1, SPAN_SMALL, NULL);
+		s = mheap_alloc(mcentral_npages[spc >> 1], 1, SPAN_SMALL, NULL);
 		if (!s)
 			return NULL;
 		init_span(s, spc);

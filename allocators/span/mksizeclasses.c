@@ -18,6 +18,10 @@
  * Output: the per-class arrays, two lookup tables for O(1) size -> class
  * (8-byte steps up to 1 KiB, 128-byte steps up to 32 KiB), and a third one
  * for the drop-in malloc face, whose classes must keep 16-byte alignment.
+ * The drop-in face also has its own pages per span: Go's where Go's span is
+ * at least DROPIN_MIN_PAGES (32 KiB), else the smallest span of at least
+ * that many pages whose tail is at most 1/8 of it (Go's rule 2 with a
+ * floor). Object sizes are the same; the comment table is Go's.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +37,7 @@ enum {
 	LARGE_DIV = 128,          /* step of the second lookup table */
 	NUM_CLASSES = 68,         /* Go's count, class 0 included */
 	DROPIN_ALIGN = 16,        /* malloc's guarantee on x86-64 */
+	DROPIN_MIN_PAGES = 4,     /* the drop-in face's smallest span: 32 KiB */
 };
 
 typedef struct {
@@ -82,6 +87,18 @@ static void make_classes(void)
 		fprintf(stderr, "mksizeclasses: %d classes, Go has %d\n", nclasses, NUM_CLASSES);
 		exit(1);
 	}
+}
+
+/* Pages per span of class i in the drop-in face. */
+static int dropin_npages(int i)
+{
+	int size = classes[i].size, span = classes[i].npages * PAGE_SIZE;
+	if (classes[i].npages >= DROPIN_MIN_PAGES)
+		return classes[i].npages;
+	span = DROPIN_MIN_PAGES * PAGE_SIZE;
+	while (span % size > span / 8)
+		span += PAGE_SIZE;
+	return span / PAGE_SIZE;
 }
 
 static int ctz(unsigned x) { return __builtin_ctz(x); }
@@ -165,12 +182,26 @@ int main(void)
 		printf("%s%d,", i % 12 ? " " : "\n\t",
 		       i ? classes[i].npages * PAGE_SIZE / classes[i].size : 0);
 	printf("\n};\n\n");
+	printf("/* The drop-in face's pages and objects per span: at least %d pages (Go's\n"
+	       " * rule 2 from there up) where Go's span is smaller. Fewer, bigger spans\n"
+	       " * keep the free path's span structs in cache (allocators/span/BENCH.md). */\n",
+	       DROPIN_MIN_PAGES);
+	printf("const uint8_t sizeclasses_npages_dropin[SPAN_NUM_CLASSES] = {");
+	for (int i = 0; i < nclasses; i++)
+		printf("%s%d,", i % 16 ? " " : "\n\t", i ? dropin_npages(i) : 0);
+	printf("\n};\n\n");
+	printf("const uint16_t sizeclasses_nelems_dropin[SPAN_NUM_CLASSES] = {");
+	for (int i = 0; i < nclasses; i++)
+		printf("%s%d,", i % 12 ? " " : "\n\t",
+		       i ? dropin_npages(i) * PAGE_SIZE / classes[i].size : 0);
+	printf("\n};\n\n");
 	printf("/* Go's divMagic: offset / size == (offset * magic) >> 32 for every offset\n"
-	       " * inside the class's span (checked here), so the free path needs no division. */\n");
+	       " * inside the class's span in either face (checked here), so the free path\n"
+	       " * needs no division. */\n");
 	printf("const uint32_t sizeclasses_divmagic[SPAN_NUM_CLASSES] = {");
 	for (int i = 0; i < nclasses; i++) {
 		uint32_t magic = i ? UINT32_MAX / (uint32_t)classes[i].size + 1 : 0;
-		for (uint64_t off = 0; i && off < (uint64_t)classes[i].npages * PAGE_SIZE; off++)
+		for (uint64_t off = 0; i && off < (uint64_t)dropin_npages(i) * PAGE_SIZE; off++)
 			if (((off * magic) >> 32) != off / (uint64_t)classes[i].size) {
 				fprintf(stderr, "mksizeclasses: divMagic fails for class %d\n", i);
 				exit(1);

@@ -22,8 +22,8 @@ static void fill_class_shape(span_class_stats_t *cs, int spc)
 {
 	int cls = spc >> 1;
 	cs->size = sizeclasses_size[cls];
-	cs->npages = sizeclasses_npages[cls];
-	cs->nelems = sizeclasses_nelems[cls];
+	cs->npages = mcentral_npages[cls];
+	cs->nelems = mcentral_nelems[cls];
 }
 
 static void finish_classes(span_stats_t *out)

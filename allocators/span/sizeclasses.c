@@ -110,8 +110,29 @@ const uint16_t sizeclasses_nelems[SPAN_NUM_CLASSES] = {
 	4, 3, 2, 3, 1, 3, 2, 1,
 };
 
+/* The drop-in face's pages and objects per span: at least 4 pages (Go's
+ * rule 2 from there up) where Go's span is smaller. Fewer, bigger spans
+ * keep the free path's span structs in cache (allocators/span/BENCH.md). */
+const uint8_t sizeclasses_npages_dropin[SPAN_NUM_CLASSES] = {
+	0, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+	4, 5, 6, 4, 7, 6, 5, 4, 5, 5, 7, 4, 9, 7, 5, 8,
+	6, 10, 7, 4,
+};
+
+const uint16_t sizeclasses_nelems_dropin[SPAN_NUM_CLASSES] = {
+	0, 4096, 2048, 1365, 1024, 682, 512, 409, 341, 292, 256, 227,
+	204, 186, 170, 157, 146, 136, 128, 113, 102, 93, 85, 78,
+	73, 68, 64, 56, 51, 46, 42, 36, 32, 28, 25, 23,
+	21, 18, 16, 14, 12, 10, 10, 9, 8, 6, 6, 5,
+	5, 6, 7, 4, 6, 5, 4, 3, 3, 3, 4, 2,
+	4, 3, 2, 3, 2, 3, 2, 1,
+};
+
 /* Go's divMagic: offset / size == (offset * magic) >> 32 for every offset
- * inside the class's span (checked here), so the free path needs no division. */
+ * inside the class's span in either face (checked here), so the free path
+ * needs no division. */
 const uint32_t sizeclasses_divmagic[SPAN_NUM_CLASSES] = {
 	0, 536870912, 268435456, 178956971, 134217728, 89478486,
 	67108864, 53687092, 44739243, 38347923, 33554432, 29826162,

@@ -28,6 +28,8 @@
 extern const uint16_t sizeclasses_size[SPAN_NUM_CLASSES];
 extern const uint8_t sizeclasses_npages[SPAN_NUM_CLASSES];
 extern const uint16_t sizeclasses_nelems[SPAN_NUM_CLASSES];
+extern const uint8_t sizeclasses_npages_dropin[SPAN_NUM_CLASSES];
+extern const uint16_t sizeclasses_nelems_dropin[SPAN_NUM_CLASSES];
 extern const uint32_t sizeclasses_divmagic[SPAN_NUM_CLASSES];
 extern const uint8_t sizeclasses_class8[SMALL_DIV_MAX / 8 + 1];
 extern const uint8_t sizeclasses_class128[(SPAN_MAX_SMALL - SMALL_DIV_MAX) / 128 + 1];
@@ -309,7 +311,12 @@ typedef struct mcentral {
 
 extern mcentral_t mcentral[SPAN_NUM_SPAN_CLASSES];
 
-void mcentral_init(void);
+/* Pages and objects per span of each class in this face: Go's table, or the
+ * drop-in's bigger small spans (sizeclasses.c). Set by mcentral_init. */
+extern const uint8_t *mcentral_npages;
+extern const uint16_t *mcentral_nelems;
+/* At span_init, before any span: dropin chooses the drop-in face's spans. */
+void mcentral_init(bool dropin);
 /* A span of class spc with at least one free object, now owned by c (xfree
  * open). NULL when out of memory. Takes the central lock, maybe the heap's. */
 span_t *mcentral_cache_span(int spc, struct mcache *c);
@@ -426,6 +433,7 @@ static inline bool span_large_live(span_t *s)
 }
 
 /* ---- malloc.c: the library face -------------------------------------------- */
+extern bool span_face_dropin; /* read once, at span_init (malloc.c) */
 void *malloc_small_aligned(size_t size, size_t align, unsigned flags);
 void malloc_free_slow(void *p); /* a pointer in no arena: NULL is a no-op, else throws */
 void malloc_free_span(void *p, span_t *s); /* the free path past the owner check */
@@ -435,7 +443,8 @@ void malloc_free_span(void *p, span_t *s); /* the free path past the owner check
 bool malloc_resize_in_place(span_t *s, void *p, size_t usable, size_t n);
 
 /* ---- mstats.c: counters and the slow walk ---------------------------------- */
-#define SPAN_FREEBITS_WORDS 16 /* a bit per object: 1024 objects at most */
+#define SPAN_FREEBITS_WORDS 64 /* a bit per object: 4096 objects at most (the
+                                  drop-in face's 8-byte class) */
 uint32_t mstats_span_freebits(const span_t *s, uint64_t bits[SPAN_FREEBITS_WORDS]);
 void mstats_stack_counts(int64_t inuse[SPAN_STACK_ORDERS], uint64_t cached[SPAN_STACK_ORDERS]);
 

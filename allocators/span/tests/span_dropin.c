@@ -29,6 +29,10 @@ static void test_it_is_span(void **state)
 	span_stats(&st);
 	assert_true(st.heap.mapped > 0);
 	assert_int_equal(malloc_usable_size(p), 112); /* Go's 112-byte class */
+	/* its spans are the drop-in face's: 32 KiB, not Go's 8 KiB */
+	assert_int_equal(st.classes[9 << 1].size, 112);
+	assert_int_equal(st.classes[9 << 1].npages, 4);
+	assert_int_equal(st.classes[9 << 1].nelems, 4 * 8192 / 112);
 	free(p);
 	void *stk = span_stack_alloc(2048); /* exported for the benchmark (bench/spanbench.c) */
 	assert_non_null(stk);

@@ -1,6 +1,6 @@
 /*
  * Size classes: the generated table is Go's, and the O(1) lookups agree with
- * a linear search over it, for every size.
+ * a linear search over it, for every size; the drop-in face's bigger spans.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,24 +79,54 @@ static void test_lookup_every_size(void **state)
 	assert_int_equal(sizeclasses_size[sizeclasses_class8_a16[3]], 32); /* 24 -> 32 */
 }
 
+/* The drop-in face's spans: Go's where Go's span has at least 4 pages (32
+ * KiB), else the smallest of at least 4 pages with tail waste <= 1/8; as
+ * many objects as fit. */
+static void test_dropin_spans(void **state)
+{
+	(void)state;
+	for (int c = 1; c < SPAN_NUM_CLASSES; c++) {
+		int size = sizeclasses_size[c], n = sizeclasses_npages_dropin[c];
+		if (sizeclasses_npages[c] >= 4) {
+			assert_int_equal(n, sizeclasses_npages[c]);
+		} else {
+			assert_true(n >= 4);
+			for (int k = 4; k < n; k++) /* none smaller would do */
+				assert_true((k * SPAN_PAGE_SIZE) % size > k * SPAN_PAGE_SIZE / 8);
+		}
+		assert_true((n * SPAN_PAGE_SIZE) % size <= n * SPAN_PAGE_SIZE / 8);
+		assert_int_equal(sizeclasses_nelems_dropin[c], n * SPAN_PAGE_SIZE / size);
+	}
+	assert_int_equal(sizeclasses_npages_dropin[2], 4); /* 16 B: 2048 in 32 KiB */
+	assert_int_equal(sizeclasses_nelems_dropin[2], 2048);
+}
+
 /* Go's divMagic and the occupancy histogram's reciprocal replace divisions
- * exactly, for every offset in a span and every in-use count. */
+ * exactly, for every offset in a span and every in-use count, with either
+ * face's spans. */
 static void test_division_free(void **state)
 {
 	(void)state;
 	assert_int_equal(span_init(), 0);
-	for (int c = 1; c < SPAN_NUM_CLASSES; c++) {
-		uint32_t size = sizeclasses_size[c], span = sizeclasses_npages[c] * SPAN_PAGE_SIZE;
-		for (uint64_t off = 0; off < span; off++)
-			if (((off * sizeclasses_divmagic[c]) >> 32) != off / size)
-				fail_msg("class %d offset %lu", c, (unsigned long)off);
-		span_t s = { .spc = (uint8_t)(c << 1), .nelems = sizeclasses_nelems[c] };
-		for (uint32_t used = 0; used <= s.nelems; used++) {
-			s.used = (uint16_t)used;
-			int want = used == 0 ? 0 : 1 + (int)((used * 8 - 1) / s.nelems);
-			assert_int_equal(mcentral_bucket(&s), want);
+	assert_ptr_equal(mcentral_npages, sizeclasses_npages); /* the library face: Go's */
+	for (int dropin = 0; dropin < 2; dropin++) {
+		mcentral_init(dropin); /* no span allocated yet in this process */
+		for (int c = 1; c < SPAN_NUM_CLASSES; c++) {
+			uint32_t size = sizeclasses_size[c], span = mcentral_npages[c] * SPAN_PAGE_SIZE;
+			for (uint64_t off = 0; off < span; off++)
+				if (((off * sizeclasses_divmagic[c]) >> 32) != off / size)
+					fail_msg("class %d offset %lu", c, (unsigned long)off);
+			span_t s = { .spc = (uint8_t)(c << 1), .nelems = mcentral_nelems[c] };
+			for (uint32_t used = 0; used <= s.nelems; used++) {
+				s.used = (uint16_t)used;
+				int want = used == 0 ? 0 : 1 + (int)((used * 8 - 1) / s.nelems);
+				assert_int_equal(mcentral_bucket(&s), want);
+			}
 		}
 	}
+	assert_ptr_equal(mcentral_npages, sizeclasses_npages_dropin);
+	mcentral_init(false);
+	assert_ptr_equal(mcentral_npages, sizeclasses_npages); /* this face's */
 }
 
 int main(void)
@@ -105,6 +135,7 @@ int main(void)
 		cmocka_unit_test(test_table_is_gos),
 		cmocka_unit_test(test_tail_waste_bound),
 		cmocka_unit_test(test_lookup_every_size),
+		cmocka_unit_test(test_dropin_spans),
 		cmocka_unit_test(test_division_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
