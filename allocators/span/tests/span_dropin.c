@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "span.h"
+#include "stats_differ.h"
 
 /* Volatile: keeps the compiler from rejecting the overflows at build time. */
 static volatile size_t huge = SIZE_MAX / 2, two33 = (size_t)1 << 33;
@@ -37,6 +38,33 @@ static void test_it_is_span(void **state)
 	void *stk = span_stack_alloc(2048); /* exported for the benchmark (bench/spanbench.c) */
 	assert_non_null(stk);
 	span_stack_free(stk, 2048);
+}
+
+/* The drop-in face's bigger spans keep the cheap counters and the slow walk
+ * in agreement: several spans per class, half their objects freed, then all. */
+static void test_dropin_stats_agree(void **state)
+{
+	(void)state;
+	enum { N = 3 * 2048 };
+	static void *p[3][N];
+	static const size_t sizes[3] = { 16, 100, 1000 };
+	span_stats_t cheap, slow;
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < N; i++)
+			assert_non_null(p[k][i] = malloc(sizes[k]));
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < N; i += 2)
+			free(p[k][i]);
+	const char *d = span_stats_now_differ(&cheap, &slow);
+	if (d)
+		fail_msg("half freed: %s", d);
+	assert_true(cheap.classes[2 << 1].spans >= 3); /* 16 B: 2048 a span */
+	for (int k = 0; k < 3; k++)
+		for (int i = 1; i < N; i += 2)
+			free(p[k][i]);
+	d = span_stats_now_differ(&cheap, &slow);
+	if (d)
+		fail_msg("all freed: %s", d);
 }
 
 static void test_alignment_16(void **state)
@@ -226,6 +254,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_it_is_span),
+		cmocka_unit_test(test_dropin_stats_agree),
 		cmocka_unit_test(test_alignment_16),
 		cmocka_unit_test(test_dropin_calloc),
 		cmocka_unit_test(test_aligned),
