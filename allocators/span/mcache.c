@@ -332,14 +332,7 @@ void mcache_free_remote_slow(span_t *s, void *p)
 	} else if (owner == MCACHE_FULL(c)) {
 		free_full(c, s, p);
 	} else {
-		uint32_t n = c->nremote;
-		c->remote[n].p = p;
-		c->remote[n].s = s;
-		c->remote_spc[n] = s->spc;
-		c->nremote = n + 1;
-		c->remote_bytes += s->elemsize;
-		if (n + 1 == MCACHE_REMOTE || c->remote_bytes >= MCACHE_REMOTE_BYTES)
-			mcache_flush_remote(c);
+		mcache_buffer_remote(c, s, p);
 	}
 	mcache_put(locked);
 }

@@ -124,15 +124,10 @@ void mcache_span_emptied(span_t *s);
 /* A free by the owner thread into one of its full spans (owner MCACHE_FULL). */
 void mcache_free_full(span_t *s, void *p);
 
-/* A free of p in span s, which the calling thread does not own: buffered,
- * touching neither p nor s again until the flush. */
-static inline void mcache_free_remote(span_t *s, void *p)
+/* Buffers a free of p in span s, which cache c does not own, flushing the
+ * buffer when full: touches neither p nor s again until the flush. */
+static inline void mcache_buffer_remote(mcache_t *c, span_t *s, void *p)
 {
-	mcache_t *c = mcache_tls;
-	if (SPAN_UNLIKELY(c == &mcache_empty || c == &mcache_dead)) {
-		mcache_free_remote_slow(s, p);
-		return;
-	}
 	uint32_t n = c->nremote;
 	c->remote[n].p = p;
 	c->remote[n].s = s;
@@ -141,6 +136,17 @@ static inline void mcache_free_remote(span_t *s, void *p)
 	c->remote_bytes += s->elemsize;
 	if (SPAN_UNLIKELY(n + 1 == MCACHE_REMOTE || c->remote_bytes >= MCACHE_REMOTE_BYTES))
 		mcache_flush_remote(c);
+}
+
+/* A free of p in span s, which the calling thread does not own. */
+static inline void mcache_free_remote(span_t *s, void *p)
+{
+	mcache_t *c = mcache_tls;
+	if (SPAN_UNLIKELY(c == &mcache_empty || c == &mcache_dead)) {
+		mcache_free_remote_slow(s, p);
+		return;
+	}
+	mcache_buffer_remote(c, s, p);
 }
 void mcache_flush(mcache_t *c); /* gives back spans, batches, stacks; not frames */
 void mcache_thread_exit(void);
