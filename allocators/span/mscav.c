@@ -126,7 +126,8 @@ static uint64_t resident_free(void)
 }
 
 /* Wakes the parked background thread. Heap lock held (the lock order is
- * heap, then bg_lock; the thread never holds both). */
+ * heap, then bg_lock; the thread never holds both). A kick that comes just
+ * after the thread woke leaves bg_kicked set: it makes one more pass. */
 static void bg_kick(void)
 {
 	if (!atomic_load_explicit(&bg_parked, memory_order_relaxed))
@@ -192,6 +193,10 @@ static void *bg_main(void *arg)
 		uint32_t pause_ms = 0;
 		mheap_lock();
 		bool released = mscav_background() && bg_pass(&pause_ms);
+		if (!released && !pause_ms) /* parking: set under the heap lock, so a
+		                               free past the trigger from here on,
+		                               which reads it under that lock, kicks */
+			atomic_store_explicit(&bg_parked, true, memory_order_relaxed);
 		mheap_unlock();
 		if (released) {
 			uint64_t work = now_ns() - t0, min = (uint64_t)SCAV_PERIOD_MS * 1000000u;
@@ -203,7 +208,6 @@ static void *bg_main(void *arg)
 			continue;
 		}
 		pthread_mutex_lock(&bg_lock);
-		atomic_store_explicit(&bg_parked, true, memory_order_relaxed);
 		while (!bg_kicked)
 			pthread_cond_wait(&bg_cond, &bg_lock);
 		bg_kicked = false;
