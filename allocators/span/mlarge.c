@@ -146,8 +146,8 @@ static void free_released(span_t *s)
  * newest keeps the age, so a loop that allocates and frees one big buffer
  * reuses resident pages instead of faulting them in again (a fault costs
  * many times what writing the page does). `spanbench grow` (a buffer doubled
- * to 256 MiB) peaks at
- * 418 MiB with this rule, 514 without it (glibc 385, jemalloc 396; BENCH.md). */
+ * to 256 MiB) peaks at 418 MiB with this rule, 514 without it (glibc 385,
+ * jemalloc 396; BENCH.md). */
 static _Atomic uint64_t huge_seq;
 
 void mlarge_sized(span_t *s)
