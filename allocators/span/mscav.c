@@ -219,7 +219,7 @@ static void *bg_main(void *arg)
 
 void mscav_start(void)
 {
-	if (!bg_on || atomic_exchange(&bg_running, true))
+	if (!mscav_background() || atomic_exchange(&bg_running, true))
 		return;
 	/* The thread takes no signal of the program's: blocked before it
 	 * starts, so it inherits the mask. */
@@ -256,7 +256,7 @@ void mscav_fork_child(void)
 /* More free pages resident than keep_pages. */
 static bool over_goal(uint64_t keep_pages)
 {
-	return mheap_counts.free - mheap_counts.released > keep_pages;
+	return resident_free() > keep_pages;
 }
 
 /* Length of the run of pages just below page j of s (j - 1, j - 2, ...) whose
@@ -310,7 +310,7 @@ static void scavenge_span(span_t *s, struct scav_pass *p)
 			break;
 		size_t n = run_length_down(s, j, false, SIZE_MAX);
 		if (n >= p->min_pages) { /* its top part: as much as is over keep */
-			uint64_t over = mheap_counts.free - mheap_counts.released - p->keep;
+			uint64_t over = resident_free() - p->keep;
 			size_t take = over >= n ? n : over > p->min_pages ? (size_t)over : p->min_pages;
 			uintptr_t a = s->base + ((j - take) << PAGE_SHIFT);
 			sys_release((void *)a, take << PAGE_SHIFT);

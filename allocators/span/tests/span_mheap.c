@@ -245,6 +245,17 @@ static void test_huge(void **state)
 	assert_null(mheap_alloc((size_t)1 << 40, 1, SPAN_LARGE, NULL));
 }
 
+/* Resident free pages of the page heap (*retained), and the scavenger's goal
+ * for them (*keep): an eighth of the pages in use, 4 MiB at least. */
+static void retained_and_goal(uint64_t *retained, uint64_t *keep)
+{
+	mheap_lock();
+	*retained = mheap_counts.free - mheap_counts.released;
+	uint64_t inuse = mheap_counts.heap_inuse + mheap_counts.stack_inuse;
+	mheap_unlock();
+	*keep = inuse / 8 > 512 ? inuse / 8 : 512;
+}
+
 /* The scavenger runs on frees, paced: a free right after a big free releases
  * none of it (younger than SCAV_AGE_MS); 1.1 s later, the next free releases the heap's free pages down to its goal,
  * though that free is a fresh neighbour of the big run (the run keeps the age
@@ -263,11 +274,8 @@ static void test_scavenger_pacing(void **state)
 	assert_int_equal(released_pages(base, 4096), 0);
 	usleep(1100 * 1000);
 	mheap_free(small); /* a free after the age: the pass runs */
-	mheap_lock();
-	uint64_t retained = mheap_counts.free - mheap_counts.released;
-	uint64_t inuse = mheap_counts.heap_inuse + mheap_counts.stack_inuse;
-	mheap_unlock();
-	uint64_t keep = inuse / 8 > 512 ? inuse / 8 : 512;
+	uint64_t retained, keep;
+	retained_and_goal(&retained, &keep);
 	assert_true(retained <= keep + 8); /* down to the goal (runs < 64 KiB stay) */
 	/* Released from the top down: the big run's pages still resident are its
 	 * lowest, the ones lowest-address-first reuse takes next. */
@@ -304,19 +312,12 @@ static void test_scavenge_age_env(void **state)
 	assert_int_equal(mscav_age_ms(), 1000);
 }
 
-/* A new arena goes right above the highest one (the heap grows upwards, as
- * Go's does), so that lowest-address-first reuse takes resident pages before
- * a new arena's untouched ones. Mapped top-down (the kernel's default), the
- * new arena would sit below every resident page. */
 /* Resident free pages of the page heap over the scavenger's goal for them
  * (0 within it, or within its 8 pages' slack: runs < 64 KiB stay). */
 static uint64_t retained_over_goal(void)
 {
-	mheap_lock();
-	uint64_t retained = mheap_counts.free - mheap_counts.released;
-	uint64_t inuse = mheap_counts.heap_inuse + mheap_counts.stack_inuse;
-	mheap_unlock();
-	uint64_t keep = inuse / 8 > 512 ? inuse / 8 : 512;
+	uint64_t retained, keep;
+	retained_and_goal(&retained, &keep);
 	return retained > keep + 8 ? retained - keep : 0;
 }
 
@@ -392,6 +393,10 @@ static void test_background_scavenger(void **state)
 	unsetenv("SPAN_SCAVENGE_AGE_MS");
 }
 
+/* A new arena goes right above the highest one (the heap grows upwards, as
+ * Go's does), so that lowest-address-first reuse takes resident pages before
+ * a new arena's untouched ones. Mapped top-down (the kernel's default), the
+ * new arena would sit below every resident page. */
 static void test_arenas_grow_upwards(void **state)
 {
 	(void)state;
